@@ -1,0 +1,35 @@
+/* err.c - phrases for the error type */
+#include "core/err.h"
+
+const char *tsr_strerror(enum tsr_err err)
+{
+    switch (err) {
+    case TSR_OK:
+        return "success";
+    case TSR_ERR_NOMEM:
+        return "out of memory";
+    case TSR_ERR_INVALID:
+        return "invalid value";
+    case TSR_ERR_MISSING:
+        return "missing value";
+    case TSR_ERR_NOT_FOUND:
+        return "not found";
+    case TSR_ERR_EXISTS:
+        return "already exists";
+    case TSR_ERR_UNAUTHORIZED:
+        return "not authorized";
+    case TSR_ERR_EXPIRED:
+        return "expired";
+    case TSR_ERR_LIMIT:
+        return "limit reached";
+    case TSR_ERR_FULL:
+        return "disk full";
+    case TSR_ERR_BUSY:
+        return "database busy";
+    case TSR_ERR_STORE:
+        return "database error";
+    case TSR_ERR_IO:
+        return "input/output error";
+    }
+    return "unknown error";
+}

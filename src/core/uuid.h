@@ -1,0 +1,23 @@
+/* uuid.h - UUIDv7 (RFC 9562): time-ordered ids, lowercase canonical text */
+#ifndef TSR_CORE_UUID_H
+#define TSR_CORE_UUID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TSR_UUID_LEN 36 /* "0193a0b2-7c1e-7d3f-8a4b-1c2d3e4f5a6b", without the NUL */
+
+/* Writes the UUIDv7 made of unix_ms (48 bits used) and the first 74 bits of
+ * rand as lowercase canonical text and a NUL to out. Cannot fail. */
+void tsr_uuid7_format(uint64_t unix_ms, const uint8_t rand[10], char out[TSR_UUID_LEN + 1]);
+
+/* Writes a new UUIDv7 for the current time, with libsodium's CSPRNG, to out.
+ * Cannot fail. */
+void tsr_uuid7_new(char out[TSR_UUID_LEN + 1]);
+
+/* True when the len bytes at s are a UUID of any version in lowercase
+ * canonical form (8-4-4-4-12 lowercase hex digits). */
+bool tsr_uuid_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,175 @@
+/* service.h - what Tessera does: log in, authenticate, manage tokens and users
+ *
+ * No HTTP and no SQL here: callers hand in plain values, the service applies
+ * the product's rules (lifetimes, limits, who may see what), records the
+ * audit trail and talks to the store. Every call is safe from many threads.
+ */
+#ifndef TSR_SERVICE_SERVICE_H
+#define TSR_SERVICE_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+#define TSR_NAME_MAX_CHARS        100
+#define TSR_DESC_MAX_CHARS        500
+#define TSR_PASSWORD_MIN          8
+#define TSR_PASSWORD_MAX          1024
+#define TSR_SESSION_LIFETIME      (24 * 3600)
+#define TSR_DEFAULT_MAX_LIFETIME  366 /* days */
+#define TSR_DEFAULT_MAX_TOKENS    1000
+
+struct tsr_service_config {
+    int64_t max_lifetime_days; /* 0: no limit */
+    int64_t max_tokens;        /* live personal tokens a user may hold; 0: no limit */
+    int flush_interval_ms;     /* how often usage and audit records are written */
+};
+
+/* Fills cfg with the documented defaults. Cannot fail. */
+void tsr_service_config_defaults(struct tsr_service_config *cfg);
+
+struct tsr_service;
+
+/* Creates the service over store (which stays the caller's and must outlive
+ * it) and starts its background writer. */
+enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_config *cfg,
+                             struct tsr_service **out) TSR_MUST_CHECK;
+
+/* Writes what the service holds in memory, stops its writer and frees it;
+ * NULL is a no-op. */
+void tsr_service_free(struct tsr_service *svc);
+
+/* Writes pending last-used times and audit records now. */
+enum tsr_err tsr_service_flush(struct tsr_service *svc) TSR_MUST_CHECK;
+
+/* TSR_OK when the store answers. */
+enum tsr_err tsr_service_ping(struct tsr_service *svc) TSR_MUST_CHECK;
+
+/* ---- authentication ---- */
+
+/* Who made a request: the user and the token that authenticated it. */
+struct tsr_principal {
+    char user_id[TSR_UUID_LEN + 1];
+    char token_id[TSR_UUID_LEN + 1];
+    enum tsr_token_kind kind;
+    int64_t expires_at;
+};
+
+/* Kinds of secret a caller accepts, or-ed. */
+enum {
+    TSR_ACCEPT_PERSONAL = 1,
+    TSR_ACCEPT_SESSION = 2,
+};
+
+/* Checks the secret (len bytes at secret, not NUL-terminated) against the
+ * kinds in accept; notes its use (remote: the client address, may be "").
+ * TSR_ERR_UNAUTHORIZED when it is malformed, unknown, expired, revoked or of
+ * a kind not accepted (and a failure is audited); *out filled on TSR_OK. */
+enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t len,
+                             unsigned accept, const char *remote,
+                             struct tsr_principal *out) TSR_MUST_CHECK;
+
+struct tsr_session {
+    char secret[TSR_SECRET_LEN + 1];
+    int64_t created;
+    int64_t expires_at;
+};
+
+/* Logs in with email and password (not NUL-terminated) and creates a session
+ * token valid TSR_SESSION_LIFETIME. TSR_ERR_UNAUTHORIZED for an unknown email
+ * or a wrong password, after the same work in both cases. Audited. */
+enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t email_len,
+                            const char *password, size_t password_len, const char *remote,
+                            struct tsr_session *out) TSR_MUST_CHECK;
+
+/* Revokes the session token that authenticated p. TSR_ERR_NOT_FOUND when p
+ * came with a personal token. */
+enum tsr_err tsr_auth_logout(struct tsr_service *svc, const struct tsr_principal *p,
+                             const char *remote) TSR_MUST_CHECK;
+
+/* ---- personal tokens ---- */
+
+/* A field of a create or update request; has is false when absent. */
+struct tsr_field {
+    bool has;
+    const char *s;
+    size_t len;
+};
+
+struct tsr_token_input {
+    struct tsr_field name;
+    struct tsr_field description;
+    struct tsr_field expires_at;
+};
+
+/* Why a request was refused: the field at fault (NULL when none) and a
+ * sentence for people that names it. */
+struct tsr_problem {
+    const char *field;
+    char detail[200];
+};
+
+/* Creates a personal token for p's user. On TSR_OK, *out is the new token and
+ * secret holds its secret (the only copy). TSR_ERR_MISSING or TSR_ERR_INVALID
+ * with *why for a field that breaks the rules; TSR_ERR_LIMIT when the user
+ * holds the maximum of live tokens. Audited. */
+enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_principal *p,
+                               const struct tsr_token_input *in, const char *remote,
+                               struct tsr_token_row *out, char secret[TSR_SECRET_LEN + 1],
+                               struct tsr_problem *why) TSR_MUST_CHECK;
+
+/* Lists p's personal tokens (q->user_id is set here). See tsr_store_token_list. */
+enum tsr_err tsr_tokens_list(struct tsr_service *svc, const struct tsr_principal *p,
+                             struct tsr_token_query *q,
+                             enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                             void *ctx, int64_t *total) TSR_MUST_CHECK;
+
+/* Finds p's personal token id; id NULL means the token p came with.
+ * TSR_ERR_NOT_FOUND when it is not p's, revoked, or (id NULL) p came with a
+ * session token. */
+enum tsr_err tsr_tokens_get(struct tsr_service *svc, const struct tsr_principal *p,
+                            const char *id, struct tsr_token_row *out) TSR_MUST_CHECK;
+
+/* Changes the fields present in in (at least one) of p's token id, with the
+ * rules of create. TSR_ERR_MISSING/INVALID with *why, TSR_ERR_NOT_FOUND,
+ * TSR_ERR_EXPIRED when the token has expired. Audited. */
+enum tsr_err tsr_tokens_update(struct tsr_service *svc, const struct tsr_principal *p,
+                               const char *id, const struct tsr_token_input *in,
+                               const char *remote, struct tsr_token_row *out,
+                               struct tsr_problem *why) TSR_MUST_CHECK;
+
+/* Revokes p's personal token id (NULL: the one p came with). TSR_ERR_NOT_FOUND
+ * as for tsr_tokens_get. Audited. */
+enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_principal *p,
+                               const char *id, const char *remote) TSR_MUST_CHECK;
+
+/* "active" or "expired" for t at now. Cannot fail. */
+const char *tsr_token_status(const struct tsr_token_row *t, int64_t now);
+
+/* ---- users ---- */
+
+/* p's own account. */
+enum tsr_err tsr_users_me(struct tsr_service *svc, const struct tsr_principal *p,
+                          struct tsr_user_row *out) TSR_MUST_CHECK;
+
+/* Adds a user. TSR_ERR_INVALID with *why for a malformed email or a password
+ * of fewer than TSR_PASSWORD_MIN characters; TSR_ERR_EXISTS when taken. */
+enum tsr_err tsr_users_add(struct tsr_service *svc, const char *email, const char *password,
+                           struct tsr_user_row *out, struct tsr_problem *why) TSR_MUST_CHECK;
+
+/* Sets a user's password and signs them out of every session. */
+enum tsr_err tsr_users_passwd(struct tsr_service *svc, const char *email, const char *password,
+                              struct tsr_problem *why) TSR_MUST_CHECK;
+
+/* Removes a user and revokes all their tokens. TSR_ERR_NOT_FOUND when none. */
+enum tsr_err tsr_users_remove(struct tsr_service *svc, const char *email) TSR_MUST_CHECK;
+
+/* Calls each for every user, oldest first. */
+enum tsr_err tsr_users_each(struct tsr_service *svc,
+                            enum tsr_err (*each)(const struct tsr_user_row *, void *),
+                            void *ctx) TSR_MUST_CHECK;
+
+#endif

@@ -1,0 +1,232 @@
+/* store.h - the storage interface: users, tokens and audit, for any engine
+ *
+ * The service layer talks to storage only through these calls; SQL lives in
+ * the engine files behind them (store_sqlite.c, and later store_pg.c). Every
+ * call is safe to make from many threads at once. A write returns TSR_OK only
+ * after it is durable. Times are Unix seconds (UTC); 0 means "never" or
+ * "not set" where a field says so.
+ *
+ * Errors every call may return besides those it names: TSR_ERR_NOMEM,
+ * TSR_ERR_FULL (disk full), TSR_ERR_BUSY (locked too long), TSR_ERR_STORE.
+ */
+#ifndef TSR_STORE_STORE_H
+#define TSR_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/secret.h"
+#include "core/uuid.h"
+
+#define TSR_EMAIL_MAX       254
+#define TSR_PWHASH_MAX      128 /* an Argon2id string from libsodium, with room */
+#define TSR_NAME_MAX_BYTES  400 /* 100 code points of at most 4 bytes */
+#define TSR_DESC_MAX_BYTES  2000
+#define TSR_ADDR_MAX        46 /* an IPv6 address in text */
+
+struct tsr_store;
+
+struct tsr_user_row {
+    char id[TSR_UUID_LEN + 1];
+    char email[TSR_EMAIL_MAX + 1];
+    char password_hash[TSR_PWHASH_MAX + 1];
+    int64_t created;
+};
+
+enum tsr_token_kind {
+    TSR_TOKEN_PERSONAL = 1,
+    TSR_TOKEN_SESSION = 2,
+};
+
+struct tsr_token_row {
+    char id[TSR_UUID_LEN + 1];
+    char user_id[TSR_UUID_LEN + 1];
+    enum tsr_token_kind kind;
+    char name[TSR_NAME_MAX_BYTES + 1];
+    char description[TSR_DESC_MAX_BYTES + 1];
+    uint8_t secret_hash[TSR_HASH_LEN];
+    char key_hint[TSR_KEY_HINT_LEN + 1];
+    int64_t created;
+    int64_t expires_at;
+    int64_t last_used_at; /* 0 when never used */
+    int64_t revoked_at;   /* 0 when not revoked */
+    int64_t change_seq;   /* raised by every create, update and revoke */
+};
+
+/* Opens the store named by target and applies pending migrations. A target
+ * is a file path for SQLite (the folder is created 0700 when missing, the
+ * files 0600). On success *out is the store, to be closed with
+ * tsr_store_close. Returns TSR_ERR_IO when the file cannot be opened or
+ * created, TSR_ERR_INVALID for a target no engine takes; *err_msg (when not
+ * NULL) then points at a static or store-owned sentence for people. */
+enum tsr_err tsr_store_open(const char *target, struct tsr_store **out,
+                            char *err_msg, size_t err_msg_size) TSR_MUST_CHECK;
+
+/* Closes the store; NULL is a no-op. */
+void tsr_store_close(struct tsr_store *store);
+
+/* Answers whether the store is reachable and readable (for /healthz). */
+enum tsr_err tsr_store_ping(struct tsr_store *store) TSR_MUST_CHECK;
+
+/* The path of the database file, or NULL for an engine without one. The
+ * string is owned by the store. */
+const char *tsr_store_path(struct tsr_store *store);
+
+/* ---- users ---- */
+
+/* Inserts a user. TSR_ERR_EXISTS when another live user has that email
+ * (compared case-insensitively for ASCII letters). */
+enum tsr_err tsr_store_user_insert(struct tsr_store *store,
+                                   const struct tsr_user_row *user) TSR_MUST_CHECK;
+
+/* Finds the live user with email (case-insensitive). TSR_ERR_NOT_FOUND when none. */
+enum tsr_err tsr_store_user_by_email(struct tsr_store *store, const char *email,
+                                     struct tsr_user_row *out) TSR_MUST_CHECK;
+
+/* Finds the live user with id. TSR_ERR_NOT_FOUND when none. */
+enum tsr_err tsr_store_user_by_id(struct tsr_store *store, const char *id,
+                                  struct tsr_user_row *out) TSR_MUST_CHECK;
+
+/* Calls each(user, ctx) for every live user, oldest first; stops early and
+ * returns what each returned when that is not TSR_OK. */
+enum tsr_err tsr_store_user_each(struct tsr_store *store,
+                                 enum tsr_err (*each)(const struct tsr_user_row *, void *),
+                                 void *ctx) TSR_MUST_CHECK;
+
+/* Counts live users into *out. */
+enum tsr_err tsr_store_user_count(struct tsr_store *store, int64_t *out) TSR_MUST_CHECK;
+
+/* Replaces the password hash of a live user and revokes that user's session
+ * tokens (at time now), in one transaction. TSR_ERR_NOT_FOUND when none. */
+enum tsr_err tsr_store_user_set_password(struct tsr_store *store, const char *id,
+                                         const char *password_hash,
+                                         int64_t now) TSR_MUST_CHECK;
+
+/* Removes a live user and revokes all their tokens (at time now), in one
+ * transaction; the email may then be used again. TSR_ERR_NOT_FOUND when none. */
+enum tsr_err tsr_store_user_remove(struct tsr_store *store, const char *id,
+                                   int64_t now) TSR_MUST_CHECK;
+
+/* ---- tokens ---- */
+
+/* Inserts a token (its change_seq is assigned here). For a personal token,
+ * when max_live > 0 and the user already holds max_live personal tokens that
+ * are neither revoked nor expired at now, inserts nothing and returns
+ * TSR_ERR_LIMIT; the count and the insert are one transaction.
+ * TSR_ERR_NOT_FOUND when the user is not live. */
+enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
+                                    int64_t max_live, int64_t now) TSR_MUST_CHECK;
+
+/* Finds the token, of any kind, whose secret hashes to hash and that is not
+ * revoked and whose user is live (expired ones are returned: the caller
+ * decides). TSR_ERR_NOT_FOUND when none. */
+enum tsr_err tsr_store_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
+                                     struct tsr_token_row *out) TSR_MUST_CHECK;
+
+/* Finds user_id's personal token id that is not revoked (expired or not).
+ * TSR_ERR_NOT_FOUND when none. */
+enum tsr_err tsr_store_token_get(struct tsr_store *store, const char *user_id, const char *id,
+                                 struct tsr_token_row *out) TSR_MUST_CHECK;
+
+enum tsr_token_order {
+    TSR_ORDER_CREATED = 0,
+    TSR_ORDER_NAME,
+    TSR_ORDER_EXPIRES_AT,
+    TSR_ORDER_LAST_USED_AT,
+};
+
+struct tsr_token_query {
+    const char *user_id;
+    const char *search; /* substring of name or description; NULL or "" for all */
+    size_t search_len;
+    enum tsr_token_order order;
+    bool descending;
+    int64_t offset;
+    int64_t limit;
+};
+
+/* Lists user_id's personal tokens that are not revoked, filtered by
+ * q->search (ASCII letters match either case; no wildcards), ordered by
+ * q->order (ties broken by id in the same direction; never-used tokens last
+ * in both directions for TSR_ORDER_LAST_USED_AT), and calls each(token, ctx)
+ * for those in [offset, offset + limit). *total is the number that match. */
+enum tsr_err tsr_store_token_list(struct tsr_store *store, const struct tsr_token_query *q,
+                                  enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                  void *ctx, int64_t *total) TSR_MUST_CHECK;
+
+/* Which fields tsr_store_token_update writes. */
+enum {
+    TSR_SET_NAME = 1,
+    TSR_SET_DESCRIPTION = 2,
+    TSR_SET_EXPIRES_AT = 4,
+};
+
+/* Writes the fields of `fields` from `values` to user_id's personal token id
+ * and raises its change_seq, then reads it back into *out (may be NULL).
+ * TSR_ERR_NOT_FOUND when it is not there or revoked; TSR_ERR_EXPIRED when
+ * its expires_at <= now (nothing written). One transaction. */
+enum tsr_err tsr_store_token_update(struct tsr_store *store, const char *user_id, const char *id,
+                                    unsigned fields, const struct tsr_token_row *values,
+                                    int64_t now, struct tsr_token_row *out) TSR_MUST_CHECK;
+
+/* Revokes user_id's token id of the given kind (at now) and raises its
+ * change_seq. TSR_ERR_NOT_FOUND when it is not there or already revoked. */
+enum tsr_err tsr_store_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
+                                    enum tsr_token_kind kind, int64_t now) TSR_MUST_CHECK;
+
+/* Calls each(token, ctx) for every token that is neither revoked nor expired
+ * at now and whose user is live, to fill an in-memory index. *max_seq (may be
+ * NULL) is the highest change_seq in the store when the read began. */
+enum tsr_err tsr_store_token_each_live(struct tsr_store *store, int64_t now,
+                                       enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                       void *ctx, int64_t *max_seq) TSR_MUST_CHECK;
+
+/* Calls each(token, ctx) for every token whose change_seq > since, in
+ * change_seq order, revoked ones included (revoked_at set); *max_seq is the
+ * highest change_seq seen (since when none). */
+enum tsr_err tsr_store_token_changes(struct tsr_store *store, int64_t since,
+                                     enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                     void *ctx, int64_t *max_seq) TSR_MUST_CHECK;
+
+/* The highest change_seq in the store, cheaply, so a caller can tell whether
+ * anything changed since it last looked. */
+enum tsr_err tsr_store_change_seq(struct tsr_store *store, int64_t *out) TSR_MUST_CHECK;
+
+struct tsr_token_use {
+    char id[TSR_UUID_LEN + 1];
+    int64_t last_used_at;
+    char last_addr[TSR_ADDR_MAX + 1]; /* "" when unknown */
+};
+
+/* Writes last_used_at (only where it moves forward) and the last client
+ * address of n tokens in one transaction. Ids that are gone are skipped.
+ * Does not change change_seq. */
+enum tsr_err tsr_store_token_touch(struct tsr_store *store, const struct tsr_token_use *uses,
+                                   size_t n) TSR_MUST_CHECK;
+
+/* ---- audit ---- */
+
+struct tsr_audit_row {
+    int64_t at;
+    char user_id[TSR_UUID_LEN + 1];  /* "" when unknown */
+    char token_id[TSR_UUID_LEN + 1]; /* "" when none */
+    char action[32];                 /* "token.create", "login.failed", ... */
+    char remote_addr[TSR_ADDR_MAX + 1];
+    char outcome[16];                /* "success" or "failure" */
+    int64_t count;                   /* events this row stands for (>= 1) */
+};
+
+/* Appends n audit records in one transaction. */
+enum tsr_err tsr_store_audit_append(struct tsr_store *store, const struct tsr_audit_row *rows,
+                                    size_t n) TSR_MUST_CHECK;
+
+/* Calls each(row, ctx) for the audit records of user_id (all users when NULL),
+ * newest first, at most limit of them after skipping offset. */
+enum tsr_err tsr_store_audit_each(struct tsr_store *store, const char *user_id, int64_t offset,
+                                  int64_t limit,
+                                  enum tsr_err (*each)(const struct tsr_audit_row *, void *),
+                                  void *ctx) TSR_MUST_CHECK;
+
+#endif
