@@ -14,13 +14,13 @@
 #include "core/err.h"
 #include "store/store.h"
 
-#define TSR_NAME_MAX_CHARS        100
-#define TSR_DESC_MAX_CHARS        500
-#define TSR_PASSWORD_MIN          8
-#define TSR_PASSWORD_MAX          1024
-#define TSR_SESSION_LIFETIME      (24 * 3600)
-#define TSR_DEFAULT_MAX_LIFETIME  366 /* days */
-#define TSR_DEFAULT_MAX_TOKENS    1000
+#define TSR_NAME_MAX_CHARS       100
+#define TSR_DESC_MAX_CHARS       500
+#define TSR_PASSWORD_MIN         8
+#define TSR_PASSWORD_MAX         1024
+#define TSR_SESSION_LIFETIME     (24 * 3600)
+#define TSR_DEFAULT_MAX_LIFETIME 366 /* days */
+#define TSR_DEFAULT_MAX_TOKENS   1000
 
 struct tsr_service_config {
     int64_t max_lifetime_days; /* 0: no limit */
@@ -124,22 +124,21 @@ enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_princip
 /* Lists p's personal tokens (q->user_id is set here). See tsr_store_token_list. */
 enum tsr_err tsr_tokens_list(struct tsr_service *svc, const struct tsr_principal *p,
                              struct tsr_token_query *q,
-                             enum tsr_err (*each)(const struct tsr_token_row *, void *),
-                             void *ctx, int64_t *total) TSR_MUST_CHECK;
+                             enum tsr_err (*each)(const struct tsr_token_row *, void *), void *ctx,
+                             int64_t *total) TSR_MUST_CHECK;
 
 /* Finds p's personal token id; id NULL means the token p came with.
  * TSR_ERR_NOT_FOUND when it is not p's, revoked, or (id NULL) p came with a
  * session token. */
-enum tsr_err tsr_tokens_get(struct tsr_service *svc, const struct tsr_principal *p,
-                            const char *id, struct tsr_token_row *out) TSR_MUST_CHECK;
+enum tsr_err tsr_tokens_get(struct tsr_service *svc, const struct tsr_principal *p, const char *id,
+                            struct tsr_token_row *out) TSR_MUST_CHECK;
 
 /* Changes the fields present in in (at least one) of p's token id, with the
  * rules of create. TSR_ERR_MISSING/INVALID with *why, TSR_ERR_NOT_FOUND,
  * TSR_ERR_EXPIRED when the token has expired. Audited. */
 enum tsr_err tsr_tokens_update(struct tsr_service *svc, const struct tsr_principal *p,
-                               const char *id, const struct tsr_token_input *in,
-                               const char *remote, struct tsr_token_row *out,
-                               struct tsr_problem *why) TSR_MUST_CHECK;
+                               const char *id, const struct tsr_token_input *in, const char *remote,
+                               struct tsr_token_row *out, struct tsr_problem *why) TSR_MUST_CHECK;
 
 /* Revokes p's personal token id (NULL: the one p came with). TSR_ERR_NOT_FOUND
  * as for tsr_tokens_get. Audited. */
@@ -166,6 +165,16 @@ enum tsr_err tsr_users_passwd(struct tsr_service *svc, const char *email, const 
 
 /* Removes a user and revokes all their tokens. TSR_ERR_NOT_FOUND when none. */
 enum tsr_err tsr_users_remove(struct tsr_service *svc, const char *email) TSR_MUST_CHECK;
+
+#define TSR_ADMIN_EMAIL      "admin@localhost"
+#define TSR_GENERATED_PW_LEN 24
+
+/* When the store has no users, adds TSR_ADMIN_EMAIL with password, or with a
+ * random password of TSR_GENERATED_PW_LEN characters written to generated
+ * (and a NUL) when password is NULL; *created says whether it did. */
+enum tsr_err tsr_users_ensure_admin(struct tsr_service *svc, const char *password,
+                                    char generated[TSR_GENERATED_PW_LEN + 1],
+                                    bool *created) TSR_MUST_CHECK;
 
 /* Calls each for every user, oldest first. */
 enum tsr_err tsr_users_each(struct tsr_service *svc,

@@ -1,0 +1,378 @@
+/* api_tokens.c - /v4/iam/personal_tokens: create, list, get, change, revoke */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/timefmt.h"
+#include "core/validate.h"
+#include "http/request.h"
+
+#define PAGE_SIZE_DEFAULT 20
+#define PAGE_SIZE_MAX     100
+#define PAGE_MAX          1000000000LL
+#define SEARCH_MAX_CHARS  500
+
+/* The result of a step that may already have answered the request. */
+struct step {
+    bool ok;
+    enum MHD_Result ret;
+};
+
+static struct step answered(enum MHD_Result ret)
+{
+    return (struct step){false, ret};
+}
+
+static const struct step proceed = {true, MHD_YES};
+
+static struct step bad_body(struct tsr_req *req, const char *code, const char *detail,
+                            const char *field)
+{
+    return answered(tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, code, detail,
+                                     field ? TSR_SOURCE_POINTER : TSR_SOURCE_NONE, field));
+}
+
+/* Takes one member of the body: it must be a string (null is refused too). */
+static struct step take_field(struct tsr_req *req, const char *key, json_t *value,
+                              struct tsr_field *f)
+{
+    char detail[96];
+
+    if (!json_is_string(value)) {
+        snprintf(detail, sizeof(detail), "%s must be a string", key);
+        return bad_body(req, "invalid_field", detail, key);
+    }
+    f->has = true;
+    f->s = json_string_value(value);
+    f->len = json_string_length(value);
+    return proceed;
+}
+
+/* A member name fit to quote in a sentence: at most 64 bytes, cut at a
+ * character boundary (jansson has checked it is UTF-8). */
+static void quote_key(const char *key, char *out, size_t size)
+{
+    size_t n = strlen(key);
+
+    if (n >= size)
+        n = size - 1;
+    while (n > 0 && n < strlen(key) && ((unsigned char)key[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(out, key, n);
+    out[n] = '\0';
+}
+
+static struct step unknown_field(struct tsr_req *req, const char *key)
+{
+    char quoted[65], detail[128];
+
+    quote_key(key, quoted, sizeof(quoted));
+    snprintf(detail, sizeof(detail), "unknown field '%s'", quoted);
+    return answered(tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "unknown_field", detail,
+                                     TSR_SOURCE_POINTER, key));
+}
+
+/* Parses the body into in; the strings stay valid as long as *root. */
+static struct step read_input(struct tsr_req *req, json_t **root, struct tsr_token_input *in)
+{
+    json_error_t error;
+    const char *key;
+    json_t *value;
+    char detail[256];
+
+    memset(in, 0, sizeof(*in));
+    *root = json_loadb(req->body ? req->body : "", req->body_len,
+                       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
+    if (!*root) {
+        snprintf(detail, sizeof(detail), "the body is not valid JSON: %s (line %d, column %d)",
+                 error.text, error.line, error.column);
+        return bad_body(req, "invalid_json", detail, NULL);
+    }
+    if (!json_is_object(*root))
+        return bad_body(req, "invalid_json", "the body must be a JSON object", NULL);
+    json_object_foreach(*root, key, value)
+    {
+        struct tsr_field *f = strcmp(key, "name") == 0          ? &in->name
+                              : strcmp(key, "description") == 0 ? &in->description
+                              : strcmp(key, "expires_at") == 0  ? &in->expires_at
+                                                                : NULL;
+        struct step s = f ? take_field(req, key, value, f) : unknown_field(req, key);
+
+        if (!s.ok)
+            return s;
+    }
+    return proceed;
+}
+
+static enum MHD_Result refused(struct tsr_req *req, enum tsr_err rc, const struct tsr_problem *why)
+{
+    switch (rc) {
+    case TSR_ERR_MISSING:
+        if (!why->field)
+            return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "nothing_to_change", why->detail,
+                                    TSR_SOURCE_NONE, NULL);
+        return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "missing_field", why->detail,
+                                TSR_SOURCE_POINTER, why->field);
+    case TSR_ERR_INVALID:
+        return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_field", why->detail,
+                                why->field ? TSR_SOURCE_POINTER : TSR_SOURCE_NONE, why->field);
+    case TSR_ERR_LIMIT:
+        return tsr__reply_error(req, MHD_HTTP_CONFLICT, "token_limit_reached", why->detail,
+                                TSR_SOURCE_NONE, NULL);
+    case TSR_ERR_EXPIRED:
+        return tsr__reply_error(req, MHD_HTTP_CONFLICT, "token_expired",
+                                "the token has expired: it can only be deleted", TSR_SOURCE_NONE,
+                                NULL);
+    case TSR_OK:
+    case TSR_ERR_NOMEM:
+    case TSR_ERR_NOT_FOUND:
+    case TSR_ERR_EXISTS:
+    case TSR_ERR_UNAUTHORIZED:
+    case TSR_ERR_FULL:
+    case TSR_ERR_BUSY:
+    case TSR_ERR_STORE:
+    case TSR_ERR_IO:
+        break;
+    }
+    return tsr__reply_failure(req, rc);
+}
+
+enum MHD_Result tsr__api_tokens_create(struct tsr_req *req)
+{
+    struct tsr_token_input in;
+    struct tsr_token_row token;
+    struct tsr_problem why = {0};
+    char secret[TSR_SECRET_LEN + 1];
+    json_t *root, *data;
+    enum MHD_Result ret;
+    struct step s = read_input(req, &root, &in);
+    enum tsr_err rc;
+
+    if (!s.ok) {
+        json_decref(root);
+        return s.ret;
+    }
+    rc = tsr_tokens_create(req->svc, &req->who, &in, req->remote, &token, secret, &why);
+    json_decref(root);
+    if (rc != TSR_OK)
+        return refused(req, rc, &why);
+    data = tsr__token_json(&token, tsr_time_now());
+    if (data)
+        json_object_set_new(data, "key", json_string(secret));
+    ret = tsr__reply_json(req, MHD_HTTP_CREATED, data ? json_pack("{s:o}", "data", data) : NULL);
+    sodium_memzero(secret, sizeof(secret));
+    return ret;
+}
+
+enum MHD_Result tsr__api_tokens_update(struct tsr_req *req)
+{
+    struct tsr_token_input in;
+    struct tsr_token_row token;
+    struct tsr_problem why = {0};
+    json_t *root;
+    struct step s = read_input(req, &root, &in);
+    enum tsr_err rc;
+
+    if (!s.ok) {
+        json_decref(root);
+        return s.ret;
+    }
+    rc = tsr_tokens_update(req->svc, &req->who, req->id, &in, req->remote, &token, &why);
+    json_decref(root);
+    if (rc != TSR_OK)
+        return refused(req, rc, &why);
+    return tsr__reply_json(req, MHD_HTTP_OK,
+                           json_pack("{s:o}", "data", tsr__token_json(&token, tsr_time_now())));
+}
+
+enum MHD_Result tsr__api_tokens_get(struct tsr_req *req)
+{
+    struct tsr_token_row token;
+    enum tsr_err rc = tsr_tokens_get(req->svc, &req->who, req->has_id ? req->id : NULL, &token);
+
+    if (rc != TSR_OK)
+        return tsr__reply_failure(req, rc);
+    return tsr__reply_json(req, MHD_HTTP_OK,
+                           json_pack("{s:o}", "data", tsr__token_json(&token, tsr_time_now())));
+}
+
+enum MHD_Result tsr__api_tokens_delete(struct tsr_req *req)
+{
+    enum tsr_err rc =
+        tsr_tokens_revoke(req->svc, &req->who, req->has_id ? req->id : NULL, req->remote);
+
+    if (rc != TSR_OK)
+        return tsr__reply_failure(req, rc);
+    return tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
+}
+
+/* ---- listing ---- */
+
+struct list_params {
+    struct tsr_req *req;
+    struct tsr_token_query q;
+    int64_t page;
+    unsigned seen; /* one bit per known parameter, to refuse repeats */
+    struct step result;
+};
+
+static bool parse_count(const char *value, size_t len, int64_t min, int64_t max, int64_t *out)
+{
+    int64_t n = 0;
+
+    if (len == 0 || len > 12)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return false;
+        n = n * 10 + (value[i] - '0');
+    }
+    if (n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+static bool parse_ordering(const char *value, size_t len, struct tsr_token_query *q)
+{
+    static const struct {
+        const char *name;
+        enum tsr_token_order order;
+    } orders[] = {{"name", TSR_ORDER_NAME},
+                  {"created", TSR_ORDER_CREATED},
+                  {"expires_at", TSR_ORDER_EXPIRES_AT},
+                  {"last_used_at", TSR_ORDER_LAST_USED_AT}};
+
+    q->descending = len > 0 && value[0] == '-';
+    if (q->descending) {
+        value++;
+        len--;
+    }
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+        if (strlen(orders[i].name) == len && memcmp(orders[i].name, value, len) == 0) {
+            q->order = orders[i].order;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool search_ok(const char *value, size_t len)
+{
+    size_t chars;
+
+    return tsr_utf8_count(value, len, &chars) && chars <= SEARCH_MAX_CHARS &&
+           !tsr_has_control(value, len, true);
+}
+
+static enum MHD_Result bad_parameter(struct list_params *lp, const char *name, const char *detail)
+{
+    lp->result = answered(tsr__reply_error(lp->req, MHD_HTTP_BAD_REQUEST, "invalid_parameter",
+                                           detail, TSR_SOURCE_PARAMETER, name));
+    return MHD_NO; /* stops the iteration */
+}
+
+static enum MHD_Result unknown_parameter(struct list_params *lp, const char *key, size_t key_size)
+{
+    lp->result = answered(tsr__reply_unknown_parameter(lp->req, key, key_size));
+    return MHD_NO;
+}
+
+static enum MHD_Result take_value(struct list_params *lp, size_t which, const char *value,
+                                  size_t len)
+{
+    struct tsr_token_query *q = &lp->q;
+
+    switch (which) {
+    case 0:
+        if (!parse_count(value, len, 1, PAGE_MAX, &lp->page))
+            return bad_parameter(lp, "page", "page must be a whole number from 1");
+        break;
+    case 1:
+        if (!parse_count(value, len, 1, PAGE_SIZE_MAX, &q->limit))
+            return bad_parameter(lp, "page_size", "page_size must be a whole number from 1 to 100");
+        break;
+    case 2:
+        if (!search_ok(value, len))
+            return bad_parameter(lp, "search",
+                                 "search must be valid UTF-8 text of at most 500 characters with "
+                                 "no control characters");
+        q->search = value;
+        q->search_len = len;
+        break;
+    default:
+        if (!parse_ordering(value, len, q))
+            return bad_parameter(lp, "ordering",
+                                 "ordering must be one of name, created, expires_at and "
+                                 "last_used_at, each optionally prefixed by '-'");
+        break;
+    }
+    return MHD_YES;
+}
+
+/* Checks one parameter; names are matched with their lengths, so that a name
+ * with a NUL in it is never taken for a known one. */
+static enum MHD_Result take_parameter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    static const char *const names[] = {"page", "page_size", "search", "ordering"};
+    struct list_params *lp = cls;
+    char detail[96];
+    size_t i;
+
+    (void)kind;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strlen(names[i]) == key_size && memcmp(names[i], key, key_size) == 0)
+            break;
+    }
+    if (i == sizeof(names) / sizeof(names[0]))
+        return unknown_parameter(lp, key, key_size);
+    if (lp->seen & (1u << i)) {
+        snprintf(detail, sizeof(detail), "%s must be given at most once", names[i]);
+        return bad_parameter(lp, names[i], detail);
+    }
+    lp->seen |= 1u << i;
+    return take_value(lp, i, value ? value : "", value ? value_size : 0);
+}
+
+struct list_out {
+    json_t *results;
+    int64_t now;
+};
+
+static enum tsr_err add_result(const struct tsr_token_row *t, void *ctx)
+{
+    struct list_out *out = ctx;
+
+    if (json_array_append_new(out->results, tsr__token_json(t, out->now)) != 0)
+        return TSR_ERR_NOMEM;
+    return TSR_OK;
+}
+
+enum MHD_Result tsr__api_tokens_list(struct tsr_req *req)
+{
+    struct list_params lp = {.req = req, .page = 1, .result = {true, MHD_YES}};
+    struct list_out out = {.results = json_array(), .now = tsr_time_now()};
+    int64_t total = 0;
+    enum tsr_err rc;
+
+    lp.q.order = TSR_ORDER_CREATED;
+    lp.q.descending = true;
+    lp.q.limit = PAGE_SIZE_DEFAULT;
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, take_parameter, &lp);
+    if (!lp.result.ok || !out.results) {
+        json_decref(out.results);
+        return lp.result.ok ? MHD_NO : lp.result.ret;
+    }
+    lp.q.offset = (lp.page - 1) * lp.q.limit;
+    rc = tsr_tokens_list(req->svc, &req->who, &lp.q, add_result, &out, &total);
+    if (rc != TSR_OK) {
+        json_decref(out.results);
+        return tsr__reply_failure(req, rc);
+    }
+    return tsr__reply_json(req, MHD_HTTP_OK,
+                           json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "total_pages",
+                                     (json_int_t)((total + lp.q.limit - 1) / lp.q.limit), "results",
+                                     out.results));
+}

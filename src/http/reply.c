@@ -1,0 +1,210 @@
+/* reply.c - building responses: JSON, empty, and the contract's error body */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timefmt.h"
+#include "core/validate.h"
+#include "http/request.h"
+#include "service/log.h"
+
+void tsr__req_header(struct tsr_req *req, const char *name, const char *value)
+{
+    if (req->nheaders >= TSR_MAX_HEADERS)
+        return;
+    req->header_names[req->nheaders] = name;
+    req->header_values[req->nheaders] = value;
+    req->nheaders++;
+}
+
+static enum MHD_Result queue(struct tsr_req *req, unsigned status, struct MHD_Response *resp,
+                             bool json)
+{
+    enum MHD_Result ret;
+
+    if (!resp)
+        return MHD_NO;
+    /* Every answer is about one user's secrets: no cache may keep it. */
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (json)
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+    for (size_t i = 0; i < req->nheaders; i++)
+        MHD_add_response_header(resp, req->header_names[i], req->header_values[i]);
+    req->nheaders = 0;
+    ret = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+enum MHD_Result tsr__reply_json(struct tsr_req *req, unsigned status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct MHD_Response *resp;
+
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    return queue(req, status, resp, true);
+}
+
+enum MHD_Result tsr__reply_empty(struct tsr_req *req, unsigned status)
+{
+    return queue(req, status, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT),
+                 false);
+}
+
+static const char *title_of(const char *code)
+{
+    static const char *const titles[][2] = {
+        {"invalid_json", "Invalid JSON"},
+        {"invalid_field", "Invalid field"},
+        {"missing_field", "Missing field"},
+        {"unknown_field", "Unknown field"},
+        {"nothing_to_change", "Nothing to change"},
+        {"invalid_parameter", "Invalid parameter"},
+        {"unauthorized", "Unauthorized"},
+        {"csrf_required", "CSRF header required"},
+        {"not_found", "Not found"},
+        {"method_not_allowed", "Method not allowed"},
+        {"payload_too_large", "Payload too large"},
+        {"unsupported_media_type", "Unsupported media type"},
+        {"token_expired", "Token expired"},
+        {"token_limit_reached", "Token limit reached"},
+        {"rate_limited", "Too many requests"},
+        {"internal_error", "Internal error"},
+        {"unavailable", "Service unavailable"},
+    };
+
+    for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
+        if (strcmp(titles[i][0], code) == 0)
+            return titles[i][1];
+    }
+    return "Error";
+}
+
+/* A JSON Pointer to a top-level member: '~' becomes "~0" and '/' "~1". */
+static json_t *pointer_to(const char *name)
+{
+    size_t len = strlen(name);
+    char *buf = malloc(len * 2 + 2);
+    size_t n = 0;
+    json_t *out;
+
+    if (!buf)
+        return NULL;
+    buf[n++] = '/';
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] == '~' || name[i] == '/') {
+            buf[n++] = '~';
+            buf[n++] = name[i] == '~' ? '0' : '1';
+        } else {
+            buf[n++] = name[i];
+        }
+    }
+    out = json_stringn(buf, n);
+    free(buf);
+    return out;
+}
+
+static json_t *source_of(enum tsr_source source, const char *name)
+{
+    switch (source) {
+    case TSR_SOURCE_POINTER:
+        return json_pack("{s:o?}", "pointer", pointer_to(name));
+    case TSR_SOURCE_PARAMETER:
+        return json_pack("{s:s?}", "parameter", name);
+    case TSR_SOURCE_NONE:
+        break;
+    }
+    return NULL;
+}
+
+enum MHD_Result tsr__reply_error(struct tsr_req *req, unsigned status, const char *code,
+                                 const char *detail, enum tsr_source source, const char *name)
+{
+    char status_text[12];
+    json_t *error;
+
+    snprintf(status_text, sizeof(status_text), "%u", status);
+    error = json_pack("{s:s, s:s, s:s, s:s?}", "status", status_text, "code", code, "title",
+                      title_of(code), "detail", detail);
+    if (error && source != TSR_SOURCE_NONE && name)
+        json_object_set_new(error, "source", source_of(source, name));
+    return tsr__reply_json(req, status, error ? json_pack("{s:[o]}", "errors", error) : NULL);
+}
+
+enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *key, size_t key_size)
+{
+    size_t chars;
+    char detail[128];
+
+    if (key_size > 64 || strlen(key) != key_size || !tsr_utf8_count(key, key_size, &chars) ||
+        tsr_has_control(key, key_size, false))
+        return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_parameter",
+                                "a query parameter has a name that is not allowed", TSR_SOURCE_NONE,
+                                NULL);
+    snprintf(detail, sizeof(detail), "unknown query parameter '%s'", key);
+    return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_parameter", detail,
+                            TSR_SOURCE_PARAMETER, key);
+}
+
+enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme)
+{
+    tsr__req_header(req, "WWW-Authenticate",
+                    strcmp(scheme, "Basic") == 0 ? "Basic realm=\"tessera\""
+                                                 : "Token realm=\"tessera\"");
+    return tsr__reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "a valid token is required",
+                            TSR_SOURCE_NONE, NULL);
+}
+
+enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc)
+{
+    switch (rc) {
+    case TSR_ERR_UNAUTHORIZED:
+        return tsr__reply_unauthorized(req, "Token");
+    case TSR_ERR_NOT_FOUND:
+        return tsr__reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such token",
+                                TSR_SOURCE_NONE, NULL);
+    case TSR_ERR_FULL:
+        tsr_log(TSR_LOG_ERROR, "%s %s: the database's disk is full", req->method, req->path);
+        return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                                "the server cannot store anything now: its disk is full",
+                                TSR_SOURCE_NONE, NULL);
+    case TSR_ERR_BUSY:
+        tsr__req_header(req, "Retry-After", "1");
+        return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                                "the database is busy; try again", TSR_SOURCE_NONE, NULL);
+    case TSR_OK:
+    case TSR_ERR_NOMEM:
+    case TSR_ERR_INVALID:
+    case TSR_ERR_MISSING:
+    case TSR_ERR_EXISTS:
+    case TSR_ERR_EXPIRED:
+    case TSR_ERR_LIMIT:
+    case TSR_ERR_STORE:
+    case TSR_ERR_IO:
+        break;
+    }
+    tsr_log(TSR_LOG_ERROR, "%s %s: %s", req->method, req->path, tsr_strerror(rc));
+    return tsr__reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                            "the server failed; the request may be retried", TSR_SOURCE_NONE, NULL);
+}
+
+json_t *tsr__token_json(const struct tsr_token_row *t, int64_t now)
+{
+    char created[TSR_TIME_LEN + 1], expires[TSR_TIME_LEN + 1], used[TSR_TIME_LEN + 1];
+
+    tsr_time_format(t->created, created);
+    tsr_time_format(t->expires_at, expires);
+    tsr_time_format(t->last_used_at, used);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", t->id, "name", t->name,
+                     "description", t->description, "key_hint", t->key_hint, "created", created,
+                     "expires_at", expires, "last_used_at",
+                     t->last_used_at ? json_string(used) : json_null(), "status",
+                     tsr_token_status(t, now));
+}

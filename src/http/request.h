@@ -1,0 +1,91 @@
+/* request.h - one HTTP request as the handlers see it, and how they answer */
+#ifndef TSR_HTTP_REQUEST_H
+#define TSR_HTTP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "service/service.h"
+
+#define TSR_BODY_MAX    (64 * 1024)
+#define TSR_PATH_MAX    256
+#define TSR_MAX_HEADERS 4
+
+struct tsr_req {
+    struct MHD_Connection *conn;
+    struct tsr_service *svc;
+    const char *method;
+    char path[TSR_PATH_MAX]; /* without query and trailing slash */
+    char *body;
+    size_t body_len;
+    size_t body_cap;
+    bool too_large;
+    bool has_id;
+    char id[TSR_UUID_LEN + 1]; /* the {id} of the path */
+    char remote[TSR_ADDR_MAX + 1];
+    struct tsr_principal who;
+    /* Headers that the next reply carries; the strings must outlive it. */
+    const char *header_names[TSR_MAX_HEADERS];
+    const char *header_values[TSR_MAX_HEADERS];
+    size_t nheaders;
+};
+
+typedef enum MHD_Result (*tsr_handler)(struct tsr_req *req);
+
+/* Adds a header to the next reply; silently ignored past TSR_MAX_HEADERS. */
+void tsr__req_header(struct tsr_req *req, const char *name, const char *value);
+
+/* Queues status with body as compact JSON (the reference is taken). */
+enum MHD_Result tsr__reply_json(struct tsr_req *req, unsigned status, json_t *body);
+
+/* Queues status with no body. */
+enum MHD_Result tsr__reply_empty(struct tsr_req *req, unsigned status);
+
+/* Where the error points: a body field, a query parameter, or nothing. */
+enum tsr_source {
+    TSR_SOURCE_NONE,
+    TSR_SOURCE_POINTER,
+    TSR_SOURCE_PARAMETER,
+};
+
+/* Queues the contract's error body: status, code (one of api.md's codes),
+ * detail for people, and a source (name is a field or parameter name; for a
+ * pointer it is escaped and given a leading '/'). */
+enum MHD_Result tsr__reply_error(struct tsr_req *req, unsigned status, const char *code,
+                                 const char *detail, enum tsr_source source, const char *name);
+
+/* Queues the error that a service result other than TSR_OK calls for, when
+ * it is one every handler answers the same way (401, 404, 5xx). */
+enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc);
+
+/* Queues 400 invalid_parameter for the query parameter named by the
+ * key_size bytes at key (quoted only when it is short printable UTF-8). */
+enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *key, size_t key_size);
+
+/* Queues 401 unauthorized with the WWW-Authenticate challenge of scheme
+ * ("Token" or "Basic"). */
+enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme);
+
+/* Finds the credential of an "Authorization: Token|Bearer <secret>" header
+ * value (scheme case-insensitive). Returns false when value is malformed. */
+bool tsr__parse_bearer(const char *value, const char **secret, size_t *len);
+
+/* The token object of the contract, at now. NULL when out of memory. */
+json_t *tsr__token_json(const struct tsr_token_row *t, int64_t now);
+
+/* Handlers, one per endpoint. */
+enum MHD_Result tsr__api_login(struct tsr_req *req);
+enum MHD_Result tsr__api_logout(struct tsr_req *req);
+enum MHD_Result tsr__api_verify(struct tsr_req *req);
+enum MHD_Result tsr__api_me(struct tsr_req *req);
+enum MHD_Result tsr__api_health(struct tsr_req *req);
+enum MHD_Result tsr__api_tokens_create(struct tsr_req *req);
+enum MHD_Result tsr__api_tokens_list(struct tsr_req *req);
+enum MHD_Result tsr__api_tokens_get(struct tsr_req *req);
+enum MHD_Result tsr__api_tokens_update(struct tsr_req *req);
+enum MHD_Result tsr__api_tokens_delete(struct tsr_req *req);
+
+#endif

@@ -1,0 +1,94 @@
+/* router.c - the route table, matched segment by segment */
+#include <string.h>
+
+#include "core/uuid.h"
+#include "http/router.h"
+
+#define SECRET (TSR_ACCEPT_PERSONAL | TSR_ACCEPT_SESSION)
+
+static const struct tsr_route routes[] = {
+    {"/healthz", {{"GET", tsr__api_health, 0, false, false}}},
+    {"/v4/tokens", {{"POST", tsr__api_login, 0, false, false}}},
+    {"/v4/tokens/self", {{"DELETE", tsr__api_logout, SECRET, false, false}}},
+    {"/v4/auth/verify", {{"GET", tsr__api_verify, TSR_ACCEPT_PERSONAL, false, false}}},
+    {"/v4/iam/users/me", {{"GET", tsr__api_me, SECRET, false, false}}},
+    {"/v4/iam/personal_tokens",
+     {{"GET", tsr__api_tokens_list, SECRET, false, true},
+      {"POST", tsr__api_tokens_create, SECRET, true, false}}},
+    {"/v4/iam/personal_tokens/self",
+     {{"GET", tsr__api_tokens_get, SECRET, false, false},
+      {"DELETE", tsr__api_tokens_delete, SECRET, false, false}}},
+    {"/v4/iam/personal_tokens/{id}",
+     {{"GET", tsr__api_tokens_get, SECRET, false, false},
+      {"PATCH", tsr__api_tokens_update, SECRET, true, false},
+      {"DELETE", tsr__api_tokens_delete, SECRET, false, false}}},
+};
+
+/* Matches one pattern against path; a "{id}" segment takes a lowercase UUID. */
+static bool matches(const char *pattern, const char *path, size_t len, char id[TSR_UUID_LEN + 1],
+                    bool *has_id)
+{
+    const char *hole = strstr(pattern, "{id}");
+    size_t head;
+
+    if (!hole)
+        return strlen(pattern) == len && memcmp(pattern, path, len) == 0;
+    head = (size_t)(hole - pattern);
+    /* "{id}" is always the last segment of a pattern. */
+    if (len != head + TSR_UUID_LEN || memcmp(pattern, path, head) != 0 ||
+        !tsr_uuid_valid(path + head, TSR_UUID_LEN))
+        return false;
+    memcpy(id, path + head, TSR_UUID_LEN);
+    id[TSR_UUID_LEN] = '\0';
+    *has_id = true;
+    return true;
+}
+
+const struct tsr_route *tsr__route_find(const char *path, size_t len, char id[TSR_UUID_LEN + 1],
+                                        bool *has_id)
+{
+    *has_id = false;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (matches(routes[i].pattern, path, len, id, has_id))
+            return &routes[i];
+    }
+    return NULL;
+}
+
+const struct tsr_endpoint *tsr__route_endpoint(const struct tsr_route *route, const char *method)
+{
+    if (strcmp(method, "HEAD") == 0)
+        method = "GET";
+    for (size_t i = 0; i < TSR_ROUTE_METHODS && route->endpoints[i].method; i++) {
+        if (strcmp(route->endpoints[i].method, method) == 0)
+            return &route->endpoints[i];
+    }
+    return NULL;
+}
+
+static void append(char *out, size_t size, size_t *used, const char *method)
+{
+    size_t n = strlen(method);
+
+    if (*used + n + 3 > size)
+        return;
+    if (*used > 0) {
+        memcpy(out + *used, ", ", 2);
+        *used += 2;
+    }
+    memcpy(out + *used, method, n);
+    *used += n;
+    out[*used] = '\0';
+}
+
+void tsr__route_allow(const struct tsr_route *route, char *out, size_t size)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < TSR_ROUTE_METHODS && route->endpoints[i].method; i++) {
+        append(out, size, &used, route->endpoints[i].method);
+        if (strcmp(route->endpoints[i].method, "GET") == 0)
+            append(out, size, &used, "HEAD");
+    }
+}

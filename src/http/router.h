@@ -1,0 +1,36 @@
+/* router.h - which handler a method and path reach, and what they require */
+#ifndef TSR_HTTP_ROUTER_H
+#define TSR_HTTP_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http/request.h"
+
+struct tsr_endpoint {
+    const char *method;
+    tsr_handler handler;
+    unsigned accept;  /* TSR_ACCEPT_* secrets required; 0: the handler decides */
+    bool json_body;   /* takes a JSON body (so Content-Type is checked) */
+    bool takes_query; /* the handler reads query parameters itself */
+};
+
+#define TSR_ROUTE_METHODS 4
+
+struct tsr_route {
+    const char *pattern; /* segments; "{id}" matches a lowercase UUID */
+    struct tsr_endpoint endpoints[TSR_ROUTE_METHODS];
+};
+
+/* Finds the route for the len bytes of path (no query, no trailing slash);
+ * writes the {id} segment, if any, to id. NULL when no route matches. */
+const struct tsr_route *tsr__route_find(const char *path, size_t len, char id[TSR_UUID_LEN + 1],
+                                        bool *has_id);
+
+/* The route's endpoint for method (HEAD finds GET's), or NULL. */
+const struct tsr_endpoint *tsr__route_endpoint(const struct tsr_route *route, const char *method);
+
+/* Writes the route's methods as an Allow header value, "GET, HEAD, POST". */
+void tsr__route_allow(const struct tsr_route *route, char *out, size_t size);
+
+#endif

@@ -1,0 +1,388 @@
+/* server.c - the libmicrohttpd daemon and the order in which requests are checked */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/http.h"
+#include "http/router.h"
+
+#define LISTEN_BACKLOG     1024
+#define CONNECTION_TIMEOUT 60 /* seconds a connection may sit idle */
+#define CONNECTION_LIMIT   4096
+
+struct tsr_http {
+    struct MHD_Daemon *daemon;
+    struct tsr_service *svc;
+    int fd;
+};
+
+static bool declared_too_large(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long n;
+    char *end;
+
+    if (!cl)
+        return false;
+    errno = 0;
+    n = strtoull(cl, &end, 10);
+    return errno == 0 && end != cl && n > TSR_BODY_MAX;
+}
+
+static void remote_of(struct MHD_Connection *conn, char out[TSR_ADDR_MAX + 1])
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = info ? info->client_addr : NULL;
+
+    out[0] = '\0';
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  TSR_ADDR_MAX + 1);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  TSR_ADDR_MAX + 1);
+}
+
+/* Copies url without one trailing slash; a path too long for any route
+ * becomes "" so that it is simply not found. */
+static void set_path(struct tsr_req *req, const char *url)
+{
+    size_t len = strlen(url);
+
+    if (len > 1 && url[len - 1] == '/')
+        len--;
+    if (len >= sizeof(req->path))
+        len = 0;
+    memcpy(req->path, url, len);
+    req->path[len] = '\0';
+}
+
+static struct tsr_req *new_request(struct tsr_service *svc, struct MHD_Connection *conn,
+                                   const char *url, const char *method)
+{
+    struct tsr_req *req = calloc(1, sizeof(*req));
+
+    if (!req)
+        return NULL;
+    req->conn = conn;
+    req->svc = svc;
+    req->method = method;
+    set_path(req, url);
+    return req;
+}
+
+static void free_request(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct tsr_req *req = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (req) {
+        free(req->body);
+        free(req);
+        *con_cls = NULL;
+    }
+}
+
+/* Keeps the body up to TSR_BODY_MAX; past that, notes it is too large and
+ * lets the rest go by, to answer 413 once the request is read. */
+static void take_body(struct tsr_req *req, const char *data, size_t size)
+{
+    if (req->too_large || size > TSR_BODY_MAX - req->body_len) {
+        req->too_large = true;
+        free(req->body);
+        req->body = NULL;
+        req->body_len = 0;
+        return;
+    }
+    if (req->body_len + size > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 1024;
+        char *grown;
+
+        while (cap < req->body_len + size)
+            cap *= 2;
+        if (cap > TSR_BODY_MAX)
+            cap = TSR_BODY_MAX;
+        grown = realloc(req->body, cap);
+        if (!grown) {
+            req->too_large = true;
+            return;
+        }
+        req->body = grown;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, size);
+    req->body_len += size;
+}
+
+static enum MHD_Result too_large(struct tsr_req *req)
+{
+    return tsr__reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large",
+                            "the body must be at most 65536 bytes", TSR_SOURCE_NONE, NULL);
+}
+
+/* application/json, with at most a charset parameter that says UTF-8. */
+static bool is_json(const char *type)
+{
+    const char *p;
+
+    if (!type || strncasecmp(type, "application/json", 16) != 0)
+        return false;
+    p = type + 16;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '\0')
+        return true;
+    if (*p++ != ';')
+        return false;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return strcasecmp(p, "charset=utf-8") == 0 || strcasecmp(p, "charset=\"utf-8\"") == 0;
+}
+
+static enum MHD_Result first_parameter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       size_t key_size, const char *value, size_t value_size)
+{
+    struct tsr_req *req = cls;
+
+    (void)kind;
+    (void)value;
+    (void)value_size;
+    tsr__reply_unknown_parameter(req, key, key_size);
+    return MHD_NO;
+}
+
+static enum MHD_Result authenticate(struct tsr_req *req, const struct tsr_endpoint *ep, bool *ok)
+{
+    const char *auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
+    const char *secret;
+    size_t len;
+    enum tsr_err rc;
+
+    *ok = false;
+    if (!tsr__parse_bearer(auth, &secret, &len))
+        rc = tsr_auth_secret(req->svc, "", 0, ep->accept, req->remote, &req->who);
+    else
+        rc = tsr_auth_secret(req->svc, secret, len, ep->accept, req->remote, &req->who);
+    if (rc != TSR_OK)
+        return tsr__reply_failure(req, rc);
+    *ok = true;
+    return MHD_YES;
+}
+
+/* The contract's order: size, path, method, authentication, content type,
+ * then the handler checks the body and the query. */
+static enum MHD_Result dispatch(struct tsr_req *req)
+{
+    const struct tsr_route *route;
+    const struct tsr_endpoint *ep;
+    char allow[64];
+    bool ok;
+    enum MHD_Result ret;
+
+    if (req->too_large)
+        return too_large(req);
+    route = tsr__route_find(req->path, strlen(req->path), req->id, &req->has_id);
+    if (!route)
+        return tsr__reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint",
+                                TSR_SOURCE_NONE, NULL);
+    ep = tsr__route_endpoint(route, req->method);
+    if (!ep) {
+        tsr__route_allow(route, allow, sizeof(allow));
+        tsr__req_header(req, "Allow", allow);
+        return tsr__reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                                "this endpoint does not take that method", TSR_SOURCE_NONE, NULL);
+    }
+    remote_of(req->conn, req->remote);
+    if (ep->accept && (ret = authenticate(req, ep, &ok), !ok))
+        return ret;
+    if (ep->json_body &&
+        !is_json(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type")))
+        return tsr__reply_error(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                                "the body must be JSON, sent as Content-Type: application/json",
+                                TSR_SOURCE_NONE, NULL);
+    if (!ep->takes_query &&
+        MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, first_parameter, req) > 0)
+        return MHD_YES; /* first_parameter has answered */
+    return ep->handler(req);
+}
+
+/* libmicrohttpd calls this once when the headers are in, once per piece of
+ * body, and once more at the end: answering only at the end keeps the
+ * connection alive. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct tsr_http *http = cls;
+    struct tsr_req *req = *con_cls;
+
+    (void)version;
+    if (!req) {
+        req = new_request(http->svc, conn, url, method);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        if (declared_too_large(conn)) {
+            req->too_large = true;
+            return too_large(req);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        take_body(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(req);
+}
+
+/* Splits "HOST:PORT" or "[V6]:PORT" into host and port. */
+static bool split_listen(const char *where, char *host, size_t host_size, char *port,
+                         size_t port_size)
+{
+    const char *colon = strrchr(where, ':');
+    const char *h = where;
+    size_t hlen, plen;
+
+    if (!colon)
+        return false;
+    plen = strlen(colon + 1);
+    if (plen == 0 || plen >= port_size || strspn(colon + 1, "0123456789") != plen)
+        return false;
+    hlen = (size_t)(colon - where);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= host_size)
+        return false;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    memcpy(port, colon + 1, plen + 1);
+    return strtol(port, NULL, 10) <= 65535;
+}
+
+static int open_socket(const struct addrinfo *ai)
+{
+    int one = 1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int bind_listen(const char *where, char *err, size_t err_size)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char host[256], port[8];
+    int fd, gai;
+
+    if (!split_listen(where, host, sizeof(host), port, sizeof(port))) {
+        snprintf(err, err_size, "cannot listen on '%s': expected HOST:PORT", where);
+        return -1;
+    }
+    gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err, err_size, "cannot listen on '%s': %s", where, gai_strerror(gai));
+        return -1;
+    }
+    fd = open_socket(ai);
+    if (fd < 0)
+        snprintf(err, err_size, "cannot listen on %s: %s", where, strerror(errno));
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* "http://HOST:PORT" of the address actually bound, port 0 resolved. */
+static void bound_url(int fd, char *url, size_t size, bool *v6)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "";
+    unsigned port = 0;
+
+    *v6 = false;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)&ss;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        *v6 = true;
+        snprintf(url, size, "http://[%s]:%u", host, port);
+    } else {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)(const void *)&ss;
+
+        inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+        port = ntohs(in4->sin_port);
+        snprintf(url, size, "http://%s:%u", host, port);
+    }
+}
+
+enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_config *cfg,
+                            struct tsr_http **out, char *url, size_t url_size, char *err,
+                            size_t err_size)
+{
+    struct tsr_http *http = calloc(1, sizeof(*http));
+    unsigned threads = cfg->threads ? cfg->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ITC;
+    bool v6;
+
+    if (!http)
+        return TSR_ERR_NOMEM;
+    http->svc = svc;
+    http->fd = bind_listen(cfg->listen, err, err_size);
+    if (http->fd < 0) {
+        free(http);
+        return TSR_ERR_IO;
+    }
+    bound_url(http->fd, url, url_size, &v6);
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    http->daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, http, MHD_OPTION_LISTEN_SOCKET, http->fd,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 1),
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+                         MHD_OPTION_NOTIFY_COMPLETED, free_request, NULL, MHD_OPTION_END);
+    if (!http->daemon) {
+        snprintf(err, err_size, "cannot start the HTTP server on %s", cfg->listen);
+        close(http->fd);
+        free(http);
+        return TSR_ERR_IO;
+    }
+    *out = http;
+    return TSR_OK;
+}
+
+void tsr_http_stop(struct tsr_http *http)
+{
+    if (!http)
+        return;
+    /* Quiesce first: no new connections, while those in flight finish. */
+    MHD_quiesce_daemon(http->daemon);
+    MHD_stop_daemon(http->daemon);
+    close(http->fd);
+    free(http);
+}

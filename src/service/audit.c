@@ -1,0 +1,159 @@
+/* audit.c - the audit trail and the write-behind of token usage */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timefmt.h"
+#include "service/internal.h"
+#include "service/log.h"
+
+enum tsr_err tsr__pending_init(struct tsr__pending *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->uses = calloc(TSR_PENDING_USES, sizeof(*p->uses));
+    p->audits = calloc(TSR_PENDING_AUDITS, sizeof(*p->audits));
+    if (!p->uses || !p->audits) {
+        tsr__pending_release(p);
+        return TSR_ERR_NOMEM;
+    }
+    return TSR_OK;
+}
+
+void tsr__pending_release(struct tsr__pending *p)
+{
+    free(p->uses);
+    free(p->audits);
+    memset(p, 0, sizeof(*p));
+}
+
+static void fill_audit(struct tsr_audit_row *row, int64_t at, const char *action,
+                       const char *user_id, const char *token_id, const char *remote, bool success)
+{
+    memset(row, 0, sizeof(*row));
+    row->at = at;
+    row->count = 1;
+    tsr__copy(row->action, sizeof(row->action), action);
+    tsr__copy(row->user_id, sizeof(row->user_id), user_id);
+    tsr__copy(row->token_id, sizeof(row->token_id), token_id);
+    tsr__copy(row->remote_addr, sizeof(row->remote_addr), remote);
+    tsr__copy(row->outcome, sizeof(row->outcome), success ? "success" : "failure");
+}
+
+void tsr__audit_now(struct tsr_service *svc, const char *action, const char *user_id,
+                    const char *token_id, const char *remote, bool success)
+{
+    struct tsr_audit_row row;
+    enum tsr_err rc;
+
+    fill_audit(&row, tsr_time_now(), action, user_id, token_id, remote, success);
+    rc = tsr_store_audit_append(svc->store, &row, 1);
+    if (rc != TSR_OK)
+        tsr_log(TSR_LOG_ERROR, "cannot write audit record %s: %s", action, tsr_strerror(rc));
+}
+
+static bool same_event(const struct tsr_audit_row *row, const char *action, const char *user_id,
+                       const char *token_id, const char *remote)
+{
+    return strcmp(row->action, action) == 0 && strcmp(row->user_id, user_id ? user_id : "") == 0 &&
+           strcmp(row->token_id, token_id ? token_id : "") == 0 &&
+           strcmp(row->remote_addr, remote ? remote : "") == 0;
+}
+
+/* Failed authentications can come by the thousand from one client: they are
+ * counted in memory, one row per distinct event, and written in batches. */
+void tsr__audit_later(struct tsr_service *svc, const char *action, const char *user_id,
+                      const char *token_id, const char *remote)
+{
+    struct tsr__pending *p;
+
+    pthread_mutex_lock(&svc->lock);
+    p = svc->pending;
+    for (size_t i = p->naudits; i-- > 0;) {
+        if (same_event(&p->audits[i], action, user_id, token_id, remote)) {
+            p->audits[i].count++;
+            goto out;
+        }
+    }
+    if (p->naudits < TSR_PENDING_AUDITS)
+        fill_audit(&p->audits[p->naudits++], tsr_time_now(), action, user_id, token_id, remote,
+                   false);
+    else
+        p->dropped_audits++;
+out:
+    pthread_mutex_unlock(&svc->lock);
+}
+
+static size_t id_slot(const char *id)
+{
+    /* The tail of a UUIDv7 is random, so a few of its bytes make a good slot. */
+    size_t h = 0;
+
+    for (size_t i = TSR_UUID_LEN - 8; i < TSR_UUID_LEN; i++)
+        h = h * 31 + (unsigned char)id[i];
+    return h % TSR_PENDING_USES;
+}
+
+void tsr__usage_note(struct tsr_service *svc, const char *token_id, int64_t now, const char *remote)
+{
+    struct tsr__pending *p;
+    size_t slot = id_slot(token_id);
+
+    pthread_mutex_lock(&svc->lock);
+    p = svc->pending;
+    for (size_t probe = 0; probe < TSR_PENDING_USES; probe++) {
+        struct tsr_token_use *u = &p->uses[(slot + probe) % TSR_PENDING_USES];
+
+        if (u->id[0] == '\0') {
+            if (p->nuses * 4 >= TSR_PENDING_USES * 3)
+                break; /* keep probes short: the next flush makes room */
+            tsr__copy(u->id, sizeof(u->id), token_id);
+            p->nuses++;
+        } else if (strcmp(u->id, token_id) != 0) {
+            continue;
+        }
+        u->last_used_at = now;
+        tsr__copy(u->last_addr, sizeof(u->last_addr), remote);
+        break;
+    }
+    pthread_mutex_unlock(&svc->lock);
+}
+
+static enum tsr_err write_uses(struct tsr_service *svc, struct tsr__pending *p)
+{
+    size_t n = 0;
+
+    /* Pack the used slots to the front; the table is emptied afterwards. */
+    for (size_t i = 0; i < TSR_PENDING_USES && n < p->nuses; i++) {
+        if (p->uses[i].id[0] != '\0') {
+            if (i != n)
+                p->uses[n] = p->uses[i];
+            n++;
+        }
+    }
+    return n ? tsr_store_token_touch(svc->store, p->uses, n) : TSR_OK;
+}
+
+static enum tsr_err write_audits(struct tsr_service *svc, struct tsr__pending *p)
+{
+    if (p->dropped_audits > 0 && p->naudits > 0) {
+        /* Too many distinct events to keep apart: fold the rest into the last. */
+        p->audits[p->naudits - 1].count += p->dropped_audits;
+        tsr_log(TSR_LOG_WARN, "%lld failed authentications folded into one audit record",
+                (long long)p->dropped_audits);
+    }
+    return p->naudits ? tsr_store_audit_append(svc->store, p->audits, p->naudits) : TSR_OK;
+}
+
+enum tsr_err tsr__pending_write(struct tsr_service *svc, struct tsr__pending *p)
+{
+    enum tsr_err rc = write_uses(svc, p);
+    enum tsr_err rc2 = write_audits(svc, p);
+
+    /* What could not be written is dropped: usage is a hint, and a store
+     * that refuses writes has been logged loudly already. */
+    if (p->nuses > 0)
+        memset(p->uses, 0, TSR_PENDING_USES * sizeof(*p->uses));
+    p->nuses = 0;
+    p->naudits = 0;
+    p->dropped_audits = 0;
+    return rc != TSR_OK ? rc : rc2;
+}

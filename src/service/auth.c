@@ -1,0 +1,141 @@
+/* auth.c - logging in, checking secrets, logging out */
+#include <string.h>
+
+#include "core/secret.h"
+#include "core/timefmt.h"
+#include "core/uuid.h"
+#include "service/internal.h"
+#include "service/log.h"
+
+static unsigned accept_bit(enum tsr_secret_kind kind)
+{
+    switch (kind) {
+    case TSR_SECRET_PERSONAL:
+        return TSR_ACCEPT_PERSONAL;
+    case TSR_SECRET_SESSION:
+        return TSR_ACCEPT_SESSION;
+    case TSR_SECRET_NONE:
+        break;
+    }
+    return 0;
+}
+
+/* The checksum turns away garbage before any hashing or look-up; only a
+ * well-formed secret costs a SHA-256 and a store read. */
+enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t len,
+                             unsigned accept, const char *remote, struct tsr_principal *out)
+{
+    enum tsr_secret_kind kind = tsr_secret_parse(secret, len);
+    uint8_t hash[TSR_HASH_LEN];
+    struct tsr_token_row t;
+    int64_t now = tsr_time_now();
+    enum tsr_err rc;
+
+    if ((accept_bit(kind) & accept) == 0) {
+        tsr__audit_later(svc, "auth", NULL, NULL, remote);
+        return TSR_ERR_UNAUTHORIZED;
+    }
+    tsr_secret_hash(secret, len, hash);
+    rc = tsr_store_token_by_hash(svc->store, hash, &t);
+    if (rc == TSR_ERR_NOT_FOUND) {
+        tsr__audit_later(svc, "auth", NULL, NULL, remote);
+        return TSR_ERR_UNAUTHORIZED;
+    }
+    if (rc != TSR_OK)
+        return rc;
+    if (t.expires_at <= now) {
+        tsr__audit_later(svc, "auth", t.user_id, t.id, remote);
+        return TSR_ERR_UNAUTHORIZED;
+    }
+    memcpy(out->user_id, t.user_id, sizeof(out->user_id));
+    memcpy(out->token_id, t.id, sizeof(out->token_id));
+    out->kind = t.kind;
+    out->expires_at = t.expires_at;
+    tsr__usage_note(svc, t.id, now, remote);
+    return TSR_OK;
+}
+
+/* Verifies password against the user's hash, or against the dummy hash when
+ * there is no such user, so both refusals take the same time. */
+static bool password_matches(struct tsr_service *svc, const struct tsr_user_row *user, bool found,
+                             const char *password, size_t password_len)
+{
+    const char *hash = found ? user->password_hash : svc->dummy_hash;
+    bool ok = crypto_pwhash_str_verify(hash, password, password_len) == 0;
+
+    return ok && found;
+}
+
+static enum tsr_err new_session(struct tsr_service *svc, const char *user_id, int64_t now,
+                                struct tsr_session *out, char token_id[TSR_UUID_LEN + 1])
+{
+    struct tsr_token_row t;
+    enum tsr_err rc;
+
+    memset(&t, 0, sizeof(t));
+    tsr_uuid7_new(t.id);
+    tsr__copy(t.user_id, sizeof(t.user_id), user_id);
+    t.kind = TSR_TOKEN_SESSION;
+    tsr_secret_generate(TSR_SECRET_SESSION, out->secret);
+    tsr_secret_hash(out->secret, TSR_SECRET_LEN, t.secret_hash);
+    tsr_secret_hint(out->secret, t.key_hint);
+    t.created = now;
+    t.expires_at = now + TSR_SESSION_LIFETIME;
+    rc = tsr_store_token_insert(svc->store, &t, 0, now);
+    if (rc != TSR_OK) {
+        sodium_memzero(out->secret, sizeof(out->secret));
+        return rc;
+    }
+    out->created = t.created;
+    out->expires_at = t.expires_at;
+    memcpy(token_id, t.id, TSR_UUID_LEN + 1);
+    return TSR_OK;
+}
+
+enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t email_len,
+                            const char *password, size_t password_len, const char *remote,
+                            struct tsr_session *out)
+{
+    struct tsr_user_row user;
+    char email_z[TSR_EMAIL_MAX + 1];
+    char token_id[TSR_UUID_LEN + 1];
+    bool found = false;
+    enum tsr_err rc;
+
+    memset(&user, 0, sizeof(user));
+    if (email_len <= TSR_EMAIL_MAX && memchr(email, '\0', email_len) == NULL) {
+        memcpy(email_z, email, email_len);
+        email_z[email_len] = '\0';
+        rc = tsr_store_user_by_email(svc->store, email_z, &user);
+        if (rc != TSR_OK && rc != TSR_ERR_NOT_FOUND)
+            return rc;
+        found = rc == TSR_OK;
+    }
+    if (password_len > TSR_PASSWORD_MAX)
+        password_len = TSR_PASSWORD_MAX; /* bounded work; still refused below */
+    if (!password_matches(svc, &user, found, password, password_len)) {
+        tsr__audit_now(svc, "login", found ? user.id : NULL, NULL, remote, false);
+        tsr_log(TSR_LOG_INFO, "login refused from %s", remote && *remote ? remote : "-");
+        return TSR_ERR_UNAUTHORIZED;
+    }
+    rc = new_session(svc, user.id, tsr_time_now(), out, token_id);
+    if (rc != TSR_OK)
+        return rc;
+    tsr__audit_now(svc, "login", user.id, token_id, remote, true);
+    tsr_log(TSR_LOG_INFO, "login user=%s from %s", user.id, remote && *remote ? remote : "-");
+    return TSR_OK;
+}
+
+enum tsr_err tsr_auth_logout(struct tsr_service *svc, const struct tsr_principal *p,
+                             const char *remote)
+{
+    enum tsr_err rc;
+
+    if (p->kind != TSR_TOKEN_SESSION)
+        return TSR_ERR_NOT_FOUND;
+    rc = tsr_store_token_revoke(svc->store, p->user_id, p->token_id, TSR_TOKEN_SESSION,
+                                tsr_time_now());
+    if (rc == TSR_OK)
+        tsr__audit_now(svc, "logout", p->user_id, p->token_id, remote, true);
+    return rc;
+}

@@ -1,0 +1,165 @@
+/* service.c - the service's lifecycle and its background writer */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "service/internal.h"
+#include "service/log.h"
+
+void tsr_service_config_defaults(struct tsr_service_config *cfg)
+{
+    cfg->max_lifetime_days = TSR_DEFAULT_MAX_LIFETIME;
+    cfg->max_tokens = TSR_DEFAULT_MAX_TOKENS;
+    cfg->flush_interval_ms = 1000;
+}
+
+void tsr__copy(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
+/* Swaps the table being filled for the empty one, then writes the full one
+ * without holding the lock, so that requests never wait for the disk. */
+enum tsr_err tsr_service_flush(struct tsr_service *svc)
+{
+    struct tsr__pending *full;
+    enum tsr_err rc;
+
+    pthread_mutex_lock(&svc->flush_lock);
+    pthread_mutex_lock(&svc->lock);
+    full = svc->pending;
+    svc->pending = full == &svc->tables[0] ? &svc->tables[1] : &svc->tables[0];
+    pthread_mutex_unlock(&svc->lock);
+
+    rc = tsr__pending_write(svc, full);
+    pthread_mutex_unlock(&svc->flush_lock);
+    return rc;
+}
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct tsr_service *svc = arg;
+    struct timespec deadline;
+    bool stopping = false;
+
+    while (!stopping) {
+        deadline_after(&deadline, svc->cfg.flush_interval_ms);
+        pthread_mutex_lock(&svc->lock);
+        while (!svc->stopping &&
+               pthread_cond_timedwait(&svc->wake, &svc->lock, &deadline) != ETIMEDOUT)
+            ;
+        stopping = svc->stopping;
+        pthread_mutex_unlock(&svc->lock);
+
+        enum tsr_err rc = tsr_service_flush(svc);
+        if (rc != TSR_OK)
+            tsr_log(TSR_LOG_ERROR, "cannot write usage and audit records: %s", tsr_strerror(rc));
+    }
+    return NULL;
+}
+
+static enum tsr_err make_dummy_hash(struct tsr_service *svc)
+{
+    unsigned char pw[32];
+
+    randombytes_buf(pw, sizeof(pw));
+    if (crypto_pwhash_str(svc->dummy_hash, (const char *)pw, sizeof(pw),
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return TSR_ERR_NOMEM;
+    return TSR_OK;
+}
+
+static enum tsr_err start_writer(struct tsr_service *svc)
+{
+    pthread_condattr_t attr;
+    int err;
+
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    err = pthread_cond_init(&svc->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (err != 0)
+        return TSR_ERR_NOMEM;
+    if (pthread_create(&svc->writer, NULL, writer_main, svc) != 0)
+        return TSR_ERR_NOMEM;
+    svc->writer_started = true;
+    return TSR_OK;
+}
+
+enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_config *cfg,
+                             struct tsr_service **out)
+{
+    struct tsr_service *svc;
+    enum tsr_err rc;
+
+    if (sodium_init() < 0)
+        return TSR_ERR_NOMEM;
+    svc = calloc(1, sizeof(*svc));
+    if (!svc)
+        return TSR_ERR_NOMEM;
+    svc->store = store;
+    svc->cfg = *cfg;
+    if (svc->cfg.flush_interval_ms <= 0)
+        svc->cfg.flush_interval_ms = 1000;
+    pthread_mutex_init(&svc->lock, NULL);
+    pthread_mutex_init(&svc->flush_lock, NULL);
+    svc->pending = &svc->tables[0];
+
+    rc = tsr__pending_init(&svc->tables[0]);
+    if (rc == TSR_OK)
+        rc = tsr__pending_init(&svc->tables[1]);
+    if (rc == TSR_OK)
+        rc = make_dummy_hash(svc);
+    if (rc == TSR_OK)
+        rc = start_writer(svc);
+    if (rc != TSR_OK) {
+        tsr_service_free(svc);
+        return rc;
+    }
+    *out = svc;
+    return TSR_OK;
+}
+
+void tsr_service_free(struct tsr_service *svc)
+{
+    if (!svc)
+        return;
+    if (svc->writer_started) {
+        pthread_mutex_lock(&svc->lock);
+        svc->stopping = true;
+        pthread_cond_signal(&svc->wake);
+        pthread_mutex_unlock(&svc->lock);
+        /* The writer flushes once more as it stops. */
+        pthread_join(svc->writer, NULL);
+        pthread_cond_destroy(&svc->wake);
+    }
+    tsr__pending_release(&svc->tables[0]);
+    tsr__pending_release(&svc->tables[1]);
+    pthread_mutex_destroy(&svc->lock);
+    pthread_mutex_destroy(&svc->flush_lock);
+    sodium_memzero(svc->dummy_hash, sizeof(svc->dummy_hash));
+    free(svc);
+}
+
+enum tsr_err tsr_service_ping(struct tsr_service *svc)
+{
+    return tsr_store_ping(svc->store);
+}

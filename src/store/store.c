@@ -1,0 +1,182 @@
+/* store.c - picks the engine for a target and forwards each call to it */
+#include "store/store.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "store/store_engine.h"
+
+/* True when target begins with prefix, ignoring case as URI schemes do. */
+static bool has_scheme(const char *target, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncasecmp(target, prefix, n) == 0;
+}
+
+/* Copies msg into err_msg of size bytes, cut to fit, when there is room. */
+static void set_msg(char *err_msg, size_t size, const char *msg)
+{
+    size_t n = strlen(msg);
+
+    if (err_msg == NULL || size == 0)
+        return;
+    if (n >= size)
+        n = size - 1;
+    memcpy(err_msg, msg, n);
+    err_msg[n] = '\0';
+}
+
+enum tsr_err tsr_store_open(const char *target, struct tsr_store **out, char *err_msg,
+                            size_t err_msg_size)
+{
+    const char *msg = NULL;
+    enum tsr_err rc = TSR_OK;
+
+    if (target == NULL || target[0] == '\0') {
+        msg = "no database given";
+        rc = TSR_ERR_INVALID;
+        goto out;
+    }
+    if (has_scheme(target, "postgres://") || has_scheme(target, "postgresql://")) {
+        msg = "PostgreSQL is not supported in this build";
+        rc = TSR_ERR_INVALID;
+        goto out;
+    }
+    rc = tsr__store_sqlite_open(target, out, err_msg, err_msg_size);
+out:
+    if (msg != NULL)
+        set_msg(err_msg, err_msg_size, msg);
+    return rc;
+}
+
+void tsr_store_close(struct tsr_store *store)
+{
+    if (store != NULL)
+        store->ops->close(store);
+}
+
+enum tsr_err tsr_store_ping(struct tsr_store *store)
+{
+    return store->ops->ping(store);
+}
+
+const char *tsr_store_path(struct tsr_store *store)
+{
+    return store->ops->path(store);
+}
+
+enum tsr_err tsr_store_user_insert(struct tsr_store *store, const struct tsr_user_row *user)
+{
+    return store->ops->user_insert(store, user);
+}
+
+enum tsr_err tsr_store_user_by_email(struct tsr_store *store, const char *email,
+                                     struct tsr_user_row *out)
+{
+    return store->ops->user_by_email(store, email, out);
+}
+
+enum tsr_err tsr_store_user_by_id(struct tsr_store *store, const char *id, struct tsr_user_row *out)
+{
+    return store->ops->user_by_id(store, id, out);
+}
+
+enum tsr_err tsr_store_user_each(struct tsr_store *store,
+                                 enum tsr_err (*each)(const struct tsr_user_row *, void *),
+                                 void *ctx)
+{
+    return store->ops->user_each(store, each, ctx);
+}
+
+enum tsr_err tsr_store_user_count(struct tsr_store *store, int64_t *out)
+{
+    return store->ops->user_count(store, out);
+}
+
+enum tsr_err tsr_store_user_set_password(struct tsr_store *store, const char *id,
+                                         const char *password_hash, int64_t now)
+{
+    return store->ops->user_set_password(store, id, password_hash, now);
+}
+
+enum tsr_err tsr_store_user_remove(struct tsr_store *store, const char *id, int64_t now)
+{
+    return store->ops->user_remove(store, id, now);
+}
+
+enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
+                                    int64_t max_live, int64_t now)
+{
+    return store->ops->token_insert(store, token, max_live, now);
+}
+
+enum tsr_err tsr_store_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
+                                     struct tsr_token_row *out)
+{
+    return store->ops->token_by_hash(store, hash, out);
+}
+
+enum tsr_err tsr_store_token_get(struct tsr_store *store, const char *user_id, const char *id,
+                                 struct tsr_token_row *out)
+{
+    return store->ops->token_get(store, user_id, id, out);
+}
+
+enum tsr_err tsr_store_token_list(struct tsr_store *store, const struct tsr_token_query *q,
+                                  enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                  void *ctx, int64_t *total)
+{
+    return store->ops->token_list(store, q, each, ctx, total);
+}
+
+enum tsr_err tsr_store_token_update(struct tsr_store *store, const char *user_id, const char *id,
+                                    unsigned fields, const struct tsr_token_row *values,
+                                    int64_t now, struct tsr_token_row *out)
+{
+    return store->ops->token_update(store, user_id, id, fields, values, now, out);
+}
+
+enum tsr_err tsr_store_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
+                                    enum tsr_token_kind kind, int64_t now)
+{
+    return store->ops->token_revoke(store, user_id, id, kind, now);
+}
+
+enum tsr_err tsr_store_token_each_live(struct tsr_store *store, int64_t now,
+                                       enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                       void *ctx, int64_t *max_seq)
+{
+    return store->ops->token_each_live(store, now, each, ctx, max_seq);
+}
+
+enum tsr_err tsr_store_token_changes(struct tsr_store *store, int64_t since,
+                                     enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                     void *ctx, int64_t *max_seq)
+{
+    return store->ops->token_changes(store, since, each, ctx, max_seq);
+}
+
+enum tsr_err tsr_store_change_seq(struct tsr_store *store, int64_t *out)
+{
+    return store->ops->change_seq(store, out);
+}
+
+enum tsr_err tsr_store_token_touch(struct tsr_store *store, const struct tsr_token_use *uses,
+                                   size_t n)
+{
+    return store->ops->token_touch(store, uses, n);
+}
+
+enum tsr_err tsr_store_audit_append(struct tsr_store *store, const struct tsr_audit_row *rows,
+                                    size_t n)
+{
+    return store->ops->audit_append(store, rows, n);
+}
+
+enum tsr_err tsr_store_audit_each(struct tsr_store *store, const char *user_id, int64_t offset,
+                                  int64_t limit,
+                                  enum tsr_err (*each)(const struct tsr_audit_row *, void *),
+                                  void *ctx)
+{
+    return store->ops->audit_each(store, user_id, offset, limit, each, ctx);
+}

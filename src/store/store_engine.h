@@ -1,0 +1,78 @@
+/* store_engine.h - private: what an engine gives store.c, one function per store.h call
+ *
+ * An engine embeds struct tsr_store as the first member of its own struct,
+ * points ops at its table, and casts back in each function. store.c only
+ * forwards; the contracts are those of store.h.
+ *
+ * A callback handed to a store call (the `each` functions) runs while the
+ * engine holds one of its connections, so it must not call back into the
+ * store: with every connection taken that would wait on itself.
+ */
+#ifndef TSR_STORE_STORE_ENGINE_H
+#define TSR_STORE_STORE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct tsr__store_ops {
+    void (*close)(struct tsr_store *store);
+    enum tsr_err (*ping)(struct tsr_store *store);
+    const char *(*path)(struct tsr_store *store);
+
+    enum tsr_err (*user_insert)(struct tsr_store *store, const struct tsr_user_row *user);
+    enum tsr_err (*user_by_email)(struct tsr_store *store, const char *email,
+                                  struct tsr_user_row *out);
+    enum tsr_err (*user_by_id)(struct tsr_store *store, const char *id, struct tsr_user_row *out);
+    enum tsr_err (*user_each)(struct tsr_store *store,
+                              enum tsr_err (*each)(const struct tsr_user_row *, void *), void *ctx);
+    enum tsr_err (*user_count)(struct tsr_store *store, int64_t *out);
+    enum tsr_err (*user_set_password)(struct tsr_store *store, const char *id,
+                                      const char *password_hash, int64_t now);
+    enum tsr_err (*user_remove)(struct tsr_store *store, const char *id, int64_t now);
+
+    enum tsr_err (*token_insert)(struct tsr_store *store, const struct tsr_token_row *token,
+                                 int64_t max_live, int64_t now);
+    enum tsr_err (*token_by_hash)(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
+                                  struct tsr_token_row *out);
+    enum tsr_err (*token_get)(struct tsr_store *store, const char *user_id, const char *id,
+                              struct tsr_token_row *out);
+    enum tsr_err (*token_list)(struct tsr_store *store, const struct tsr_token_query *q,
+                               enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                               void *ctx, int64_t *total);
+    enum tsr_err (*token_update)(struct tsr_store *store, const char *user_id, const char *id,
+                                 unsigned fields, const struct tsr_token_row *values, int64_t now,
+                                 struct tsr_token_row *out);
+    enum tsr_err (*token_revoke)(struct tsr_store *store, const char *user_id, const char *id,
+                                 enum tsr_token_kind kind, int64_t now);
+    enum tsr_err (*token_each_live)(struct tsr_store *store, int64_t now,
+                                    enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                    void *ctx, int64_t *max_seq);
+    enum tsr_err (*token_changes)(struct tsr_store *store, int64_t since,
+                                  enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                  void *ctx, int64_t *max_seq);
+    enum tsr_err (*change_seq)(struct tsr_store *store, int64_t *out);
+    enum tsr_err (*token_touch)(struct tsr_store *store, const struct tsr_token_use *uses,
+                                size_t n);
+
+    enum tsr_err (*audit_append)(struct tsr_store *store, const struct tsr_audit_row *rows,
+                                 size_t n);
+    enum tsr_err (*audit_each)(struct tsr_store *store, const char *user_id, int64_t offset,
+                               int64_t limit,
+                               enum tsr_err (*each)(const struct tsr_audit_row *, void *),
+                               void *ctx);
+};
+
+/* The part of every engine's store that store.c sees. */
+struct tsr_store {
+    const struct tsr__store_ops *ops;
+};
+
+/* Opens (creating when missing) the SQLite database at path, as
+ * tsr_store_open describes; on failure writes a sentence for people to
+ * err_msg (when not NULL) and leaves *out untouched. */
+enum tsr_err tsr__store_sqlite_open(const char *path, struct tsr_store **out, char *err_msg,
+                                    size_t err_msg_size) TSR_MUST_CHECK;
+
+#endif

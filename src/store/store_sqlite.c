@@ -1,0 +1,1624 @@
+/* store_sqlite.c - the SQLite engine: one writer and a few readers over one WAL database */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store_engine.h"
+
+/* Writes go through one connection, serialised by its mutex, because SQLite
+ * lets only one writer in at a time anyway. Reads take one of a few more
+ * connections so that a long list does not hold up a write: in WAL mode a
+ * reader sees the last committed state and never blocks the writer. */
+#define SQLITE_READERS  4
+#define BUSY_TIMEOUT_MS 5000
+
+/* A string argument with no bound of its own beyond SQLite's int lengths. */
+#define NO_CAP ((size_t)INT_MAX)
+
+/* ---- SQL ---- */
+
+/* Numbered migrations: entry i is schema version i + 1. Applied in order at
+ * open, one transaction each; never edit one that has shipped, add another. */
+static const char *const migrations[] = {
+    /* 1: users, tokens, audit */
+    "CREATE TABLE users("
+    " id TEXT PRIMARY KEY,"
+    " email TEXT NOT NULL,"
+    " password_hash TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " removed_at INTEGER);"
+    "CREATE UNIQUE INDEX users_live_email ON users(lower(email)) WHERE removed_at IS NULL;"
+    "CREATE TABLE tokens("
+    " id TEXT PRIMARY KEY,"
+    " user_id TEXT NOT NULL REFERENCES users(id),"
+    " kind TEXT NOT NULL CHECK(kind IN('personal','session')),"
+    " name TEXT NOT NULL,"
+    " description TEXT NOT NULL,"
+    " secret_hash BLOB NOT NULL UNIQUE,"
+    " key_hint TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " last_used_at INTEGER,"
+    " last_used_addr TEXT,"
+    " revoked_at INTEGER,"
+    " change_seq INTEGER NOT NULL UNIQUE);" /* UNIQUE gives change_seq its index */
+    "CREATE INDEX tokens_user ON tokens(user_id, kind, revoked_at);"
+    "CREATE TABLE audit("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " user_id TEXT,"
+    " token_id TEXT,"
+    " action TEXT NOT NULL,"
+    " remote_addr TEXT,"
+    " outcome TEXT NOT NULL,"
+    " count INTEGER NOT NULL DEFAULT 1);"
+    "CREATE INDEX audit_user ON audit(user_id, id);",
+};
+
+#define MIGRATION_COUNT ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* Every write of a token takes the next change_seq. Writes run inside
+ * BEGIN IMMEDIATE, so no one else can take the same number, and max() reads
+ * one entry of the change_seq index. */
+#define NEXT_SEQ "(SELECT coalesce(max(change_seq), 0) + 1 FROM tokens)"
+
+/* The columns read_token expects, in its order. */
+#define TOKEN_COLS                                                                                 \
+    "t.id, t.user_id, t.kind, t.name, t.description, t.secret_hash, t.key_hint, t.created, "       \
+    "t.expires_at, t.last_used_at, t.revoked_at, t.change_seq"
+
+#define USER_COLS "id, email, password_hash, created"
+
+/* The personal tokens of ?1 that are not revoked and that match the search
+ * ?2 (NULL for all). instr() rather than LIKE, so that % and _ are literal;
+ * SQLite's lower() folds ASCII letters only, as the API promises. */
+#define LIST_WHERE                                                                                 \
+    " FROM tokens t WHERE t.user_id = ?1 AND t.kind = 'personal' AND t.revoked_at IS NULL"         \
+    " AND (?2 IS NULL OR instr(lower(t.name), lower(?2)) > 0"                                      \
+    " OR instr(lower(t.description), lower(?2)) > 0)"
+
+#define LIST_SQL(order) "SELECT " TOKEN_COLS LIST_WHERE " ORDER BY " order " LIMIT ?3 OFFSET ?4"
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_BEGIN_IMMEDIATE,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_PING,
+    ST_USER_INSERT,
+    ST_USER_BY_EMAIL,
+    ST_USER_BY_ID,
+    ST_USER_EACH,
+    ST_USER_COUNT,
+    ST_USER_SET_PASSWORD,
+    ST_USER_REMOVE,
+    ST_USER_LIVE,
+    ST_REVOKE_NEXT_OF_USER,
+    ST_TOKEN_COUNT_LIVE,
+    ST_TOKEN_INSERT,
+    ST_TOKEN_BY_HASH,
+    ST_TOKEN_BY_ID,
+    ST_TOKEN_GET,
+    ST_TOKEN_LIST_COUNT,
+    /* The eight orderings, in the order of enum tsr_token_order, ascending
+     * then descending; list_stmt relies on this layout. */
+    ST_TOKEN_LIST_CREATED,
+    ST_TOKEN_LIST_CREATED_DESC,
+    ST_TOKEN_LIST_NAME,
+    ST_TOKEN_LIST_NAME_DESC,
+    ST_TOKEN_LIST_EXPIRES,
+    ST_TOKEN_LIST_EXPIRES_DESC,
+    ST_TOKEN_LIST_USED,
+    ST_TOKEN_LIST_USED_DESC,
+    ST_TOKEN_EXPIRES_AT,
+    ST_TOKEN_UPDATE,
+    ST_TOKEN_REVOKE,
+    ST_TOKEN_EACH_LIVE,
+    ST_TOKEN_CHANGES,
+    ST_MAX_SEQ,
+    ST_TOKEN_TOUCH,
+    ST_AUDIT_INSERT,
+    ST_AUDIT_EACH,
+    ST_AUDIT_EACH_USER,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN",
+    [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_PING] = "SELECT count(*) FROM schema_migrations",
+    [ST_USER_INSERT] =
+        "INSERT INTO users(id, email, password_hash, created) VALUES(?1, ?2, ?3, ?4)",
+    [ST_USER_BY_EMAIL] = "SELECT " USER_COLS " FROM users"
+                         " WHERE lower(email) = lower(?1) AND removed_at IS NULL",
+    [ST_USER_BY_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1 AND removed_at IS NULL",
+    [ST_USER_EACH] =
+        "SELECT " USER_COLS " FROM users WHERE removed_at IS NULL ORDER BY created, id",
+    [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE removed_at IS NULL",
+    [ST_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2"
+                             " WHERE id = ?1 AND removed_at IS NULL",
+    [ST_USER_REMOVE] = "UPDATE users SET removed_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
+    [ST_USER_LIVE] = "SELECT 1 FROM users WHERE id = ?1 AND removed_at IS NULL",
+    /* One token at a time, because each needs its own change_seq and a
+     * scalar subquery in a many-row UPDATE is evaluated only once. ?3 is a
+     * kind, or NULL for every kind. */
+    [ST_REVOKE_NEXT_OF_USER] = "UPDATE tokens SET revoked_at = ?2, change_seq = " NEXT_SEQ
+                               " WHERE id = (SELECT id FROM tokens WHERE user_id = ?1"
+                               " AND revoked_at IS NULL AND (?3 IS NULL OR kind = ?3) LIMIT 1)",
+    [ST_TOKEN_COUNT_LIVE] = "SELECT count(*) FROM tokens WHERE user_id = ?1 AND kind = 'personal'"
+                            " AND revoked_at IS NULL AND expires_at > ?2",
+    [ST_TOKEN_INSERT] = "INSERT INTO tokens(id, user_id, kind, name, description, secret_hash,"
+                        " key_hint, created, expires_at, last_used_at, revoked_at, change_seq)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " NEXT_SEQ ")",
+    [ST_TOKEN_BY_HASH] = "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
+                         " WHERE t.secret_hash = ?1 AND t.revoked_at IS NULL"
+                         " AND u.removed_at IS NULL",
+    [ST_TOKEN_BY_ID] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.id = ?1",
+    [ST_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.id = ?2 AND t.user_id = ?1"
+                     " AND t.kind = 'personal' AND t.revoked_at IS NULL",
+    [ST_TOKEN_LIST_COUNT] = "SELECT count(*)" LIST_WHERE,
+    /* Names sort without regard to ASCII case, as people expect of a list
+     * they read; never-used tokens go last in both directions. */
+    [ST_TOKEN_LIST_CREATED] = LIST_SQL("t.created, t.id"),
+    [ST_TOKEN_LIST_CREATED_DESC] = LIST_SQL("t.created DESC, t.id DESC"),
+    [ST_TOKEN_LIST_NAME] = LIST_SQL("t.name COLLATE NOCASE, t.id"),
+    [ST_TOKEN_LIST_NAME_DESC] = LIST_SQL("t.name COLLATE NOCASE DESC, t.id DESC"),
+    [ST_TOKEN_LIST_EXPIRES] = LIST_SQL("t.expires_at, t.id"),
+    [ST_TOKEN_LIST_EXPIRES_DESC] = LIST_SQL("t.expires_at DESC, t.id DESC"),
+    [ST_TOKEN_LIST_USED] = LIST_SQL("t.last_used_at NULLS LAST, t.id"),
+    [ST_TOKEN_LIST_USED_DESC] = LIST_SQL("t.last_used_at DESC NULLS LAST, t.id DESC"),
+    [ST_TOKEN_EXPIRES_AT] = "SELECT expires_at FROM tokens WHERE id = ?2 AND user_id = ?1"
+                            " AND kind = 'personal' AND revoked_at IS NULL",
+    /* A NULL value leaves its column as it is. */
+    [ST_TOKEN_UPDATE] =
+        "UPDATE tokens SET name = coalesce(?2, name),"
+        " description = coalesce(?3, description),"
+        " expires_at = coalesce(?4, expires_at), change_seq = " NEXT_SEQ " WHERE id = ?1",
+    [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?4, change_seq = " NEXT_SEQ
+                        " WHERE id = ?2 AND user_id = ?1 AND kind = ?3 AND revoked_at IS NULL",
+    [ST_TOKEN_EACH_LIVE] = "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
+                           " WHERE t.revoked_at IS NULL AND t.expires_at > ?1"
+                           " AND u.removed_at IS NULL",
+    [ST_TOKEN_CHANGES] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.change_seq > ?1"
+                         " ORDER BY t.change_seq",
+    [ST_MAX_SEQ] = "SELECT coalesce(max(change_seq), 0) FROM tokens",
+    [ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2, last_used_addr = ?3"
+                       " WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit(at, user_id, token_id, action, remote_addr, outcome,"
+                        " count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_AUDIT_EACH] = "SELECT at, user_id, token_id, action, remote_addr, outcome, count"
+                      " FROM audit ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+    [ST_AUDIT_EACH_USER] = "SELECT at, user_id, token_id, action, remote_addr, outcome, count"
+                           " FROM audit WHERE user_id = ?3 ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+};
+
+/* ---- connections ---- */
+
+/* One SQLite connection and its prepared statements, used by one thread at
+ * a time: the holder of lock. */
+struct conn {
+    pthread_mutex_t lock;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST_COUNT];
+};
+
+struct sqlite_store {
+    struct tsr_store base; /* first, so that a struct tsr_store * is one of these */
+    char *path;
+    struct conn writer;
+    struct conn readers[SQLITE_READERS];
+    atomic_uint next_reader;
+};
+
+static struct sqlite_store *from_base(struct tsr_store *store)
+{
+    return (struct sqlite_store *)store;
+}
+
+/* Maps an SQLite result code to ours. */
+static enum tsr_err map_rc(int src)
+{
+    switch (src & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return TSR_OK;
+    case SQLITE_FULL:
+        return TSR_ERR_FULL;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return TSR_ERR_BUSY;
+    case SQLITE_NOMEM:
+        return TSR_ERR_NOMEM;
+    default:
+        return TSR_ERR_STORE;
+    }
+}
+
+static bool is_unique_violation(int src)
+{
+    return src == SQLITE_CONSTRAINT_UNIQUE || src == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+/* Gives the cached statement id of c, preparing it on first use. */
+static enum tsr_err stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **out)
+{
+    int src = SQLITE_OK;
+
+    if (c->stmt[id] == NULL)
+        src = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id],
+                                 NULL);
+    *out = c->stmt[id];
+    return map_rc(src);
+}
+
+/* Makes a statement ready for its next use and ends its read of the
+ * database; NULL is a no-op. */
+static void stmt_done(sqlite3_stmt *st)
+{
+    if (st == NULL)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Steps st once: TSR_OK with *row true when a row came, false when done. */
+static enum tsr_err stmt_step(sqlite3_stmt *st, bool *row)
+{
+    int src = sqlite3_step(st);
+
+    *row = src == SQLITE_ROW;
+    return map_rc(src);
+}
+
+/* Runs a cached statement that takes no values and returns no rows. */
+static enum tsr_err exec_cached(struct conn *c, enum stmt_id id)
+{
+    sqlite3_stmt *st = NULL;
+    bool row = false;
+    enum tsr_err rc = stmt_get(c, id, &st);
+
+    if (rc == TSR_OK)
+        rc = stmt_step(st, &row);
+    stmt_done(st);
+    return rc;
+}
+
+/* Ends the open transaction of c: commits when rc is TSR_OK, else rolls
+ * back. Returns rc, or the commit's error. */
+static enum tsr_err tx_end(struct conn *c, enum tsr_err rc)
+{
+    if (rc == TSR_OK)
+        rc = exec_cached(c, ST_COMMIT);
+    /* Some errors (disk full, out of memory) have rolled back already. */
+    if (rc != TSR_OK && !sqlite3_get_autocommit(c->db))
+        (void)exec_cached(c, ST_ROLLBACK);
+    return rc;
+}
+
+/* Takes the writer and opens a write transaction on it. BEGIN IMMEDIATE
+ * takes the database's write lock now, so what the transaction reads (a
+ * count, max(change_seq)) cannot change before it commits. On TSR_OK the
+ * caller ends with write_end. */
+static enum tsr_err write_begin(struct sqlite_store *s)
+{
+    enum tsr_err rc;
+
+    pthread_mutex_lock(&s->writer.lock);
+    rc = exec_cached(&s->writer, ST_BEGIN_IMMEDIATE);
+    if (rc != TSR_OK)
+        pthread_mutex_unlock(&s->writer.lock);
+    return rc;
+}
+
+/* Commits (rc TSR_OK) or rolls back, and lets the writer go. */
+static enum tsr_err write_end(struct sqlite_store *s, enum tsr_err rc)
+{
+    rc = tx_end(&s->writer, rc);
+    pthread_mutex_unlock(&s->writer.lock);
+    return rc;
+}
+
+/* Takes a free reader, or waits for one when all are taken. Release with
+ * reader_release. */
+static struct conn *reader_take(struct sqlite_store *s)
+{
+    unsigned start = atomic_fetch_add_explicit(&s->next_reader, 1, memory_order_relaxed);
+    struct conn *c;
+
+    for (unsigned i = 0; i < SQLITE_READERS; i++) {
+        c = &s->readers[(start + i) % SQLITE_READERS];
+        if (pthread_mutex_trylock(&c->lock) == 0)
+            return c;
+    }
+    c = &s->readers[start % SQLITE_READERS];
+    pthread_mutex_lock(&c->lock);
+    return c;
+}
+
+static void reader_release(struct conn *c)
+{
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- values in and out ---- */
+
+/* Each bind_* binds one value unless an earlier one failed (*src not
+ * SQLITE_OK), so that a run of binds needs one check at its end. */
+static void bind_str(sqlite3_stmt *st, int i, const char *s, size_t cap, int *src)
+{
+    if (*src != SQLITE_OK)
+        return;
+    if (s == NULL)
+        *src = sqlite3_bind_null(st, i);
+    else
+        *src = sqlite3_bind_text(st, i, s, (int)strnlen(s, cap), SQLITE_STATIC);
+}
+
+/* Binds "" as NULL: the rows use "" for "not set", the database NULL. */
+static void bind_opt_str(sqlite3_stmt *st, int i, const char *s, size_t cap, int *src)
+{
+    bind_str(st, i, (s != NULL && s[0] != '\0') ? s : NULL, cap, src);
+}
+
+static void bind_int(sqlite3_stmt *st, int i, int64_t v, int *src)
+{
+    if (*src == SQLITE_OK)
+        *src = sqlite3_bind_int64(st, i, v);
+}
+
+/* Binds 0 as NULL, for the times where 0 means "never". */
+static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v, int *src)
+{
+    if (*src != SQLITE_OK)
+        return;
+    if (v == 0)
+        *src = sqlite3_bind_null(st, i);
+    else
+        *src = sqlite3_bind_int64(st, i, v);
+}
+
+static void bind_blob(sqlite3_stmt *st, int i, const void *p, int n, int *src)
+{
+    if (*src == SQLITE_OK)
+        *src = sqlite3_bind_blob(st, i, p, n, SQLITE_STATIC);
+}
+
+/* Copies the n bytes at s and a NUL into dst of size bytes, cutting before
+ * a UTF-8 sequence that would not fit whole. A NULL s gives "". */
+static void copy_str(char *dst, size_t size, const char *s, size_t n)
+{
+    if (s == NULL)
+        n = 0;
+    if (n >= size) {
+        n = size - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    }
+    if (n > 0)
+        memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+/* Copies text column i (NULL gives "") into dst of size bytes. */
+static void col_str(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    int n = sqlite3_column_bytes(st, i);
+
+    copy_str(dst, size, s, n > 0 ? (size_t)n : 0);
+}
+
+static enum tsr_err bind_done(int src)
+{
+    return map_rc(src);
+}
+
+static const char *kind_text(enum tsr_token_kind kind)
+{
+    switch (kind) {
+    case TSR_TOKEN_PERSONAL:
+        return "personal";
+    case TSR_TOKEN_SESSION:
+        return "session";
+    }
+    return NULL;
+}
+
+/* Reads a row of USER_COLS. */
+static void read_user(sqlite3_stmt *st, struct tsr_user_row *out)
+{
+    col_str(st, 0, out->id, sizeof(out->id));
+    col_str(st, 1, out->email, sizeof(out->email));
+    col_str(st, 2, out->password_hash, sizeof(out->password_hash));
+    out->created = sqlite3_column_int64(st, 3);
+}
+
+/* Reads a row of TOKEN_COLS; TSR_ERR_STORE when it is not one we wrote. A
+ * NULL time reads as 0, the rows' "never". */
+static enum tsr_err read_token(sqlite3_stmt *st, struct tsr_token_row *out)
+{
+    const char *kind = (const char *)sqlite3_column_text(st, 2);
+    const void *hash = sqlite3_column_blob(st, 5);
+
+    if (kind == NULL || hash == NULL || sqlite3_column_bytes(st, 5) != TSR_HASH_LEN)
+        return TSR_ERR_STORE;
+    if (strcmp(kind, "personal") == 0)
+        out->kind = TSR_TOKEN_PERSONAL;
+    else if (strcmp(kind, "session") == 0)
+        out->kind = TSR_TOKEN_SESSION;
+    else
+        return TSR_ERR_STORE;
+    memcpy(out->secret_hash, hash, TSR_HASH_LEN);
+    col_str(st, 0, out->id, sizeof(out->id));
+    col_str(st, 1, out->user_id, sizeof(out->user_id));
+    col_str(st, 3, out->name, sizeof(out->name));
+    col_str(st, 4, out->description, sizeof(out->description));
+    col_str(st, 6, out->key_hint, sizeof(out->key_hint));
+    out->created = sqlite3_column_int64(st, 7);
+    out->expires_at = sqlite3_column_int64(st, 8);
+    out->last_used_at = sqlite3_column_int64(st, 9);
+    out->revoked_at = sqlite3_column_int64(st, 10);
+    out->change_seq = sqlite3_column_int64(st, 11);
+    return TSR_OK;
+}
+
+/* Steps st for its single row and reads column 0 as an integer into *out;
+ * TSR_ERR_NOT_FOUND when there is no row. */
+static enum tsr_err query_int(sqlite3_stmt *st, int64_t *out)
+{
+    bool row = false;
+    enum tsr_err rc = stmt_step(st, &row);
+
+    if (rc == TSR_OK && !row)
+        rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        *out = sqlite3_column_int64(st, 0);
+    return rc;
+}
+
+/* Steps a statement that writes and gives how many rows it changed. */
+static enum tsr_err step_write(struct conn *c, sqlite3_stmt *st, int *changes)
+{
+    bool row = false;
+    enum tsr_err rc = stmt_step(st, &row);
+
+    *changes = rc == TSR_OK ? sqlite3_changes(c->db) : 0;
+    return rc;
+}
+
+/* Reads every row of st as a token and hands it to each; stops at the
+ * first error or non-TSR_OK answer and returns it. *max_seq (may be NULL)
+ * is raised to the highest change_seq read. */
+static enum tsr_err each_token(sqlite3_stmt *st,
+                               enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                               void *ctx, int64_t *max_seq)
+{
+    struct tsr_token_row row;
+    bool have = false;
+    enum tsr_err rc;
+
+    for (;;) {
+        rc = stmt_step(st, &have);
+        if (rc != TSR_OK || !have)
+            break;
+        rc = read_token(st, &row);
+        if (rc != TSR_OK)
+            break;
+        if (max_seq != NULL && row.change_seq > *max_seq)
+            *max_seq = row.change_seq;
+        rc = each(&row, ctx);
+        if (rc != TSR_OK)
+            break;
+    }
+    return rc;
+}
+
+/* ---- users ---- */
+
+static enum tsr_err sq_user_insert(struct tsr_store *store, const struct tsr_user_row *user)
+{
+    struct sqlite_store *s = from_base(store);
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc = write_begin(s);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = stmt_get(&s->writer, ST_USER_INSERT, &st);
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user->id, sizeof(user->id), &src);
+    bind_str(st, 2, user->email, sizeof(user->email), &src);
+    bind_str(st, 3, user->password_hash, sizeof(user->password_hash), &src);
+    bind_int(st, 4, user->created, &src);
+    rc = bind_done(src);
+    if (rc != TSR_OK)
+        goto out;
+    rc = step_write(&s->writer, st, &changes);
+    /* The partial unique index on lower(email) is what says "taken". */
+    if (rc != TSR_OK && is_unique_violation(sqlite3_extended_errcode(s->writer.db)))
+        rc = TSR_ERR_EXISTS;
+out:
+    stmt_done(st);
+    return write_end(s, rc);
+}
+
+/* Finds one live user with a statement that takes key as ?1. */
+static enum tsr_err user_find(struct tsr_store *store, enum stmt_id id, const char *key,
+                              struct tsr_user_row *out)
+{
+    struct conn *c = reader_take(from_base(store));
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    bool row = false;
+    enum tsr_err rc = stmt_get(c, id, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, key, NO_CAP, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = stmt_step(st, &row);
+    if (rc == TSR_OK && !row)
+        rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        read_user(st, out);
+out:
+    stmt_done(st);
+    reader_release(c);
+    return rc;
+}
+
+static enum tsr_err sq_user_by_email(struct tsr_store *store, const char *email,
+                                     struct tsr_user_row *out)
+{
+    return user_find(store, ST_USER_BY_EMAIL, email, out);
+}
+
+static enum tsr_err sq_user_by_id(struct tsr_store *store, const char *id, struct tsr_user_row *out)
+{
+    return user_find(store, ST_USER_BY_ID, id, out);
+}
+
+static enum tsr_err sq_user_each(struct tsr_store *store,
+                                 enum tsr_err (*each)(const struct tsr_user_row *, void *),
+                                 void *ctx)
+{
+    struct conn *c = reader_take(from_base(store));
+    sqlite3_stmt *st = NULL;
+    struct tsr_user_row row;
+    bool have = false;
+    enum tsr_err rc = stmt_get(c, ST_USER_EACH, &st);
+
+    while (rc == TSR_OK) {
+        rc = stmt_step(st, &have);
+        if (rc != TSR_OK || !have)
+            break;
+        read_user(st, &row);
+        rc = each(&row, ctx);
+    }
+    stmt_done(st);
+    reader_release(c);
+    return rc;
+}
+
+static enum tsr_err sq_user_count(struct tsr_store *store, int64_t *out)
+{
+    struct conn *c = reader_take(from_base(store));
+    sqlite3_stmt *st = NULL;
+    enum tsr_err rc = stmt_get(c, ST_USER_COUNT, &st);
+
+    if (rc == TSR_OK)
+        rc = query_int(st, out);
+    stmt_done(st);
+    reader_release(c);
+    return rc;
+}
+
+/* Revokes, one by one, every unrevoked token of user_id of kind (NULL for
+ * all kinds), each with its own change_seq. Inside a write transaction. */
+static enum tsr_err revoke_all(struct conn *c, const char *user_id, const char *kind, int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 1;
+    enum tsr_err rc = stmt_get(c, ST_REVOKE_NEXT_OF_USER, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    bind_int(st, 2, now, &src);
+    bind_str(st, 3, kind, NO_CAP, &src);
+    rc = bind_done(src);
+    while (rc == TSR_OK && changes > 0) {
+        rc = step_write(c, st, &changes);
+        sqlite3_reset(st); /* keeps the bindings for the next round */
+    }
+out:
+    stmt_done(st);
+    return rc;
+}
+
+/* Runs a statement on users that takes the id as ?1 and a value as ?2,
+ * then revokes the user's tokens of kind (NULL for all): the body of
+ * set_password and remove. TSR_ERR_NOT_FOUND when no live user has id. */
+static enum tsr_err user_change(struct tsr_store *store, enum stmt_id id, const char *user_id,
+                                const char *text, int64_t now, const char *kind)
+{
+    struct sqlite_store *s = from_base(store);
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc = write_begin(s);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = stmt_get(&s->writer, id, &st);
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    if (text != NULL)
+        bind_str(st, 2, text, NO_CAP, &src);
+    else
+        bind_int(st, 2, now, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(&s->writer, st, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        rc = revoke_all(&s->writer, user_id, kind, now);
+out:
+    stmt_done(st);
+    return write_end(s, rc);
+}
+
+static enum tsr_err sq_user_set_password(struct tsr_store *store, const char *id,
+                                         const char *password_hash, int64_t now)
+{
+    /* A new password ends every signed-in session, but not the tokens the
+     * user made on purpose for their scripts. */
+    return user_change(store, ST_USER_SET_PASSWORD, id, password_hash, now, "session");
+}
+
+static enum tsr_err sq_user_remove(struct tsr_store *store, const char *id, int64_t now)
+{
+    return user_change(store, ST_USER_REMOVE, id, NULL, now, NULL);
+}
+
+/* ---- tokens ---- */
+
+/* TSR_OK when user_id is live and, for a personal token with max_live > 0,
+ * holds fewer than max_live live personal tokens at now. */
+static enum tsr_err token_may_insert(struct conn *c, const struct tsr_token_row *token,
+                                     int64_t max_live, int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int64_t n = 0;
+    enum tsr_err rc = stmt_get(c, ST_USER_LIVE, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, token->user_id, sizeof(token->user_id), &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = query_int(st, &n); /* NOT_FOUND when the user is not live */
+    if (rc != TSR_OK || token->kind != TSR_TOKEN_PERSONAL || max_live <= 0)
+        goto out;
+    stmt_done(st);
+    rc = stmt_get(c, ST_TOKEN_COUNT_LIVE, &st);
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, token->user_id, sizeof(token->user_id), &src);
+    bind_int(st, 2, now, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = query_int(st, &n);
+    if (rc == TSR_OK && n >= max_live)
+        rc = TSR_ERR_LIMIT;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+/* Inserts token with the next change_seq. */
+static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t, const char *kind)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc = stmt_get(c, ST_TOKEN_INSERT, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, t->id, sizeof(t->id), &src);
+    bind_str(st, 2, t->user_id, sizeof(t->user_id), &src);
+    bind_str(st, 3, kind, NO_CAP, &src);
+    bind_str(st, 4, t->name, sizeof(t->name), &src);
+    bind_str(st, 5, t->description, sizeof(t->description), &src);
+    bind_blob(st, 6, t->secret_hash, TSR_HASH_LEN, &src);
+    bind_str(st, 7, t->key_hint, sizeof(t->key_hint), &src);
+    bind_int(st, 8, t->created, &src);
+    bind_int(st, 9, t->expires_at, &src);
+    bind_opt_int(st, 10, t->last_used_at, &src);
+    bind_opt_int(st, 11, t->revoked_at, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(c, st, &changes);
+    /* A repeated id or secret hash: as unlikely as guessing a secret. */
+    if (rc != TSR_OK && is_unique_violation(sqlite3_extended_errcode(c->db)))
+        rc = TSR_ERR_EXISTS;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err sq_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
+                                    int64_t max_live, int64_t now)
+{
+    struct sqlite_store *s = from_base(store);
+    const char *kind = kind_text(token->kind);
+    enum tsr_err rc;
+
+    if (kind == NULL)
+        return TSR_ERR_INVALID;
+    rc = write_begin(s);
+    if (rc != TSR_OK)
+        return rc;
+    /* The count and the insert share the write transaction, so two requests
+     * at once cannot both take the last free place. */
+    rc = token_may_insert(&s->writer, token, max_live, now);
+    if (rc == TSR_OK)
+        rc = token_add(&s->writer, token, kind);
+    return write_end(s, rc);
+}
+
+/* Reads the one token that st (bound already) finds into *out;
+ * TSR_ERR_NOT_FOUND when none. */
+static enum tsr_err token_find(sqlite3_stmt *st, struct tsr_token_row *out)
+{
+    bool row = false;
+    enum tsr_err rc = stmt_step(st, &row);
+
+    if (rc == TSR_OK && !row)
+        rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        rc = read_token(st, out);
+    return rc;
+}
+
+static enum tsr_err sq_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
+                                     struct tsr_token_row *out)
+{
+    struct conn *c = reader_take(from_base(store));
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    enum tsr_err rc = stmt_get(c, ST_TOKEN_BY_HASH, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_blob(st, 1, hash, TSR_HASH_LEN, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = token_find(st, out);
+out:
+    stmt_done(st);
+    reader_release(c);
+    return rc;
+}
+
+/* Finds user_id's unrevoked personal token id on c. */
+static enum tsr_err token_get_on(struct conn *c, const char *user_id, const char *id,
+                                 struct tsr_token_row *out)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    enum tsr_err rc = stmt_get(c, ST_TOKEN_GET, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    bind_str(st, 2, id, NO_CAP, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = token_find(st, out);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err sq_token_get(struct tsr_store *store, const char *user_id, const char *id,
+                                 struct tsr_token_row *out)
+{
+    struct conn *c = reader_take(from_base(store));
+    enum tsr_err rc = token_get_on(c, user_id, id, out);
+
+    reader_release(c);
+    return rc;
+}
+
+/* The listing statement for q's order and direction. */
+static enum tsr_err list_stmt(const struct tsr_token_query *q, enum stmt_id *out)
+{
+    int base;
+
+    switch (q->order) {
+    case TSR_ORDER_CREATED:
+        base = ST_TOKEN_LIST_CREATED;
+        break;
+    case TSR_ORDER_NAME:
+        base = ST_TOKEN_LIST_NAME;
+        break;
+    case TSR_ORDER_EXPIRES_AT:
+        base = ST_TOKEN_LIST_EXPIRES;
+        break;
+    case TSR_ORDER_LAST_USED_AT:
+        base = ST_TOKEN_LIST_USED;
+        break;
+    default:
+        return TSR_ERR_INVALID;
+    }
+    *out = (enum stmt_id)(base + (q->descending ? 1 : 0));
+    return TSR_OK;
+}
+
+/* Binds the user and the search of q, the values the count and the
+ * listing share, as ?1 and ?2. */
+static void bind_query(sqlite3_stmt *st, const struct tsr_token_query *q, int *src)
+{
+    const char *search = q->search;
+    size_t len = q->search_len;
+
+    /* A caller that filled only search still gets what it meant. */
+    if (search != NULL && len == 0)
+        len = strlen(search);
+    bind_str(st, 1, q->user_id, NO_CAP, src);
+    if (search == NULL || len == 0 || len > NO_CAP)
+        bind_str(st, 2, NULL, 0, src);
+    else if (*src == SQLITE_OK)
+        *src = sqlite3_bind_text(st, 2, search, (int)len, SQLITE_STATIC);
+}
+
+/* The body of token_list, inside a read transaction on c. */
+static enum tsr_err token_list_on(struct conn *c, const struct tsr_token_query *q,
+                                  enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                  void *ctx, int64_t *total)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int64_t n = 0;
+    enum stmt_id list = ST_TOKEN_LIST_CREATED;
+    enum tsr_err rc = list_stmt(q, &list);
+
+    if (rc == TSR_OK)
+        rc = stmt_get(c, ST_TOKEN_LIST_COUNT, &st);
+    if (rc != TSR_OK)
+        goto out;
+    bind_query(st, q, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = query_int(st, &n);
+    if (rc != TSR_OK)
+        goto out;
+    if (total != NULL)
+        *total = n;
+    stmt_done(st);
+    st = NULL;
+    /* LIMIT -1 would mean "no limit" to SQLite: an empty page is meant. */
+    if (q->limit <= 0)
+        goto out;
+    rc = stmt_get(c, list, &st);
+    if (rc != TSR_OK)
+        goto out;
+    bind_query(st, q, &src);
+    bind_int(st, 3, q->limit, &src);
+    bind_int(st, 4, q->offset > 0 ? q->offset : 0, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = each_token(st, each, ctx, NULL);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err sq_token_list(struct tsr_store *store, const struct tsr_token_query *q,
+                                  enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                  void *ctx, int64_t *total)
+{
+    struct conn *c = reader_take(from_base(store));
+    /* One read transaction, so that the total and the page agree. */
+    enum tsr_err rc = exec_cached(c, ST_BEGIN);
+
+    if (rc == TSR_OK)
+        rc = tx_end(c, token_list_on(c, q, each, ctx, total));
+    reader_release(c);
+    return rc;
+}
+
+/* Checks that user_id's personal token id is there, unrevoked and not
+ * expired at now. */
+static enum tsr_err token_changeable(struct conn *c, const char *user_id, const char *id,
+                                     int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int64_t expires_at = 0;
+    enum tsr_err rc = stmt_get(c, ST_TOKEN_EXPIRES_AT, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    bind_str(st, 2, id, NO_CAP, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = query_int(st, &expires_at);
+    if (rc == TSR_OK && expires_at <= now)
+        rc = TSR_ERR_EXPIRED;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+/* Writes the fields of `fields` from v to token id, with the next change_seq. */
+static enum tsr_err token_write(struct conn *c, const char *id, unsigned fields,
+                                const struct tsr_token_row *v)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc = stmt_get(c, ST_TOKEN_UPDATE, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, id, NO_CAP, &src);
+    /* NULL keeps a column as it is; see ST_TOKEN_UPDATE. */
+    bind_str(st, 2, (fields & TSR_SET_NAME) ? v->name : NULL, sizeof(v->name), &src);
+    bind_str(st, 3, (fields & TSR_SET_DESCRIPTION) ? v->description : NULL, sizeof(v->description),
+             &src);
+    if (fields & TSR_SET_EXPIRES_AT)
+        bind_int(st, 4, v->expires_at, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(c, st, &changes);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err sq_token_update(struct tsr_store *store, const char *user_id, const char *id,
+                                    unsigned fields, const struct tsr_token_row *values,
+                                    int64_t now, struct tsr_token_row *out)
+{
+    struct sqlite_store *s = from_base(store);
+    struct tsr_token_row after;
+    enum tsr_err rc = write_begin(s);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = token_changeable(&s->writer, user_id, id, now);
+    if (rc == TSR_OK)
+        rc = token_write(&s->writer, id, fields, values);
+    if (rc == TSR_OK && out != NULL)
+        rc = token_get_on(&s->writer, user_id, id, &after);
+    rc = write_end(s, rc);
+    /* Only a committed change is handed back. */
+    if (rc == TSR_OK && out != NULL)
+        *out = after;
+    return rc;
+}
+
+static enum tsr_err sq_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
+                                    enum tsr_token_kind kind, int64_t now)
+{
+    struct sqlite_store *s = from_base(store);
+    const char *kind_s = kind_text(kind);
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc;
+
+    if (kind_s == NULL)
+        return TSR_ERR_NOT_FOUND;
+    rc = write_begin(s);
+    if (rc != TSR_OK)
+        return rc;
+    rc = stmt_get(&s->writer, ST_TOKEN_REVOKE, &st);
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    bind_str(st, 2, id, NO_CAP, &src);
+    bind_str(st, 3, kind_s, NO_CAP, &src);
+    bind_int(st, 4, now, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(&s->writer, st, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+out:
+    stmt_done(st);
+    return write_end(s, rc);
+}
+
+/* Reads max(change_seq) on c into *out. */
+static enum tsr_err max_seq_on(struct conn *c, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    enum tsr_err rc = stmt_get(c, ST_MAX_SEQ, &st);
+
+    if (rc == TSR_OK)
+        rc = query_int(st, out);
+    stmt_done(st);
+    return rc;
+}
+
+/* The body of token_each_live, inside a read transaction on c. */
+static enum tsr_err each_live_on(struct conn *c, int64_t now,
+                                 enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                 void *ctx, int64_t *max_seq)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int64_t seq = 0;
+    enum tsr_err rc = max_seq_on(c, &seq);
+
+    if (rc == TSR_OK)
+        rc = stmt_get(c, ST_TOKEN_EACH_LIVE, &st);
+    if (rc != TSR_OK)
+        goto out;
+    if (max_seq != NULL)
+        *max_seq = seq;
+    bind_int(st, 1, now, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = each_token(st, each, ctx, NULL);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err sq_token_each_live(struct tsr_store *store, int64_t now,
+                                       enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                       void *ctx, int64_t *max_seq)
+{
+    struct conn *c = reader_take(from_base(store));
+    /* One read transaction, so that *max_seq describes exactly the tokens
+     * read: a caller that then asks for changes since it misses nothing. */
+    enum tsr_err rc = exec_cached(c, ST_BEGIN);
+
+    if (rc == TSR_OK)
+        rc = tx_end(c, each_live_on(c, now, each, ctx, max_seq));
+    reader_release(c);
+    return rc;
+}
+
+static enum tsr_err sq_token_changes(struct tsr_store *store, int64_t since,
+                                     enum tsr_err (*each)(const struct tsr_token_row *, void *),
+                                     void *ctx, int64_t *max_seq)
+{
+    struct conn *c = reader_take(from_base(store));
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int64_t seq = since;
+    enum tsr_err rc = stmt_get(c, ST_TOKEN_CHANGES, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_int(st, 1, since, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = each_token(st, each, ctx, &seq);
+    if (max_seq != NULL)
+        *max_seq = seq;
+out:
+    stmt_done(st);
+    reader_release(c);
+    return rc;
+}
+
+static enum tsr_err sq_change_seq(struct tsr_store *store, int64_t *out)
+{
+    struct conn *c = reader_take(from_base(store));
+    enum tsr_err rc = max_seq_on(c, out);
+
+    reader_release(c);
+    return rc;
+}
+
+/* Writes one use; an id that is gone changes nothing. */
+static enum tsr_err touch_one(struct conn *c, sqlite3_stmt *st, const struct tsr_token_use *u)
+{
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc;
+
+    bind_str(st, 1, u->id, sizeof(u->id), &src);
+    bind_int(st, 2, u->last_used_at, &src);
+    bind_opt_str(st, 3, u->last_addr, sizeof(u->last_addr), &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(c, st, &changes);
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err sq_token_touch(struct tsr_store *store, const struct tsr_token_use *uses,
+                                   size_t n)
+{
+    struct sqlite_store *s = from_base(store);
+    sqlite3_stmt *st = NULL;
+    enum tsr_err rc;
+
+    if (n == 0)
+        return TSR_OK;
+    rc = write_begin(s);
+    if (rc != TSR_OK)
+        return rc;
+    rc = stmt_get(&s->writer, ST_TOKEN_TOUCH, &st);
+    for (size_t i = 0; i < n && rc == TSR_OK; i++) {
+        /* 0 is "never": there is nothing to write for it. */
+        if (uses[i].last_used_at > 0)
+            rc = touch_one(&s->writer, st, &uses[i]);
+    }
+    return write_end(s, rc);
+}
+
+/* ---- audit ---- */
+
+static enum tsr_err audit_add(struct conn *c, sqlite3_stmt *st, const struct tsr_audit_row *r)
+{
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc;
+
+    bind_int(st, 1, r->at, &src);
+    bind_opt_str(st, 2, r->user_id, sizeof(r->user_id), &src);
+    bind_opt_str(st, 3, r->token_id, sizeof(r->token_id), &src);
+    bind_str(st, 4, r->action, sizeof(r->action), &src);
+    bind_opt_str(st, 5, r->remote_addr, sizeof(r->remote_addr), &src);
+    bind_str(st, 6, r->outcome, sizeof(r->outcome), &src);
+    bind_int(st, 7, r->count > 1 ? r->count : 1, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(c, st, &changes);
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err sq_audit_append(struct tsr_store *store, const struct tsr_audit_row *rows,
+                                    size_t n)
+{
+    struct sqlite_store *s = from_base(store);
+    sqlite3_stmt *st = NULL;
+    enum tsr_err rc;
+
+    if (n == 0)
+        return TSR_OK;
+    rc = write_begin(s);
+    if (rc != TSR_OK)
+        return rc;
+    rc = stmt_get(&s->writer, ST_AUDIT_INSERT, &st);
+    for (size_t i = 0; i < n && rc == TSR_OK; i++)
+        rc = audit_add(&s->writer, st, &rows[i]);
+    return write_end(s, rc);
+}
+
+static void read_audit(sqlite3_stmt *st, struct tsr_audit_row *out)
+{
+    out->at = sqlite3_column_int64(st, 0);
+    col_str(st, 1, out->user_id, sizeof(out->user_id));
+    col_str(st, 2, out->token_id, sizeof(out->token_id));
+    col_str(st, 3, out->action, sizeof(out->action));
+    col_str(st, 4, out->remote_addr, sizeof(out->remote_addr));
+    col_str(st, 5, out->outcome, sizeof(out->outcome));
+    out->count = sqlite3_column_int64(st, 6);
+}
+
+static enum tsr_err sq_audit_each(struct tsr_store *store, const char *user_id, int64_t offset,
+                                  int64_t limit,
+                                  enum tsr_err (*each)(const struct tsr_audit_row *, void *),
+                                  void *ctx)
+{
+    struct conn *c;
+    sqlite3_stmt *st = NULL;
+    struct tsr_audit_row row;
+    int src = SQLITE_OK;
+    bool have = false;
+    enum tsr_err rc;
+
+    /* LIMIT -1 would mean "no limit" to SQLite: nothing is meant. */
+    if (limit <= 0)
+        return TSR_OK;
+    c = reader_take(from_base(store));
+    /* Two statements rather than "?3 IS NULL OR", so that a user's records
+     * come straight from the (user_id, id) index. */
+    rc = stmt_get(c, user_id != NULL ? ST_AUDIT_EACH_USER : ST_AUDIT_EACH, &st);
+    if (rc != TSR_OK)
+        goto out;
+    bind_int(st, 1, limit, &src);
+    bind_int(st, 2, offset > 0 ? offset : 0, &src);
+    if (user_id != NULL)
+        bind_str(st, 3, user_id, NO_CAP, &src);
+    rc = bind_done(src);
+    while (rc == TSR_OK) {
+        rc = stmt_step(st, &have);
+        if (rc != TSR_OK || !have)
+            break;
+        read_audit(st, &row);
+        rc = each(&row, ctx);
+    }
+out:
+    stmt_done(st);
+    reader_release(c);
+    return rc;
+}
+
+/* ---- the store ---- */
+
+static enum tsr_err sq_ping(struct tsr_store *store)
+{
+    struct conn *c = reader_take(from_base(store));
+    sqlite3_stmt *st = NULL;
+    int64_t n = 0;
+    enum tsr_err rc = stmt_get(c, ST_PING, &st);
+
+    if (rc == TSR_OK)
+        rc = query_int(st, &n);
+    stmt_done(st);
+    reader_release(c);
+    return rc;
+}
+
+static const char *sq_path(struct tsr_store *store)
+{
+    return from_base(store)->path;
+}
+
+/* Writes a sentence for people to msg, when the caller gave room for one. */
+static void set_msg(char *msg, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_msg(char *msg, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (msg == NULL || size == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, size, fmt, ap);
+    va_end(ap);
+}
+
+/* strerror(e) with a lower-case first letter, as our messages are. */
+static const char *errno_text(int e, char *buf, size_t size)
+{
+    char tmp[128];
+    const char *s = strerror_r(e, tmp, sizeof(tmp));
+
+    copy_str(buf, size, s, strlen(s));
+    if (buf[0] >= 'A' && buf[0] <= 'Z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
+/* Creates the folder that will hold path (mode 0700) when it is missing;
+ * only the last level, as a deeper missing path is more likely a typo. */
+static enum tsr_err make_folder(const char *path, char *msg, size_t size)
+{
+    char ebuf[128];
+    char *copy = strdup(path);
+    const char *dir;
+    enum tsr_err rc = TSR_OK;
+
+    if (copy == NULL) {
+        rc = TSR_ERR_NOMEM;
+        goto out;
+    }
+    dir = dirname(copy);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        set_msg(msg, size, "cannot create folder '%s': %s", dir,
+                errno_text(errno, ebuf, sizeof(ebuf)));
+        rc = TSR_ERR_IO;
+    }
+out:
+    free(copy);
+    return rc;
+}
+
+/* Takes every permission from group and others on path when it exists. */
+static enum tsr_err make_private(const char *path, char *msg, size_t size)
+{
+    char ebuf[128];
+    struct stat sb;
+
+    if (stat(path, &sb) != 0 || (sb.st_mode & 077) == 0)
+        return TSR_OK;
+    if (chmod(path, 0600) == 0)
+        return TSR_OK;
+    set_msg(msg, size, "cannot make '%s' private: %s", path, errno_text(errno, ebuf, sizeof(ebuf)));
+    return TSR_ERR_IO;
+}
+
+/* Creates the database file 0600 before SQLite opens it: SQLite gives its
+ * -wal and -shm files the mode of the database file, so they are private
+ * too. Files left by an older or careless run are made private as well. */
+static enum tsr_err make_files(const char *path, char *msg, size_t size)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char ebuf[128];
+    size_t len = strlen(path);
+    char *name = malloc(len + sizeof("-journal"));
+    int fd;
+    enum tsr_err rc = TSR_OK;
+
+    if (name == NULL) {
+        rc = TSR_ERR_NOMEM;
+        goto out;
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        set_msg(msg, size, "cannot open database '%s': %s", path,
+                errno_text(errno, ebuf, sizeof(ebuf)));
+        rc = TSR_ERR_IO;
+        goto out;
+    }
+    close(fd);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]) && rc == TSR_OK; i++) {
+        memcpy(name, path, len);
+        memcpy(name + len, suffixes[i], strlen(suffixes[i]) + 1);
+        rc = make_private(name, msg, size);
+    }
+out:
+    free(name);
+    return rc;
+}
+
+/* Runs SQL that holds no values (pragmas, a migration) on c. */
+static enum tsr_err exec_sql(struct conn *c, const char *sql)
+{
+    return map_rc(sqlite3_exec(c->db, sql, NULL, NULL, NULL));
+}
+
+/* Switches the database to WAL, which needs checking: a file system
+ * without shared memory, for one, leaves it in another mode. */
+static enum tsr_err use_wal(struct conn *c)
+{
+    sqlite3_stmt *st = NULL;
+    bool row = false;
+    const char *mode;
+    enum tsr_err rc = map_rc(sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL));
+
+    if (rc == TSR_OK)
+        rc = stmt_step(st, &row);
+    if (rc == TSR_OK) {
+        mode = row ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        if (mode == NULL || strcasecmp(mode, "wal") != 0)
+            rc = TSR_ERR_STORE;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Opens c on path. The writer gets WAL and synchronous=FULL, so that a
+ * commit is on disk before we answer; a reader is made read-only. */
+static enum tsr_err conn_setup(struct conn *c, const char *path, bool writer)
+{
+    /* NOMUTEX: our own lock already keeps each connection to one thread. */
+    int src = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    enum tsr_err rc = map_rc(src);
+
+    if (src == SQLITE_CANTOPEN)
+        rc = TSR_ERR_IO;
+    if (rc != TSR_OK)
+        return rc;
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    rc = exec_sql(c, "PRAGMA foreign_keys=ON");
+    if (rc == TSR_OK && writer)
+        rc = use_wal(c);
+    if (rc == TSR_OK && writer)
+        rc = exec_sql(c, "PRAGMA synchronous=FULL");
+    if (rc == TSR_OK && !writer)
+        rc = exec_sql(c, "PRAGMA query_only=ON");
+    return rc;
+}
+
+/* conn_setup, with a sentence for people when it fails. */
+static enum tsr_err conn_open(struct conn *c, const char *path, bool writer, char *msg, size_t size)
+{
+    enum tsr_err rc = conn_setup(c, path, writer);
+    const char *why = "out of memory";
+
+    if (rc == TSR_OK)
+        return rc;
+    if (c->db != NULL && sqlite3_errcode(c->db) != SQLITE_OK)
+        why = sqlite3_errmsg(c->db);
+    else if (c->db != NULL)
+        why = "the file system cannot hold a WAL database";
+    set_msg(msg, size, "cannot open database '%s': %s", path, why);
+    return rc;
+}
+
+/* Applies migration `version` when the database is below it, in one
+ * transaction with its entry in schema_migrations. */
+static enum tsr_err migrate_one(struct conn *c, int64_t version, int64_t *found)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc = exec_sql(c, "BEGIN IMMEDIATE;"
+                                  "CREATE TABLE IF NOT EXISTS schema_migrations("
+                                  "version INTEGER PRIMARY KEY)");
+
+    if (rc != TSR_OK)
+        goto out;
+    rc = map_rc(sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                                   -1, &st, NULL));
+    if (rc == TSR_OK)
+        rc = query_int(st, found);
+    sqlite3_finalize(st);
+    st = NULL;
+    /* A newer program has been here: its schema is not ours to touch. */
+    if (rc != TSR_OK || *found >= version || *found > MIGRATION_COUNT)
+        goto out;
+    rc = exec_sql(c, migrations[version - 1]);
+    if (rc == TSR_OK)
+        rc = map_rc(sqlite3_prepare_v2(c->db, "INSERT INTO schema_migrations(version) VALUES(?1)",
+                                       -1, &st, NULL));
+    if (rc != TSR_OK)
+        goto out;
+    bind_int(st, 1, version, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(c, st, &changes);
+out:
+    sqlite3_finalize(st);
+    return tx_end(c, rc);
+}
+
+static enum tsr_err migrate(struct conn *c, const char *path, char *msg, size_t size)
+{
+    int64_t found = 0;
+    enum tsr_err rc = TSR_OK;
+
+    for (int64_t v = 1; v <= MIGRATION_COUNT && rc == TSR_OK; v++)
+        rc = migrate_one(c, v, &found);
+    if (rc != TSR_OK) {
+        set_msg(msg, size, "cannot update the schema of '%s': %s", path, sqlite3_errmsg(c->db));
+    } else if (found > MIGRATION_COUNT) {
+        set_msg(msg, size, "database '%s' has schema version %lld, newer than this program's %lld",
+                path, (long long)found, (long long)MIGRATION_COUNT);
+        rc = TSR_ERR_STORE;
+    }
+    return rc;
+}
+
+static void conn_close(struct conn *c)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close_v2(c->db);
+    pthread_mutex_destroy(&c->lock);
+}
+
+static void sq_close(struct tsr_store *store)
+{
+    struct sqlite_store *s = from_base(store);
+
+    if (s == NULL)
+        return;
+    /* Readers first: the last connection to close checkpoints the WAL. */
+    for (int i = 0; i < SQLITE_READERS; i++)
+        conn_close(&s->readers[i]);
+    conn_close(&s->writer);
+    free(s->path);
+    free(s);
+}
+
+static const struct tsr__store_ops sqlite_ops = {
+    .close = sq_close,
+    .ping = sq_ping,
+    .path = sq_path,
+    .user_insert = sq_user_insert,
+    .user_by_email = sq_user_by_email,
+    .user_by_id = sq_user_by_id,
+    .user_each = sq_user_each,
+    .user_count = sq_user_count,
+    .user_set_password = sq_user_set_password,
+    .user_remove = sq_user_remove,
+    .token_insert = sq_token_insert,
+    .token_by_hash = sq_token_by_hash,
+    .token_get = sq_token_get,
+    .token_list = sq_token_list,
+    .token_update = sq_token_update,
+    .token_revoke = sq_token_revoke,
+    .token_each_live = sq_token_each_live,
+    .token_changes = sq_token_changes,
+    .change_seq = sq_change_seq,
+    .token_touch = sq_token_touch,
+    .audit_append = sq_audit_append,
+    .audit_each = sq_audit_each,
+};
+
+/* Allocates a store with no connection open yet. */
+static struct sqlite_store *store_new(const char *path)
+{
+    struct sqlite_store *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->base.ops = &sqlite_ops;
+    s->path = strdup(path);
+    if (s->path == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->writer.lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    for (int i = 0; i < SQLITE_READERS; i++)
+        s->readers[i].lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    atomic_init(&s->next_reader, 0);
+    return s;
+}
+
+/* Opens the writer, brings the schema up to date, then opens the readers,
+ * which thus never see an old schema. */
+static enum tsr_err store_connect(struct sqlite_store *s, char *msg, size_t size)
+{
+    enum tsr_err rc = conn_open(&s->writer, s->path, true, msg, size);
+
+    if (rc == TSR_OK)
+        rc = migrate(&s->writer, s->path, msg, size);
+    for (int i = 0; i < SQLITE_READERS && rc == TSR_OK; i++)
+        rc = conn_open(&s->readers[i], s->path, false, msg, size);
+    return rc;
+}
+
+enum tsr_err tsr__store_sqlite_open(const char *path, struct tsr_store **out, char *err_msg,
+                                    size_t err_msg_size)
+{
+    struct sqlite_store *s = NULL;
+    enum tsr_err rc = TSR_OK;
+
+    /* Each connection would get a database of its own. */
+    if (strcmp(path, ":memory:") == 0) {
+        set_msg(err_msg, err_msg_size, "an in-memory database is not supported");
+        rc = TSR_ERR_INVALID;
+        goto out;
+    }
+    s = store_new(path);
+    if (s == NULL) {
+        set_msg(err_msg, err_msg_size, "out of memory");
+        rc = TSR_ERR_NOMEM;
+        goto out;
+    }
+    rc = make_folder(path, err_msg, err_msg_size);
+    if (rc == TSR_OK)
+        rc = make_files(path, err_msg, err_msg_size);
+    if (rc == TSR_OK)
+        rc = store_connect(s, err_msg, err_msg_size);
+    if (rc != TSR_OK)
+        goto out;
+    *out = &s->base;
+    s = NULL;
+out:
+    if (s != NULL)
+        sq_close(&s->base);
+    return rc;
+}

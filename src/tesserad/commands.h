@@ -1,0 +1,34 @@
+/* commands.h - tesserad's subcommands and what they share */
+#ifndef TSR_TESSERAD_COMMANDS_H
+#define TSR_TESSERAD_COMMANDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Exit statuses of every tesserad command. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,
+    EXIT_USAGE = 2,
+};
+
+#define DEFAULT_DB "./data/tessera.db"
+
+/* Prints "tesserad: <message>" and a newline to standard error. */
+void die_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The database path: --db if given, else $TESSERA_DB, else DEFAULT_DB. */
+const char *db_path(const char *flag);
+
+/* Parses a whole decimal number in [min, max] into *out; false otherwise. */
+bool parse_number(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Opens the store at path, printing why not on failure. */
+struct tsr_store *open_store(const char *path);
+
+int cmd_serve(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+
+#endif

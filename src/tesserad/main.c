@@ -1,0 +1,88 @@
+/* main.c - tesserad: the server and the operator's commands */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tesserad/commands.h"
+
+static const char usage[] =
+    "usage: tesserad [serve] [--listen HOST:PORT] [--db PATH] [--max-lifetime DAYS]\n"
+    "                [--max-tokens N] [--threads N] [--log-format text|json]\n"
+    "       tesserad user add|passwd|remove EMAIL [--db PATH]\n"
+    "       tesserad user list [--db PATH]\n"
+    "       tesserad --help | --version\n"
+    "\n"
+    "Tessera's server: the personal-token API on HTTP, and the operator's commands.\n"
+    "See tesserad(8).\n";
+
+void die_message(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "tesserad: %s\n", msg);
+}
+
+const char *db_path(const char *flag)
+{
+    const char *env = getenv("TESSERA_DB");
+
+    if (flag)
+        return flag;
+    return env && *env ? env : DEFAULT_DB;
+}
+
+bool parse_number(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    long long n;
+
+    if (!s || *s == '\0')
+        return false;
+    errno = 0;
+    n = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+struct tsr_store *open_store(const char *path)
+{
+    struct tsr_store *store = NULL;
+    char why[256] = "";
+    enum tsr_err rc = tsr_store_open(path, &store, why, sizeof(why));
+
+    if (rc != TSR_OK) {
+        die_message("cannot open database '%s': %s", path, why[0] ? why : tsr_strerror(rc));
+        return NULL;
+    }
+    return store;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("tesserad %s\n", TSR_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc > 1 ? argc - 1 : argc, argc > 1 ? argv + 1 : argv);
+    if (cmd[0] == '-') /* "tesserad --listen ..." is "tesserad serve --listen ..." */
+        return cmd_serve(argc, argv);
+    if (strcmp(cmd, "user") == 0)
+        return cmd_user(argc - 1, argv + 1);
+    die_message("unknown command '%s'; see 'tesserad --help'", cmd);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,1091 @@
+/* test_store_sqlite.c - the SQLite store: files, users, tokens, audit, threads */
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/secret.h"
+#include "core/timefmt.h"
+#include "core/uuid.h"
+#include "store/store.h"
+
+#define MAX_SEEN 128
+
+/* A fresh folder and a store in its (not yet existing) subfolder "data". */
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct tsr_store *store;
+    int64_t now;
+};
+
+/* Copies src into dst of size bytes, cut to fit. */
+static void set_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Joins a and b into out; fails the test when it does not fit. */
+static void join(char *out, size_t size, const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    size_t lb = strlen(b);
+
+    assert_true(la + lb < size);
+    memcpy(out, a, la);
+    memcpy(out + la, b, lb + 1);
+}
+
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void open_store(struct fixture *f)
+{
+    char msg[256] = "";
+    enum tsr_err rc = tsr_store_open(f->path, &f->store, msg, sizeof(msg));
+
+    if (rc != TSR_OK)
+        print_error("open: %s\n", msg);
+    assert_int_equal(rc, TSR_OK);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (f == NULL)
+        return -1;
+    set_str(f->dir, sizeof(f->dir), "/tmp/tsr-store-XXXXXX");
+    if (mkdtemp(f->dir) == NULL) {
+        free(f);
+        return -1;
+    }
+    join(f->path, sizeof(f->path), f->dir, "/data/tessera.db");
+    f->now = tsr_time_now();
+    open_store(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    tsr_store_close(f->store);
+    nftw(f->dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static void add_user(struct fixture *f, const char *email, int64_t created,
+                     struct tsr_user_row *out)
+{
+    struct tsr_user_row u;
+
+    memset(&u, 0, sizeof(u));
+    tsr_uuid7_new(u.id);
+    set_str(u.email, sizeof(u.email), email);
+    set_str(u.password_hash, sizeof(u.password_hash), "$argon2id$v=19$m=65536,t=2,p=1$x$y");
+    u.created = created;
+    assert_int_equal(tsr_store_user_insert(f->store, &u), TSR_OK);
+    if (out != NULL)
+        *out = u;
+}
+
+/* Fills t as a new token of user_id; a NULL id gets a fresh UUIDv7. */
+static void fill_token(struct tsr_token_row *t, const char *user_id, enum tsr_token_kind kind,
+                       const char *id, const char *name, int64_t created, int64_t expires_at)
+{
+    char secret[TSR_SECRET_LEN + 1];
+
+    memset(t, 0, sizeof(*t));
+    if (id != NULL)
+        set_str(t->id, sizeof(t->id), id);
+    else
+        tsr_uuid7_new(t->id);
+    set_str(t->user_id, sizeof(t->user_id), user_id);
+    t->kind = kind;
+    set_str(t->name, sizeof(t->name), name);
+    tsr_secret_generate(kind == TSR_TOKEN_SESSION ? TSR_SECRET_SESSION : TSR_SECRET_PERSONAL,
+                        secret);
+    tsr_secret_hash(secret, TSR_SECRET_LEN, t->secret_hash);
+    tsr_secret_hint(secret, t->key_hint);
+    t->created = created;
+    t->expires_at = expires_at;
+}
+
+/* Inserts a token with no limit; returns it in *out. */
+static void add_token(struct fixture *f, const char *user_id, enum tsr_token_kind kind,
+                      const char *name, int64_t expires_at, struct tsr_token_row *out)
+{
+    struct tsr_token_row t;
+
+    fill_token(&t, user_id, kind, NULL, name, f->now, expires_at);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_OK);
+    if (out != NULL)
+        *out = t;
+}
+
+/* What a callback saw. */
+struct seen {
+    int n;
+    int stop_after; /* 0: never stop */
+    char id[MAX_SEEN][TSR_UUID_LEN + 1];
+    int64_t seq[MAX_SEEN];
+    int64_t revoked_at[MAX_SEEN];
+    int64_t last_used_at[MAX_SEEN];
+    char text[MAX_SEEN][64];
+};
+
+static enum tsr_err see_token(const struct tsr_token_row *t, void *ctx)
+{
+    struct seen *s = ctx;
+
+    assert_true(s->n < MAX_SEEN);
+    set_str(s->id[s->n], sizeof(s->id[0]), t->id);
+    set_str(s->text[s->n], sizeof(s->text[0]), t->name);
+    s->seq[s->n] = t->change_seq;
+    s->revoked_at[s->n] = t->revoked_at;
+    s->last_used_at[s->n] = t->last_used_at;
+    s->n++;
+    return (s->stop_after > 0 && s->n >= s->stop_after) ? TSR_ERR_LIMIT : TSR_OK;
+}
+
+static enum tsr_err see_user(const struct tsr_user_row *u, void *ctx)
+{
+    struct seen *s = ctx;
+
+    assert_true(s->n < MAX_SEEN);
+    set_str(s->id[s->n], sizeof(s->id[0]), u->id);
+    set_str(s->text[s->n], sizeof(s->text[0]), u->email);
+    s->seq[s->n] = u->created;
+    s->n++;
+    return (s->stop_after > 0 && s->n >= s->stop_after) ? TSR_ERR_LIMIT : TSR_OK;
+}
+
+/* Whether id was seen. */
+static bool saw(const struct seen *s, const char *id)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->id[i], id) == 0)
+            return true;
+    return false;
+}
+
+/* Runs a query with the given search (NULL for none) and returns how many match. */
+static int64_t count_search(struct fixture *f, const char *user_id, const char *search, size_t len,
+                            struct seen *s)
+{
+    struct tsr_token_query q = {
+        .user_id = user_id,
+        .search = search,
+        .search_len = len,
+        .order = TSR_ORDER_NAME,
+        .limit = 100,
+    };
+    int64_t total = -1;
+
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(tsr_store_token_list(f->store, &q, see_token, s, &total), TSR_OK);
+    assert_int_equal(total, s->n);
+    return total;
+}
+
+static int64_t search(struct fixture *f, const char *user_id, const char *text, struct seen *s)
+{
+    return count_search(f, user_id, text, text != NULL ? strlen(text) : 0, s);
+}
+
+static mode_t mode_of(const char *path)
+{
+    struct stat sb;
+
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_mode & 07777;
+}
+
+/* Reads one integer with a connection of the test's own. */
+static int64_t sql_int(struct fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* ---- files and opening ---- */
+
+static void test_open_creates_private_files(void **state)
+{
+    struct fixture *f = *state;
+    char name[160];
+    mode_t old = umask(0);
+
+    /* Again from nothing, with no umask to hide a wrong mode. */
+    tsr_store_close(f->store);
+    f->store = NULL;
+    nftw(f->dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+    assert_int_equal(mkdir(f->dir, 0700), 0);
+    open_store(f);
+    umask(old);
+
+    join(name, sizeof(name), f->dir, "/data");
+    assert_int_equal(mode_of(name), 0700);
+    assert_int_equal(mode_of(f->path), 0600);
+    join(name, sizeof(name), f->path, "-wal");
+    assert_int_equal(mode_of(name), 0600);
+    join(name, sizeof(name), f->path, "-shm");
+    assert_int_equal(mode_of(name), 0600);
+    assert_string_equal(tsr_store_path(f->store), f->path);
+    assert_int_equal(tsr_store_ping(f->store), TSR_OK);
+}
+
+static void test_open_tightens_wide_mode(void **state)
+{
+    struct fixture *f = *state;
+
+    tsr_store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(chmod(f->path, 0644), 0);
+    open_store(f);
+    assert_int_equal(mode_of(f->path), 0600);
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_user_row got;
+
+    add_user(f, "keep@example.com", 5, &u);
+    tsr_store_close(f->store);
+    f->store = NULL;
+    open_store(f);
+    tsr_store_close(f->store);
+    f->store = NULL;
+    open_store(f);
+    assert_int_equal(tsr_store_user_by_id(f->store, u.id, &got), TSR_OK);
+    assert_string_equal(got.email, "keep@example.com");
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 1);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 1);
+}
+
+static void test_open_pragmas(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_open_rejects_postgres(void **state)
+{
+    struct tsr_store *store = NULL;
+    char msg[128] = "";
+
+    (void)state;
+    assert_int_equal(tsr_store_open("postgres://u@h/db", &store, msg, sizeof(msg)),
+                     TSR_ERR_INVALID);
+    assert_string_equal(msg, "PostgreSQL is not supported in this build");
+    msg[0] = '\0';
+    assert_int_equal(tsr_store_open("postgresql://h/db", &store, msg, sizeof(msg)),
+                     TSR_ERR_INVALID);
+    assert_string_equal(msg, "PostgreSQL is not supported in this build");
+    assert_null(store);
+}
+
+static void test_open_reports_missing_folders(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_store *store = NULL;
+    char path[160];
+    char msg[256] = "";
+
+    join(path, sizeof(path), f->dir, "/a/b/t.db");
+    assert_int_equal(tsr_store_open(path, &store, msg, sizeof(msg)), TSR_ERR_IO);
+    assert_non_null(strstr(msg, "cannot create folder"));
+    assert_non_null(strstr(msg, "no such file or directory"));
+    assert_null(store);
+}
+
+/* ---- users ---- */
+
+static void test_user_insert_and_find(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_user_row dup;
+    struct tsr_user_row got;
+
+    add_user(f, "Alice@Example.com", 100, &u);
+    dup = u;
+    tsr_uuid7_new(dup.id);
+    set_str(dup.email, sizeof(dup.email), "alice@example.COM");
+    assert_int_equal(tsr_store_user_insert(f->store, &dup), TSR_ERR_EXISTS);
+
+    assert_int_equal(tsr_store_user_by_email(f->store, "ALICE@example.com", &got), TSR_OK);
+    assert_string_equal(got.id, u.id);
+    assert_string_equal(got.email, "Alice@Example.com"); /* stored as given */
+    assert_string_equal(got.password_hash, u.password_hash);
+    assert_int_equal(got.created, 100);
+    assert_int_equal(tsr_store_user_by_id(f->store, u.id, &got), TSR_OK);
+    assert_string_equal(got.email, "Alice@Example.com");
+    assert_int_equal(tsr_store_user_by_email(f->store, "bob@example.com", &got), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_user_by_id(f->store, dup.id, &got), TSR_ERR_NOT_FOUND);
+    /* A LIKE pattern must not match. */
+    assert_int_equal(tsr_store_user_by_email(f->store, "alice@example.%", &got), TSR_ERR_NOT_FOUND);
+}
+
+static void test_user_each_and_count(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row a, b, c;
+    struct seen s;
+    int64_t n = -1;
+
+    add_user(f, "c@example.com", 30, &c);
+    add_user(f, "a@example.com", 10, &a);
+    add_user(f, "b@example.com", 20, &b);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_user_each(f->store, see_user, &s), TSR_OK);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.id[0], a.id);
+    assert_string_equal(s.id[1], b.id);
+    assert_string_equal(s.id[2], c.id);
+    assert_int_equal(tsr_store_user_count(f->store, &n), TSR_OK);
+    assert_int_equal(n, 3);
+
+    memset(&s, 0, sizeof(s));
+    s.stop_after = 2;
+    assert_int_equal(tsr_store_user_each(f->store, see_user, &s), TSR_ERR_LIMIT);
+    assert_int_equal(s.n, 2);
+}
+
+static void test_user_set_password_revokes_sessions(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, other, got;
+    struct tsr_token_row p, s1, s2, so, t;
+    int64_t seq0 = 0, seq1 = 0;
+
+    add_user(f, "pw@example.com", 1, &u);
+    add_user(f, "other@example.com", 1, &other);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "cli", f->now + 1000, &p);
+    add_token(f, u.id, TSR_TOKEN_SESSION, "s1", f->now + 1000, &s1);
+    add_token(f, u.id, TSR_TOKEN_SESSION, "s2", f->now + 1000, &s2);
+    add_token(f, other.id, TSR_TOKEN_SESSION, "so", f->now + 1000, &so);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq0), TSR_OK);
+
+    assert_int_equal(tsr_store_user_set_password(f->store, u.id, "$argon2id$new", f->now), TSR_OK);
+    assert_int_equal(tsr_store_user_by_id(f->store, u.id, &got), TSR_OK);
+    assert_string_equal(got.password_hash, "$argon2id$new");
+    assert_int_equal(tsr_store_token_by_hash(f->store, s1.secret_hash, &t), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_by_hash(f->store, s2.secret_hash, &t), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_by_hash(f->store, p.secret_hash, &t), TSR_OK);
+    assert_int_equal(tsr_store_token_by_hash(f->store, so.secret_hash, &t), TSR_OK);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq1), TSR_OK);
+    assert_int_equal(seq1, seq0 + 2); /* one change each */
+
+    assert_int_equal(tsr_store_user_set_password(f->store, p.id, "$x", f->now), TSR_ERR_NOT_FOUND);
+}
+
+static void test_user_remove_revokes_tokens(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, again, got;
+    struct tsr_token_row p1, p2, s1, t;
+    struct seen s;
+    int64_t n = -1, max = 0;
+
+    add_user(f, "Gone@example.com", 1, &u);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "p1", f->now + 1000, &p1);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "p2", f->now - 10, &p2); /* expired */
+    add_token(f, u.id, TSR_TOKEN_SESSION, "s1", f->now + 1000, &s1);
+
+    assert_int_equal(tsr_store_user_remove(f->store, u.id, f->now), TSR_OK);
+    assert_int_equal(tsr_store_user_by_id(f->store, u.id, &got), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_user_by_email(f->store, "gone@example.com", &got),
+                     TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_user_count(f->store, &n), TSR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(tsr_store_token_by_hash(f->store, p1.secret_hash, &t), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_by_hash(f->store, s1.secret_hash, &t), TSR_ERR_NOT_FOUND);
+
+    /* Every token revoked at now, each with a change of its own. */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_changes(f->store, 3, see_token, &s, &max), TSR_OK);
+    assert_int_equal(s.n, 3);
+    for (int i = 0; i < s.n; i++) {
+        assert_int_equal(s.revoked_at[i], f->now);
+        assert_int_equal(s.seq[i], 4 + i);
+    }
+    assert_int_equal(max, 6);
+
+    assert_int_equal(tsr_store_user_remove(f->store, u.id, f->now), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_user_set_password(f->store, u.id, "$x", f->now), TSR_ERR_NOT_FOUND);
+    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "late", f->now, f->now + 100);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_ERR_NOT_FOUND);
+
+    /* The email is free again. */
+    add_user(f, "gone@EXAMPLE.com", 2, &again);
+    assert_int_equal(tsr_store_user_by_email(f->store, "Gone@example.com", &got), TSR_OK);
+    assert_string_equal(got.id, again.id);
+}
+
+/* ---- tokens ---- */
+
+static void test_token_insert_limit(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, other;
+    struct tsr_token_row t, b;
+
+    add_user(f, "limit@example.com", 1, &u);
+    add_user(f, "other@example.com", 1, &other);
+    add_token(f, other.id, TSR_TOKEN_PERSONAL, "theirs", f->now + 100, NULL);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "expired", f->now - 1, NULL);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "expires now", f->now, NULL);
+    add_token(f, u.id, TSR_TOKEN_SESSION, "session", f->now + 100, NULL);
+
+    fill_token(&b, u.id, TSR_TOKEN_PERSONAL, NULL, "b", f->now, f->now + 100);
+    assert_int_equal(tsr_store_token_insert(f->store, &b, 2, f->now), TSR_OK);
+    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "c", f->now, f->now + 100);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now), TSR_OK);
+    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "d", f->now, f->now + 100);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now), TSR_ERR_LIMIT);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &b), TSR_ERR_NOT_FOUND);
+
+    /* Sessions are not limited, and no limit is no limit. */
+    fill_token(&t, u.id, TSR_TOKEN_SESSION, NULL, "s", f->now, f->now + 100);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now), TSR_OK);
+    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "e", f->now, f->now + 100);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_OK);
+
+    /* A revoked token frees its place. */
+    fill_token(&b, u.id, TSR_TOKEN_PERSONAL, NULL, "f", f->now, f->now + 100);
+    assert_int_equal(tsr_store_token_insert(f->store, &b, 4, f->now), TSR_OK);
+    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "g", f->now, f->now + 100);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 4, f->now), TSR_ERR_LIMIT);
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, b.id, TSR_TOKEN_PERSONAL, f->now),
+                     TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 4, f->now), TSR_OK);
+}
+
+static void test_token_by_hash_and_get(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, other;
+    struct tsr_token_row p, e, s, got;
+
+    add_user(f, "get@example.com", 1, &u);
+    add_user(f, "other@example.com", 1, &other);
+    fill_token(&p, u.id, TSR_TOKEN_PERSONAL, NULL, "CI deploy", 77, f->now + 500);
+    set_str(p.description, sizeof(p.description), "builds\nand deploys");
+    assert_int_equal(tsr_store_token_insert(f->store, &p, 0, f->now), TSR_OK);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "old", f->now - 5, &e);
+    add_token(f, u.id, TSR_TOKEN_SESSION, "web", f->now + 500, &s);
+
+    assert_int_equal(tsr_store_token_by_hash(f->store, p.secret_hash, &got), TSR_OK);
+    assert_string_equal(got.id, p.id);
+    assert_string_equal(got.user_id, u.id);
+    assert_int_equal(got.kind, TSR_TOKEN_PERSONAL);
+    assert_string_equal(got.name, "CI deploy");
+    assert_string_equal(got.description, "builds\nand deploys");
+    assert_memory_equal(got.secret_hash, p.secret_hash, TSR_HASH_LEN);
+    assert_string_equal(got.key_hint, p.key_hint);
+    assert_int_equal(got.created, 77);
+    assert_int_equal(got.expires_at, f->now + 500);
+    assert_int_equal(got.last_used_at, 0);
+    assert_int_equal(got.revoked_at, 0);
+    assert_true(got.change_seq > 0);
+    assert_int_equal(tsr_store_token_by_hash(f->store, s.secret_hash, &got), TSR_OK);
+    assert_int_equal(got.kind, TSR_TOKEN_SESSION);
+    assert_int_equal(tsr_store_token_by_hash(f->store, e.secret_hash, &got), TSR_OK); /* expired */
+
+    assert_int_equal(tsr_store_token_get(f->store, u.id, p.id, &got), TSR_OK);
+    assert_string_equal(got.name, "CI deploy");
+    assert_int_equal(tsr_store_token_get(f->store, u.id, e.id, &got), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, other.id, p.id, &got), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, s.id, &got), TSR_ERR_NOT_FOUND);
+
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_PERSONAL, f->now),
+                     TSR_OK);
+    assert_int_equal(tsr_store_token_by_hash(f->store, p.secret_hash, &got), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, p.id, &got), TSR_ERR_NOT_FOUND);
+}
+
+/* Adds a personal token with a given id, name, description and times. */
+static void add_listed(struct fixture *f, const char *user_id, const char *id, const char *name,
+                       const char *desc, int64_t created, int64_t expires_at, int64_t last_used)
+{
+    struct tsr_token_row t;
+
+    fill_token(&t, user_id, TSR_TOKEN_PERSONAL, id, name, created, expires_at);
+    set_str(t.description, sizeof(t.description), desc);
+    t.last_used_at = last_used;
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_OK);
+}
+
+static void test_token_list_search(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, other;
+    struct tsr_token_row r;
+    struct seen s;
+
+    add_user(f, "list@example.com", 1, &u);
+    add_user(f, "other@example.com", 1, &other);
+    add_listed(f, u.id, "00000000-0000-7000-8000-00000000000a", "Alpha 100%", "", 1, f->now + 9, 0);
+    add_listed(f, u.id, "00000000-0000-7000-8000-00000000000b", "beta_x", "Second one", 1,
+               f->now + 9, 0);
+    add_listed(f, u.id, "00000000-0000-7000-8000-00000000000c", "gamma", "about ALPHA things", 1,
+               f->now + 9, 0);
+    add_listed(f, u.id, "00000000-0000-7000-8000-00000000000d", "ALPHAbet", "", 1, f->now - 9,
+               0); /* expired ones are listed */
+    add_listed(f, u.id, "00000000-0000-7000-8000-00000000000e", "Ação", "ünïcode", 1, f->now + 9,
+               0);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "alpha revoked", f->now + 9, &r);
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, r.id, TSR_TOKEN_PERSONAL, f->now),
+                     TSR_OK);
+    add_token(f, u.id, TSR_TOKEN_SESSION, "alpha session", f->now + 9, NULL);
+    add_token(f, other.id, TSR_TOKEN_PERSONAL, "alpha other", f->now + 9, NULL);
+
+    assert_int_equal(search(f, u.id, NULL, &s), 5);
+    assert_int_equal(search(f, u.id, "", &s), 5);
+    assert_int_equal(search(f, u.id, "alpha", &s), 3);
+    assert_true(saw(&s, "00000000-0000-7000-8000-00000000000a"));
+    assert_true(saw(&s, "00000000-0000-7000-8000-00000000000c"));
+    assert_true(saw(&s, "00000000-0000-7000-8000-00000000000d"));
+    assert_int_equal(search(f, u.id, "aLpHa", &s), 3);
+    assert_int_equal(search(f, u.id, "SECOND", &s), 1);
+    assert_string_equal(s.text[0], "beta_x");
+    /* % and _ are plain characters. */
+    assert_int_equal(search(f, u.id, "%", &s), 1);
+    assert_string_equal(s.text[0], "Alpha 100%");
+    assert_int_equal(search(f, u.id, "0%", &s), 1);
+    assert_int_equal(search(f, u.id, "a%", &s), 0);
+    assert_int_equal(search(f, u.id, "_", &s), 1);
+    assert_string_equal(s.text[0], "beta_x");
+    assert_int_equal(search(f, u.id, "a_x", &s), 1);
+    assert_int_equal(search(f, u.id, "b_ta", &s), 0);
+    assert_int_equal(search(f, u.id, "beta%", &s), 0);
+    /* Other UTF-8 matches as it is; only ASCII letters fold. */
+    assert_int_equal(search(f, u.id, "ção", &s), 1);
+    assert_int_equal(search(f, u.id, "aÇÃO", &s), 0);
+    assert_int_equal(search(f, u.id, "ÜNÏ", &s), 0);
+    assert_int_equal(search(f, u.id, "ünï", &s), 1);
+    /* The length given counts, not the NUL. */
+    assert_int_equal(count_search(f, u.id, "alphaXYZ", 5, &s), 3);
+    assert_int_equal(search(f, u.id, "nothing like it", &s), 0);
+}
+
+/* Lists the five tokens of test_token_list_order in order and checks the ids' last digits. */
+static void check_order(struct fixture *f, const char *user_id, enum tsr_token_order order,
+                        bool descending, const char *expect)
+{
+    struct tsr_token_query q = {
+        .user_id = user_id,
+        .order = order,
+        .descending = descending,
+        .limit = 20,
+    };
+    struct seen s;
+    char got[16];
+    int64_t total = 0;
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_list(f->store, &q, see_token, &s, &total), TSR_OK);
+    assert_int_equal(total, 5);
+    assert_int_equal(s.n, 5);
+    for (int i = 0; i < s.n; i++)
+        got[i] = s.id[i][TSR_UUID_LEN - 1];
+    got[s.n] = '\0';
+    assert_string_equal(got, expect);
+}
+
+static void test_token_list_order(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    int64_t n = f->now;
+
+    add_user(f, "order@example.com", 1, &u);
+    /*         id  name created expires   last used */
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000001", "b", "", 100, n + 1000, 50);
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000002", "a", "", 100, n + 2000, 0);
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000003", "c", "", 200, n + 1000, 50);
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000004", "A", "", 50, n + 3000, 0);
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000005", "D", "", 300, n + 500, 70);
+
+    check_order(f, u.id, TSR_ORDER_CREATED, false, "41235");
+    check_order(f, u.id, TSR_ORDER_CREATED, true, "53214");
+    /* Names without regard to ASCII case; "a" and "A" tie, so by id. */
+    check_order(f, u.id, TSR_ORDER_NAME, false, "24135");
+    check_order(f, u.id, TSR_ORDER_NAME, true, "53142");
+    check_order(f, u.id, TSR_ORDER_EXPIRES_AT, false, "51324");
+    check_order(f, u.id, TSR_ORDER_EXPIRES_AT, true, "42315");
+    /* Never used last both ways. */
+    check_order(f, u.id, TSR_ORDER_LAST_USED_AT, false, "13524");
+    check_order(f, u.id, TSR_ORDER_LAST_USED_AT, true, "53142");
+}
+
+static void test_token_list_paging(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_query q;
+    struct seen s;
+    int64_t total = 0;
+
+    add_user(f, "page@example.com", 1, &u);
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000001", "t1", "", 100, f->now + 9, 0);
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000002", "t2", "", 200, f->now + 9, 0);
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000003", "t3", "", 300, f->now + 9, 0);
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000004", "t4", "", 400, f->now + 9, 0);
+    add_listed(f, u.id, "00000000-0000-7000-8000-000000000005", "t5", "", 500, f->now + 9, 0);
+
+    memset(&q, 0, sizeof(q));
+    q.user_id = u.id;
+    q.order = TSR_ORDER_CREATED;
+    q.descending = true;
+    q.offset = 1;
+    q.limit = 2;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_list(f->store, &q, see_token, &s, &total), TSR_OK);
+    assert_int_equal(total, 5);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.text[0], "t4");
+    assert_string_equal(s.text[1], "t3");
+
+    q.offset = 4;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_list(f->store, &q, see_token, &s, &total), TSR_OK);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.text[0], "t1");
+
+    q.offset = 10;
+    total = 0;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_list(f->store, &q, see_token, &s, &total), TSR_OK);
+    assert_int_equal(total, 5);
+    assert_int_equal(s.n, 0);
+
+    /* A callback's answer ends the walk and comes back. */
+    q.offset = 0;
+    q.limit = 5;
+    memset(&s, 0, sizeof(s));
+    s.stop_after = 2;
+    assert_int_equal(tsr_store_token_list(f->store, &q, see_token, &s, &total), TSR_ERR_LIMIT);
+    assert_int_equal(s.n, 2);
+}
+
+static void test_token_update(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, other;
+    struct tsr_token_row t, e, sess, v, out, got;
+
+    add_user(f, "upd@example.com", 1, &u);
+    add_user(f, "other@example.com", 1, &other);
+    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "old", 5, f->now + 1000);
+    set_str(t.description, sizeof(t.description), "old desc");
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &t), TSR_OK);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "expired", f->now, &e);
+    add_token(f, u.id, TSR_TOKEN_SESSION, "session", f->now + 1000, &sess);
+
+    memset(&v, 0, sizeof(v));
+    set_str(v.name, sizeof(v.name), "new");
+    set_str(v.description, sizeof(v.description), "not written");
+    v.expires_at = 1;
+    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id, TSR_SET_NAME, &v, f->now, &out),
+                     TSR_OK);
+    assert_string_equal(out.id, t.id);
+    assert_string_equal(out.name, "new");
+    assert_string_equal(out.description, "old desc");
+    assert_int_equal(out.expires_at, f->now + 1000);
+    assert_int_equal(out.created, 5);
+    assert_true(out.change_seq > t.change_seq);
+
+    set_str(v.description, sizeof(v.description), "");
+    v.expires_at = f->now + 5000;
+    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id,
+                                            TSR_SET_DESCRIPTION | TSR_SET_EXPIRES_AT, &v, f->now,
+                                            NULL),
+                     TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_string_equal(got.name, "new");
+    assert_string_equal(got.description, "");
+    assert_int_equal(got.expires_at, f->now + 5000);
+    assert_true(got.change_seq > out.change_seq);
+
+    assert_int_equal(
+        tsr_store_token_update(f->store, other.id, t.id, TSR_SET_NAME, &v, f->now, &out),
+        TSR_ERR_NOT_FOUND);
+    assert_int_equal(
+        tsr_store_token_update(f->store, u.id, sess.id, TSR_SET_NAME, &v, f->now, &out),
+        TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_update(f->store, u.id, "00000000-0000-7000-8000-000000000000",
+                                            TSR_SET_NAME, &v, f->now, &out),
+                     TSR_ERR_NOT_FOUND);
+
+    /* expires_at == now is expired already; nothing is written. */
+    assert_int_equal(tsr_store_token_get(f->store, u.id, e.id, &e), TSR_OK);
+    assert_int_equal(tsr_store_token_update(f->store, u.id, e.id, TSR_SET_NAME, &v, f->now, &out),
+                     TSR_ERR_EXPIRED);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, e.id, &got), TSR_OK);
+    assert_string_equal(got.name, "expired");
+    assert_int_equal(got.change_seq, e.change_seq);
+
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, t.id, TSR_TOKEN_PERSONAL, f->now),
+                     TSR_OK);
+    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id, TSR_SET_NAME, &v, f->now, &out),
+                     TSR_ERR_NOT_FOUND);
+}
+
+static void test_token_revoke(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, other;
+    struct tsr_token_row p, s, got;
+    int64_t seq0 = 0, seq1 = 0;
+
+    add_user(f, "rev@example.com", 1, &u);
+    add_user(f, "other@example.com", 1, &other);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "p", f->now + 100, &p);
+    add_token(f, u.id, TSR_TOKEN_SESSION, "s", f->now + 100, &s);
+
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_SESSION, f->now),
+                     TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_revoke(f->store, other.id, p.id, TSR_TOKEN_PERSONAL, f->now),
+                     TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq0), TSR_OK);
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_PERSONAL, f->now),
+                     TSR_OK);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq1), TSR_OK);
+    assert_int_equal(seq1, seq0 + 1);
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_PERSONAL, f->now),
+                     TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, p.id, &got), TSR_ERR_NOT_FOUND);
+
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, s.id, TSR_TOKEN_PERSONAL, f->now),
+                     TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, s.id, TSR_TOKEN_SESSION, f->now),
+                     TSR_OK);
+    assert_int_equal(tsr_store_token_by_hash(f->store, s.secret_hash, &got), TSR_ERR_NOT_FOUND);
+}
+
+static void test_token_each_live_and_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, gone;
+    struct tsr_token_row l1, l2, x, r, g;
+    struct seen s;
+    int64_t max = -1, seq = -1, since = 0;
+
+    assert_int_equal(tsr_store_change_seq(f->store, &seq), TSR_OK);
+    assert_int_equal(seq, 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_each_live(f->store, f->now, see_token, &s, &max), TSR_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(max, 0);
+
+    add_user(f, "live@example.com", 1, &u);
+    add_user(f, "gone@example.com", 1, &gone);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "l1", f->now + 100, &l1);
+    add_token(f, u.id, TSR_TOKEN_SESSION, "l2", f->now + 100, &l2);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "x", f->now, &x);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "r", f->now + 100, &r);
+    add_token(f, gone.id, TSR_TOKEN_PERSONAL, "g", f->now + 100, &g);
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, r.id, TSR_TOKEN_PERSONAL, f->now - 1),
+                     TSR_OK);
+    assert_int_equal(tsr_store_user_remove(f->store, gone.id, f->now - 2), TSR_OK);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_each_live(f->store, f->now, see_token, &s, &max), TSR_OK);
+    assert_int_equal(s.n, 2);
+    assert_true(saw(&s, l1.id));
+    assert_true(saw(&s, l2.id));
+    assert_int_equal(tsr_store_change_seq(f->store, &seq), TSR_OK);
+    assert_int_equal(max, seq);
+    assert_int_equal(seq, 7); /* five inserts, a revoke, a removal */
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_changes(f->store, 0, see_token, &s, &max), TSR_OK);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(max, 7);
+    for (int i = 1; i < s.n; i++)
+        assert_true(s.seq[i] > s.seq[i - 1]);
+    assert_string_equal(s.id[0], l1.id);
+    assert_string_equal(s.id[1], l2.id);
+    assert_string_equal(s.id[2], x.id);
+    assert_string_equal(s.id[3], r.id);
+    assert_int_equal(s.revoked_at[3], f->now - 1);
+    assert_string_equal(s.id[4], g.id);
+    assert_int_equal(s.revoked_at[4], f->now - 2);
+
+    since = max;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_changes(f->store, since, see_token, &s, &max), TSR_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(max, since);
+
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, l1.id, TSR_TOKEN_PERSONAL, f->now),
+                     TSR_OK);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_changes(f->store, since, see_token, &s, &max), TSR_OK);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.id[0], l1.id);
+    assert_int_equal(s.revoked_at[0], f->now);
+    assert_int_equal(max, since + 1);
+}
+
+static void test_token_touch(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t, got;
+    struct tsr_token_use uses[2];
+    int64_t seq0 = 0, seq1 = 0;
+
+    add_user(f, "touch@example.com", 1, &u);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "t", f->now + 1000, &t);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq0), TSR_OK);
+
+    memset(uses, 0, sizeof(uses));
+    set_str(uses[0].id, sizeof(uses[0].id), t.id);
+    uses[0].last_used_at = 100;
+    set_str(uses[0].last_addr, sizeof(uses[0].last_addr), "10.0.0.1");
+    set_str(uses[1].id, sizeof(uses[1].id), "00000000-0000-7000-8000-000000000000");
+    uses[1].last_used_at = 100;
+    assert_int_equal(tsr_store_token_touch(f->store, uses, 2), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_int_equal(got.last_used_at, 100);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM tokens WHERE last_used_addr = '10.0.0.1'"),
+                     1);
+
+    /* Only forward. */
+    uses[0].last_used_at = 90;
+    set_str(uses[0].last_addr, sizeof(uses[0].last_addr), "10.0.0.2");
+    assert_int_equal(tsr_store_token_touch(f->store, uses, 1), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_int_equal(got.last_used_at, 100);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM tokens WHERE last_used_addr = '10.0.0.1'"),
+                     1);
+
+    uses[0].last_used_at = 200;
+    uses[0].last_addr[0] = '\0';
+    assert_int_equal(tsr_store_token_touch(f->store, uses, 1), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_int_equal(got.last_used_at, 200);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM tokens WHERE last_used_addr IS NULL"), 1);
+
+    assert_int_equal(tsr_store_token_touch(f->store, uses, 0), TSR_OK);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq1), TSR_OK);
+    assert_int_equal(seq1, seq0);
+}
+
+/* ---- audit ---- */
+
+static enum tsr_err see_audit(const struct tsr_audit_row *r, void *ctx)
+{
+    struct seen *s = ctx;
+
+    assert_true(s->n < MAX_SEEN);
+    s->seq[s->n] = r->at;
+    s->last_used_at[s->n] = r->count;
+    set_str(s->id[s->n], sizeof(s->id[0]), r->user_id);
+    join(s->text[s->n], sizeof(s->text[0]), r->action, r->remote_addr);
+    s->n++;
+    return TSR_OK;
+}
+
+static void fill_audit(struct tsr_audit_row *r, int64_t at, const char *user_id, const char *action,
+                       const char *addr, int64_t count)
+{
+    memset(r, 0, sizeof(*r));
+    r->at = at;
+    set_str(r->user_id, sizeof(r->user_id), user_id);
+    set_str(r->action, sizeof(r->action), action);
+    set_str(r->remote_addr, sizeof(r->remote_addr), addr);
+    set_str(r->outcome, sizeof(r->outcome), "success");
+    r->count = count;
+}
+
+static void test_audit(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_audit_row rows[4];
+    struct seen s;
+    const char *u1 = "00000000-0000-7000-8000-000000000001";
+    const char *u2 = "00000000-0000-7000-8000-000000000002";
+
+    fill_audit(&rows[0], 1, u1, "login", "::1", 0);
+    fill_audit(&rows[1], 2, "", "auth", "10.0.0.9", 5);
+    set_str(rows[1].outcome, sizeof(rows[1].outcome), "failure");
+    fill_audit(&rows[2], 3, u1, "token.create", "", 1);
+    set_str(rows[2].token_id, sizeof(rows[2].token_id), u2);
+    fill_audit(&rows[3], 4, u2, "user.add", "", 1);
+    assert_int_equal(tsr_store_audit_append(f->store, rows, 4), TSR_OK);
+    assert_int_equal(tsr_store_audit_append(f->store, rows, 0), TSR_OK);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_audit_each(f->store, NULL, 0, 100, see_audit, &s), TSR_OK);
+    assert_int_equal(s.n, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s.seq[i], 4 - i); /* newest first */
+    assert_string_equal(s.id[2], "");
+    assert_string_equal(s.text[2], "auth10.0.0.9");
+    assert_int_equal(s.last_used_at[2], 5);
+    assert_int_equal(s.last_used_at[3], 1); /* a count below 1 is stored as 1 */
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM audit WHERE user_id IS NULL"), 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM audit WHERE token_id IS NULL"), 3);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM audit WHERE remote_addr IS NULL"), 2);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM audit WHERE outcome = 'failure'"), 1);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_audit_each(f->store, u1, 0, 100, see_audit, &s), TSR_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.seq[0], 3);
+    assert_int_equal(s.seq[1], 1);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_audit_each(f->store, NULL, 1, 2, see_audit, &s), TSR_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.seq[0], 3);
+    assert_int_equal(s.seq[1], 2);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_audit_each(f->store, NULL, 0, 0, see_audit, &s), TSR_OK);
+    assert_int_equal(s.n, 0);
+}
+
+/* ---- threads ---- */
+
+#define THREADS           4
+#define TOKENS_PER_THREAD 25
+
+struct worker {
+    struct fixture *f;
+    const char *user_id;
+    int failures;
+};
+
+static void *insert_many(void *arg)
+{
+    struct worker *w = arg;
+    struct tsr_token_row t;
+    struct tsr_token_query q = {.user_id = w->user_id, .limit = 10};
+    struct seen *s = calloc(1, sizeof(*s));
+    int64_t total = 0;
+
+    if (s == NULL) {
+        w->failures++;
+        return NULL;
+    }
+    for (int i = 0; i < TOKENS_PER_THREAD; i++) {
+        fill_token(&t, w->user_id, TSR_TOKEN_PERSONAL, NULL, "many", w->f->now, w->f->now + 100);
+        if (tsr_store_token_insert(w->f->store, &t, 1000, w->f->now) != TSR_OK)
+            w->failures++;
+        /* Reads at the same time, on the reader connections. */
+        s->n = 0;
+        if (tsr_store_token_list(w->f->store, &q, see_token, s, &total) != TSR_OK)
+            w->failures++;
+    }
+    free(s);
+    return NULL;
+}
+
+static void test_concurrent_inserts(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct worker w[THREADS];
+    pthread_t th[THREADS];
+    struct seen s;
+    int64_t max = 0;
+
+    add_user(f, "threads@example.com", 1, &u);
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){.f = f, .user_id = u.id};
+        assert_int_equal(pthread_create(&th[i], NULL, insert_many, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+    }
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_changes(f->store, 0, see_token, &s, &max), TSR_OK);
+    assert_int_equal(s.n, THREADS * TOKENS_PER_THREAD);
+    /* Distinct and without gaps: 1, 2, ... */
+    for (int i = 0; i < s.n; i++)
+        assert_int_equal(s.seq[i], i + 1);
+    assert_int_equal(max, THREADS * TOKENS_PER_THREAD);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_open_creates_private_files),
+        T(test_open_tightens_wide_mode),
+        T(test_reopen_keeps_data),
+        T(test_open_pragmas),
+        T(test_open_rejects_postgres),
+        T(test_open_reports_missing_folders),
+        T(test_user_insert_and_find),
+        T(test_user_each_and_count),
+        T(test_user_set_password_revokes_sessions),
+        T(test_user_remove_revokes_tokens),
+        T(test_token_insert_limit),
+        T(test_token_by_hash_and_get),
+        T(test_token_list_search),
+        T(test_token_list_order),
+        T(test_token_list_paging),
+        T(test_token_update),
+        T(test_token_revoke),
+        T(test_token_each_live_and_changes),
+        T(test_token_touch),
+        T(test_audit),
+        T(test_concurrent_inserts),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
