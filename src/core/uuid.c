@@ -82,3 +82,32 @@ bool tsr_uuid_valid(const char *s, size_t len)
     }
     return true;
 }
+
+static uint8_t nibble(char c)
+{
+    return (uint8_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+}
+
+void tsr_uuid_to_bytes(const char *s, uint8_t out[TSR_UUID_BYTES])
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < TSR_UUID_LEN; i += 2) {
+        if (s[i] == '-')
+            i++;
+        out[o++] = (uint8_t)(nibble(s[i]) << 4 | nibble(s[i + 1]));
+    }
+}
+
+void tsr_uuid_from_bytes(const uint8_t in[TSR_UUID_BYTES], char out[TSR_UUID_LEN + 1])
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < TSR_UUID_BYTES; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[in[i] >> 4];
+        out[o++] = hex[in[i] & 0xf];
+    }
+    out[TSR_UUID_LEN] = '\0';
+}

@@ -20,4 +20,14 @@ void tsr_uuid7_new(char out[TSR_UUID_LEN + 1]);
  * canonical form (8-4-4-4-12 lowercase hex digits). */
 bool tsr_uuid_valid(const char *s, size_t len);
 
+#define TSR_UUID_BYTES 16
+
+/* Writes the 16 bytes of s, a UUID that tsr_uuid_valid accepts, to out.
+ * Cannot fail. */
+void tsr_uuid_to_bytes(const char *s, uint8_t out[TSR_UUID_BYTES]);
+
+/* Writes the 16 bytes of in as lowercase canonical text and a NUL to out.
+ * Cannot fail. */
+void tsr_uuid_from_bytes(const uint8_t in[TSR_UUID_BYTES], char out[TSR_UUID_LEN + 1]);
+
 #endif

@@ -11,7 +11,8 @@ enum tsr_err tsr__pending_init(struct tsr__pending *p)
     memset(p, 0, sizeof(*p));
     p->uses = calloc(TSR_PENDING_USES, sizeof(*p->uses));
     p->audits = calloc(TSR_PENDING_AUDITS, sizeof(*p->audits));
-    if (!p->uses || !p->audits) {
+    p->audit_hashes = calloc(TSR_PENDING_AUDITS, sizeof(*p->audit_hashes));
+    if (!p->uses || !p->audits || !p->audit_hashes) {
         tsr__pending_release(p);
         return TSR_ERR_NOMEM;
     }
@@ -22,6 +23,7 @@ void tsr__pending_release(struct tsr__pending *p)
 {
     free(p->uses);
     free(p->audits);
+    free(p->audit_hashes);
     memset(p, 0, sizeof(*p));
 }
 
@@ -50,34 +52,43 @@ void tsr__audit_now(struct tsr_service *svc, const char *action, const char *use
         tsr_log(TSR_LOG_ERROR, "cannot write audit record %s: %s", action, tsr_strerror(rc));
 }
 
-static bool same_event(const struct tsr_audit_row *row, const char *action, const char *user_id,
-                       const char *token_id, const char *remote)
+static const uint8_t no_hash[TSR_HASH_LEN];
+
+static bool same_event(const struct tsr__pending *p, size_t i, const char *user_id,
+                       const char *token_id, const uint8_t *hash, const char *remote)
 {
-    return strcmp(row->action, action) == 0 && strcmp(row->user_id, user_id ? user_id : "") == 0 &&
+    const struct tsr_audit_row *row = &p->audits[i];
+
+    return strcmp(row->user_id, user_id ? user_id : "") == 0 &&
            strcmp(row->token_id, token_id ? token_id : "") == 0 &&
+           memcmp(p->audit_hashes[i], hash ? hash : no_hash, TSR_HASH_LEN) == 0 &&
            strcmp(row->remote_addr, remote ? remote : "") == 0;
 }
 
 /* Failed authentications can come by the thousand from one client: they are
- * counted in memory, one row per distinct event, and written in batches. */
-void tsr__audit_later(struct tsr_service *svc, const char *action, const char *user_id,
-                      const char *token_id, const char *remote)
+ * counted in memory, one row per distinct event, and written in batches.
+ * The newest rows are compared first, as a flood repeats the last one. */
+void tsr__audit_later(struct tsr_service *svc, const char *user_id, const char *token_id,
+                      const uint8_t *hash, const char *remote)
 {
     struct tsr__pending *p;
+    size_t n;
 
     pthread_mutex_lock(&svc->lock);
     p = svc->pending;
     for (size_t i = p->naudits; i-- > 0;) {
-        if (same_event(&p->audits[i], action, user_id, token_id, remote)) {
+        if (same_event(p, i, user_id, token_id, hash, remote)) {
             p->audits[i].count++;
             goto out;
         }
     }
-    if (p->naudits < TSR_PENDING_AUDITS)
-        fill_audit(&p->audits[p->naudits++], tsr_time_now(), action, user_id, token_id, remote,
-                   false);
-    else
+    if (p->naudits == TSR_PENDING_AUDITS) {
         p->dropped_audits++;
+        goto out;
+    }
+    n = p->naudits++;
+    fill_audit(&p->audits[n], tsr_time_now(), "auth", user_id, token_id, remote, false);
+    memcpy(p->audit_hashes[n], hash ? hash : no_hash, TSR_HASH_LEN);
 out:
     pthread_mutex_unlock(&svc->lock);
 }
@@ -132,8 +143,24 @@ static enum tsr_err write_uses(struct tsr_service *svc, struct tsr__pending *p)
     return n ? tsr_store_token_touch(svc->store, p->uses, n) : TSR_OK;
 }
 
+/* Names the token behind a failed authentication whose secret the index
+ * did not hold (revoked, or of a removed user), off the request path. */
+static void name_tokens(struct tsr_service *svc, struct tsr__pending *p)
+{
+    struct tsr_token_row t;
+
+    for (size_t i = 0; i < p->naudits; i++) {
+        if (memcmp(p->audit_hashes[i], no_hash, TSR_HASH_LEN) == 0 ||
+            tsr_store_token_by_hash_any(svc->store, p->audit_hashes[i], &t) != TSR_OK)
+            continue;
+        tsr__copy(p->audits[i].user_id, sizeof(p->audits[i].user_id), t.user_id);
+        tsr__copy(p->audits[i].token_id, sizeof(p->audits[i].token_id), t.id);
+    }
+}
+
 static enum tsr_err write_audits(struct tsr_service *svc, struct tsr__pending *p)
 {
+    name_tokens(svc, p);
     if (p->dropped_audits > 0 && p->naudits > 0) {
         /* Too many distinct events to keep apart: fold the rest into the last. */
         p->audits[p->naudits - 1].count += p->dropped_audits;
@@ -153,6 +180,8 @@ enum tsr_err tsr__pending_write(struct tsr_service *svc, struct tsr__pending *p)
     if (p->nuses > 0)
         memset(p->uses, 0, TSR_PENDING_USES * sizeof(*p->uses));
     p->nuses = 0;
+    if (p->naudits > 0)
+        memset(p->audit_hashes, 0, p->naudits * sizeof(*p->audit_hashes));
     p->naudits = 0;
     p->dropped_audits = 0;
     return rc != TSR_OK ? rc : rc2;

@@ -20,38 +20,35 @@ static unsigned accept_bit(enum tsr_secret_kind kind)
     return 0;
 }
 
-/* The checksum turns away garbage before any hashing or look-up; only a
- * well-formed secret costs a SHA-256 and a store read. */
+/* The checksum turns away garbage before any hashing; a well-formed secret
+ * costs one SHA-256 and one look-up in the in-memory index, no I/O. */
 enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t len,
                              unsigned accept, const char *remote, struct tsr_principal *out)
 {
     enum tsr_secret_kind kind = tsr_secret_parse(secret, len);
-    uint8_t hash[TSR_HASH_LEN];
-    struct tsr_token_row t;
+    struct tsr_index_hit hit;
     int64_t now = tsr_time_now();
-    enum tsr_err rc;
 
-    if ((accept_bit(kind) & accept) == 0) {
-        tsr__audit_later(svc, "auth", NULL, NULL, remote);
+    if (kind == TSR_SECRET_NONE) {
+        tsr__audit_later(svc, NULL, NULL, NULL, remote);
         return TSR_ERR_UNAUTHORIZED;
     }
-    tsr_secret_hash(secret, len, hash);
-    rc = tsr_store_token_by_hash(svc->store, hash, &t);
-    if (rc == TSR_ERR_NOT_FOUND) {
-        tsr__audit_later(svc, "auth", NULL, NULL, remote);
+    tsr_secret_hash(secret, len, out->secret_hash);
+    if ((accept_bit(kind) & accept) == 0 ||
+        !tsr__index_find(svc->index, out->secret_hash, now, &hit)) {
+        tsr__audit_later(svc, NULL, NULL, out->secret_hash, remote);
         return TSR_ERR_UNAUTHORIZED;
     }
-    if (rc != TSR_OK)
-        return rc;
-    if (t.expires_at <= now) {
-        tsr__audit_later(svc, "auth", t.user_id, t.id, remote);
+    tsr_uuid_from_bytes(hit.user_id, out->user_id);
+    tsr_uuid_from_bytes(hit.token_id, out->token_id);
+    if (hit.expires_at <= now) {
+        tsr__audit_later(svc, out->user_id, out->token_id, NULL, remote);
         return TSR_ERR_UNAUTHORIZED;
     }
-    memcpy(out->user_id, t.user_id, sizeof(out->user_id));
-    memcpy(out->token_id, t.id, sizeof(out->token_id));
-    out->kind = t.kind;
-    out->expires_at = t.expires_at;
-    tsr__usage_note(svc, t.id, now, remote);
+    out->kind = hit.kind;
+    out->expires_at = hit.expires_at;
+    if (hit.newly_used)
+        tsr__usage_note(svc, out->token_id, now, remote);
     return TSR_OK;
 }
 
@@ -81,7 +78,7 @@ static enum tsr_err new_session(struct tsr_service *svc, const char *user_id, in
     tsr_secret_hint(out->secret, t.key_hint);
     t.created = now;
     t.expires_at = now + TSR_SESSION_LIFETIME;
-    rc = tsr_store_token_insert(svc->store, &t, 0, now);
+    rc = tsr__token_insert(svc, &t, 0, now);
     if (rc != TSR_OK) {
         sodium_memzero(out->secret, sizeof(out->secret));
         return rc;
@@ -133,8 +130,7 @@ enum tsr_err tsr_auth_logout(struct tsr_service *svc, const struct tsr_principal
 
     if (p->kind != TSR_TOKEN_SESSION)
         return TSR_ERR_NOT_FOUND;
-    rc = tsr_store_token_revoke(svc->store, p->user_id, p->token_id, TSR_TOKEN_SESSION,
-                                tsr_time_now());
+    rc = tsr__token_revoke(svc, p->user_id, p->token_id, TSR_TOKEN_SESSION, p->secret_hash);
     if (rc == TSR_OK)
         tsr__audit_now(svc, "logout", p->user_id, p->token_id, remote, true);
     return rc;

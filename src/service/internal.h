@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sodium.h>
 
+#include "service/index.h"
 #include "service/service.h"
 
 /* How many distinct pending entries the write-behind tables hold between two
@@ -17,6 +18,9 @@ struct tsr__pending {
     struct tsr_token_use *uses; /* open addressing on the token id */
     size_t nuses;
     struct tsr_audit_row *audits;
+    /* The secret hash behind each failed authentication that found no live
+     * token (all zero otherwise): the writer looks up whose it was. */
+    uint8_t (*audit_hashes)[TSR_HASH_LEN];
     size_t naudits;
     int64_t dropped_audits;
 };
@@ -24,6 +28,12 @@ struct tsr__pending {
 struct tsr_service {
     struct tsr_store *store;
     struct tsr_service_config cfg;
+    struct tsr_index *index;
+    /* Held by every change to tokens, from the store write to the index
+     * update, and by the sync, so that a sync never puts back a token that
+     * was just revoked. Never taken on the verify path. */
+    pthread_mutex_t sync_lock;
+    int64_t synced_seq; /* the change_seq the index reflects; under sync_lock */
     /* Verified against when an email is unknown, so that refusing it costs
      * as much as refusing a wrong password. */
     char dummy_hash[crypto_pwhash_STRBYTES];
@@ -43,9 +53,10 @@ struct tsr_service {
 void tsr__audit_now(struct tsr_service *svc, const char *action, const char *user_id,
                     const char *token_id, const char *remote, bool success);
 
-/* Counts one failed authentication for the next batch. Cannot fail. */
-void tsr__audit_later(struct tsr_service *svc, const char *action, const char *user_id,
-                      const char *token_id, const char *remote);
+/* Counts one failed authentication for the next batch; hash (may be NULL)
+ * is that of a well-formed secret the index does not hold. Cannot fail. */
+void tsr__audit_later(struct tsr_service *svc, const char *user_id, const char *token_id,
+                      const uint8_t *hash, const char *remote);
 
 /* Notes that token_id was used at now from remote, for the next batch.
  * Cannot fail (a full table drops the note; the next use notes it again). */
@@ -58,6 +69,15 @@ void tsr__pending_release(struct tsr__pending *p);
 
 /* Writes one table's contents to the store and empties it. */
 enum tsr_err tsr__pending_write(struct tsr_service *svc, struct tsr__pending *p) TSR_MUST_CHECK;
+
+/* Inserts t in the store (see tsr_store_token_insert), then in the index. */
+enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_row *t,
+                               int64_t max_live, int64_t now) TSR_MUST_CHECK;
+
+/* Revokes a token in the store, then drops its hash from the index. */
+enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, const char *id,
+                               enum tsr_token_kind kind,
+                               const uint8_t hash[TSR_HASH_LEN]) TSR_MUST_CHECK;
 
 /* Copies at most size-1 bytes of src and a NUL into dst. Cannot fail. */
 void tsr__copy(char *dst, size_t size, const char *src);

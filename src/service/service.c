@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/timefmt.h"
 #include "service/internal.h"
 #include "service/log.h"
 
@@ -12,6 +13,7 @@ void tsr_service_config_defaults(struct tsr_service_config *cfg)
     cfg->max_lifetime_days = TSR_DEFAULT_MAX_LIFETIME;
     cfg->max_tokens = TSR_DEFAULT_MAX_TOKENS;
     cfg->flush_interval_ms = 1000;
+    cfg->sync_interval_ms = 200;
 }
 
 void tsr__copy(char *dst, size_t size, const char *src)
@@ -53,24 +55,88 @@ static void deadline_after(struct timespec *ts, int ms)
     }
 }
 
+/* Applies one change read from the store: a token that is revoked or has
+ * expired leaves the index; any other is put (added or replaced). */
+static enum tsr_err apply_change(const struct tsr_token_row *t, void *ctx)
+{
+    struct tsr_service *svc = ctx;
+
+    if (t->revoked_at != 0 || t->expires_at <= tsr_time_now()) {
+        tsr__index_remove(svc->index, t->secret_hash);
+        return TSR_OK;
+    }
+    return tsr__index_put(svc->index, t);
+}
+
+enum tsr_err tsr_service_sync(struct tsr_service *svc)
+{
+    int64_t seq = 0;
+    enum tsr_err rc = tsr_store_change_seq(svc->store, &seq);
+
+    if (rc != TSR_OK)
+        return rc;
+    pthread_mutex_lock(&svc->sync_lock);
+    if (seq > svc->synced_seq)
+        rc = tsr_store_token_changes(svc->store, svc->synced_seq, apply_change, svc,
+                                     &svc->synced_seq);
+    pthread_mutex_unlock(&svc->sync_lock);
+    return rc;
+}
+
+size_t tsr_service_indexed(struct tsr_service *svc)
+{
+    return tsr__index_count(svc->index);
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define SWEEP_INTERVAL_MS 60000
+
+/* Runs the periodic work: the sync often, the flush less often, the sweep of
+ * expired tokens out of the index rarely. */
+static void writer_tick(struct tsr_service *svc, int64_t *next_flush, int64_t *next_sweep,
+                        bool stopping)
+{
+    int64_t now = monotonic_ms();
+    enum tsr_err rc = tsr_service_sync(svc);
+
+    if (rc != TSR_OK)
+        tsr_log(TSR_LOG_ERROR, "cannot read changes to tokens: %s", tsr_strerror(rc));
+    if (stopping || now >= *next_flush) {
+        rc = tsr_service_flush(svc);
+        if (rc != TSR_OK)
+            tsr_log(TSR_LOG_ERROR, "cannot write usage and audit records: %s", tsr_strerror(rc));
+        *next_flush = now + svc->cfg.flush_interval_ms;
+    }
+    if (now >= *next_sweep) {
+        tsr__index_sweep(svc->index, tsr_time_now());
+        *next_sweep = now + SWEEP_INTERVAL_MS;
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct tsr_service *svc = arg;
     struct timespec deadline;
+    int64_t next_flush = monotonic_ms() + svc->cfg.flush_interval_ms;
+    int64_t next_sweep = monotonic_ms() + SWEEP_INTERVAL_MS;
     bool stopping = false;
 
     while (!stopping) {
-        deadline_after(&deadline, svc->cfg.flush_interval_ms);
+        deadline_after(&deadline, svc->cfg.sync_interval_ms);
         pthread_mutex_lock(&svc->lock);
         while (!svc->stopping &&
                pthread_cond_timedwait(&svc->wake, &svc->lock, &deadline) != ETIMEDOUT)
             ;
         stopping = svc->stopping;
         pthread_mutex_unlock(&svc->lock);
-
-        enum tsr_err rc = tsr_service_flush(svc);
-        if (rc != TSR_OK)
-            tsr_log(TSR_LOG_ERROR, "cannot write usage and audit records: %s", tsr_strerror(rc));
+        writer_tick(svc, &next_flush, &next_sweep, stopping);
     }
     return NULL;
 }
@@ -85,6 +151,22 @@ static enum tsr_err make_dummy_hash(struct tsr_service *svc)
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
         return TSR_ERR_NOMEM;
     return TSR_OK;
+}
+
+static enum tsr_err load_entry(const struct tsr_token_row *t, void *ctx)
+{
+    return tsr__index_put(ctx, t);
+}
+
+/* Fills the index with every live token before the first request. */
+static enum tsr_err load_index(struct tsr_service *svc)
+{
+    enum tsr_err rc = tsr__index_new(&svc->index);
+
+    if (rc == TSR_OK)
+        rc = tsr_store_token_each_live(svc->store, tsr_time_now(), load_entry, svc->index,
+                                       &svc->synced_seq);
+    return rc;
 }
 
 static enum tsr_err start_writer(struct tsr_service *svc)
@@ -119,13 +201,18 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
     svc->cfg = *cfg;
     if (svc->cfg.flush_interval_ms <= 0)
         svc->cfg.flush_interval_ms = 1000;
+    if (svc->cfg.sync_interval_ms <= 0)
+        svc->cfg.sync_interval_ms = 200;
     pthread_mutex_init(&svc->lock, NULL);
+    pthread_mutex_init(&svc->sync_lock, NULL);
     pthread_mutex_init(&svc->flush_lock, NULL);
     svc->pending = &svc->tables[0];
 
     rc = tsr__pending_init(&svc->tables[0]);
     if (rc == TSR_OK)
         rc = tsr__pending_init(&svc->tables[1]);
+    if (rc == TSR_OK)
+        rc = load_index(svc);
     if (rc == TSR_OK)
         rc = make_dummy_hash(svc);
     if (rc == TSR_OK)
@@ -155,6 +242,8 @@ void tsr_service_free(struct tsr_service *svc)
     tsr__pending_release(&svc->tables[1]);
     pthread_mutex_destroy(&svc->lock);
     pthread_mutex_destroy(&svc->flush_lock);
+    pthread_mutex_destroy(&svc->sync_lock);
+    tsr__index_free(svc->index);
     sodium_memzero(svc->dummy_hash, sizeof(svc->dummy_hash));
     free(svc);
 }

@@ -26,6 +26,7 @@ struct tsr_service_config {
     int64_t max_lifetime_days; /* 0: no limit */
     int64_t max_tokens;        /* live personal tokens a user may hold; 0: no limit */
     int flush_interval_ms;     /* how often usage and audit records are written */
+    int sync_interval_ms;      /* how often the index looks for other processes' changes */
 };
 
 /* Fills cfg with the documented defaults. Cannot fail. */
@@ -42,6 +43,13 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
  * NULL is a no-op. */
 void tsr_service_free(struct tsr_service *svc);
 
+/* Brings the index in step with changes made by other processes now (the
+ * background writer does it every sync_interval_ms). */
+enum tsr_err tsr_service_sync(struct tsr_service *svc) TSR_MUST_CHECK;
+
+/* How many live tokens the in-memory index holds. */
+size_t tsr_service_indexed(struct tsr_service *svc);
+
 /* Writes pending last-used times and audit records now. */
 enum tsr_err tsr_service_flush(struct tsr_service *svc) TSR_MUST_CHECK;
 
@@ -56,6 +64,7 @@ struct tsr_principal {
     char token_id[TSR_UUID_LEN + 1];
     enum tsr_token_kind kind;
     int64_t expires_at;
+    uint8_t secret_hash[TSR_HASH_LEN];
 };
 
 /* Kinds of secret a caller accepts, or-ed. */

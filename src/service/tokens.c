@@ -12,6 +12,48 @@
 
 #define DAY 86400
 
+enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_row *t,
+                               int64_t max_live, int64_t now)
+{
+    enum tsr_err rc;
+
+    pthread_mutex_lock(&svc->sync_lock);
+    rc = tsr_store_token_insert(svc->store, t, max_live, now);
+    if (rc == TSR_OK)
+        rc = tsr__index_put(svc->index, t);
+    pthread_mutex_unlock(&svc->sync_lock);
+    return rc;
+}
+
+/* Revoked once the store says so; the index forgets it before the caller
+ * answers, so the very next request is refused. */
+enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, const char *id,
+                               enum tsr_token_kind kind, const uint8_t hash[TSR_HASH_LEN])
+{
+    enum tsr_err rc;
+
+    pthread_mutex_lock(&svc->sync_lock);
+    rc = tsr_store_token_revoke(svc->store, user_id, id, kind, tsr_time_now());
+    if (rc == TSR_OK)
+        tsr__index_remove(svc->index, hash);
+    pthread_mutex_unlock(&svc->sync_lock);
+    return rc;
+}
+
+static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, const char *id,
+                                 unsigned fields, const struct tsr_token_row *values, int64_t now,
+                                 struct tsr_token_row *out)
+{
+    enum tsr_err rc;
+
+    pthread_mutex_lock(&svc->sync_lock);
+    rc = tsr_store_token_update(svc->store, user_id, id, fields, values, now, out);
+    if (rc == TSR_OK)
+        rc = tsr__index_put(svc->index, out);
+    pthread_mutex_unlock(&svc->sync_lock);
+    return rc;
+}
+
 const char *tsr_token_status(const struct tsr_token_row *t, int64_t now)
 {
     return t->expires_at <= now ? "expired" : "active";
@@ -143,7 +185,7 @@ enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_princip
     if (rc != TSR_OK)
         return rc;
     new_token(p, now, out, secret);
-    rc = tsr_store_token_insert(svc->store, out, svc->cfg.max_tokens, now);
+    rc = tsr__token_insert(svc, out, svc->cfg.max_tokens, now);
     if (rc == TSR_ERR_LIMIT)
         refuse(why, rc, NULL, "you already hold the maximum of %lld personal tokens",
                (long long)svc->cfg.max_tokens);
@@ -196,7 +238,7 @@ enum tsr_err tsr_tokens_update(struct tsr_service *svc, const struct tsr_princip
     rc = check_input(svc, in, false, now, &values, &fields, why);
     if (rc != TSR_OK)
         return rc;
-    rc = tsr_store_token_update(svc->store, p->user_id, id, fields, &values, now, out);
+    rc = token_update(svc, p->user_id, id, fields, &values, now, out);
     if (rc != TSR_OK)
         return rc;
     tsr__audit_now(svc, "token.update", p->user_id, id, remote, true);
@@ -207,15 +249,15 @@ enum tsr_err tsr_tokens_update(struct tsr_service *svc, const struct tsr_princip
 enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_principal *p,
                                const char *id, const char *remote)
 {
-    const char *target = target_id(p, id);
-    enum tsr_err rc;
+    struct tsr_token_row t;
+    enum tsr_err rc = tsr_tokens_get(svc, p, id, &t);
 
-    if (!target)
-        return TSR_ERR_NOT_FOUND;
-    rc = tsr_store_token_revoke(svc->store, p->user_id, target, TSR_TOKEN_PERSONAL, tsr_time_now());
     if (rc != TSR_OK)
         return rc;
-    tsr__audit_now(svc, "token.delete", p->user_id, target, remote, true);
-    tsr_log(TSR_LOG_INFO, "token revoked id=%s user=%s", target, p->user_id);
+    rc = tsr__token_revoke(svc, p->user_id, t.id, TSR_TOKEN_PERSONAL, t.secret_hash);
+    if (rc != TSR_OK)
+        return rc;
+    tsr__audit_now(svc, "token.delete", p->user_id, t.id, remote, true);
+    tsr_log(TSR_LOG_INFO, "token revoked id=%s user=%s", t.id, p->user_id);
     return TSR_OK;
 }

@@ -22,6 +22,16 @@ refuse(struct tsr_problem *why, const char *field, const char *fmt, ...)
     return TSR_ERR_INVALID;
 }
 
+/* The store revoked tokens behind the index's back: catch up at once
+ * rather than at the next periodic sync. */
+static void sync_now(struct tsr_service *svc)
+{
+    enum tsr_err rc = tsr_service_sync(svc);
+
+    if (rc != TSR_OK)
+        tsr_log(TSR_LOG_ERROR, "cannot read changes to tokens: %s", tsr_strerror(rc));
+}
+
 static enum tsr_err hash_password(const char *password, char out[TSR_PWHASH_MAX + 1],
                                   struct tsr_problem *why)
 {
@@ -76,8 +86,10 @@ enum tsr_err tsr_users_passwd(struct tsr_service *svc, const char *email, const 
     if (rc != TSR_OK)
         return rc;
     rc = tsr_store_user_set_password(svc->store, user.id, hash, tsr_time_now());
-    if (rc == TSR_OK)
+    if (rc == TSR_OK) {
         tsr__audit_now(svc, "user.passwd", user.id, NULL, NULL, true);
+        sync_now(svc);
+    }
     return rc;
 }
 
@@ -90,8 +102,10 @@ enum tsr_err tsr_users_remove(struct tsr_service *svc, const char *email)
     if (rc != TSR_OK)
         return rc;
     rc = tsr_store_user_remove(svc->store, user.id, tsr_time_now());
-    if (rc == TSR_OK)
+    if (rc == TSR_OK) {
         tsr__audit_now(svc, "user.remove", user.id, NULL, NULL, true);
+        sync_now(svc);
+    }
     return rc;
 }
 

@@ -116,6 +116,12 @@ enum tsr_err tsr_store_token_by_hash(struct tsr_store *store, const uint8_t hash
     return store->ops->token_by_hash(store, hash, out);
 }
 
+enum tsr_err tsr_store_token_by_hash_any(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
+                                         struct tsr_token_row *out)
+{
+    return store->ops->token_by_hash_any(store, hash, out);
+}
+
 enum tsr_err tsr_store_token_get(struct tsr_store *store, const char *user_id, const char *id,
                                  struct tsr_token_row *out)
 {

@@ -20,11 +20,11 @@
 #include "core/secret.h"
 #include "core/uuid.h"
 
-#define TSR_EMAIL_MAX       254
-#define TSR_PWHASH_MAX      128 /* an Argon2id string from libsodium, with room */
-#define TSR_NAME_MAX_BYTES  400 /* 100 code points of at most 4 bytes */
-#define TSR_DESC_MAX_BYTES  2000
-#define TSR_ADDR_MAX        46 /* an IPv6 address in text */
+#define TSR_EMAIL_MAX      254
+#define TSR_PWHASH_MAX     128 /* an Argon2id string from libsodium, with room */
+#define TSR_NAME_MAX_BYTES 400 /* 100 code points of at most 4 bytes */
+#define TSR_DESC_MAX_BYTES 2000
+#define TSR_ADDR_MAX       46 /* an IPv6 address in text */
 
 struct tsr_store;
 
@@ -61,8 +61,8 @@ struct tsr_token_row {
  * tsr_store_close. Returns TSR_ERR_IO when the file cannot be opened or
  * created, TSR_ERR_INVALID for a target no engine takes; *err_msg (when not
  * NULL) then points at a static or store-owned sentence for people. */
-enum tsr_err tsr_store_open(const char *target, struct tsr_store **out,
-                            char *err_msg, size_t err_msg_size) TSR_MUST_CHECK;
+enum tsr_err tsr_store_open(const char *target, struct tsr_store **out, char *err_msg,
+                            size_t err_msg_size) TSR_MUST_CHECK;
 
 /* Closes the store; NULL is a no-op. */
 void tsr_store_close(struct tsr_store *store);
@@ -101,8 +101,7 @@ enum tsr_err tsr_store_user_count(struct tsr_store *store, int64_t *out) TSR_MUS
 /* Replaces the password hash of a live user and revokes that user's session
  * tokens (at time now), in one transaction. TSR_ERR_NOT_FOUND when none. */
 enum tsr_err tsr_store_user_set_password(struct tsr_store *store, const char *id,
-                                         const char *password_hash,
-                                         int64_t now) TSR_MUST_CHECK;
+                                         const char *password_hash, int64_t now) TSR_MUST_CHECK;
 
 /* Removes a live user and revokes all their tokens (at time now), in one
  * transaction; the email may then be used again. TSR_ERR_NOT_FOUND when none. */
@@ -124,6 +123,12 @@ enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_to
  * decides). TSR_ERR_NOT_FOUND when none. */
 enum tsr_err tsr_store_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                      struct tsr_token_row *out) TSR_MUST_CHECK;
+
+/* Finds the token whose secret hashes to hash whatever its state: revoked,
+ * expired, or of a removed user (to name it in the audit trail).
+ * TSR_ERR_NOT_FOUND when none. */
+enum tsr_err tsr_store_token_by_hash_any(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
+                                         struct tsr_token_row *out) TSR_MUST_CHECK;
 
 /* Finds user_id's personal token id that is not revoked (expired or not).
  * TSR_ERR_NOT_FOUND when none. */
@@ -214,8 +219,8 @@ struct tsr_audit_row {
     char token_id[TSR_UUID_LEN + 1]; /* "" when none */
     char action[32];                 /* "token.create", "login.failed", ... */
     char remote_addr[TSR_ADDR_MAX + 1];
-    char outcome[16];                /* "success" or "failure" */
-    int64_t count;                   /* events this row stands for (>= 1) */
+    char outcome[16]; /* "success" or "failure" */
+    int64_t count;    /* events this row stands for (>= 1) */
 };
 
 /* Appends n audit records in one transaction. */

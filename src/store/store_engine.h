@@ -36,6 +36,8 @@ struct tsr__store_ops {
                                  int64_t max_live, int64_t now);
     enum tsr_err (*token_by_hash)(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                   struct tsr_token_row *out);
+    enum tsr_err (*token_by_hash_any)(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
+                                      struct tsr_token_row *out);
     enum tsr_err (*token_get)(struct tsr_store *store, const char *user_id, const char *id,
                               struct tsr_token_row *out);
     enum tsr_err (*token_list)(struct tsr_store *store, const struct tsr_token_query *q,

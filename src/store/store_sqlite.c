@@ -110,6 +110,7 @@ enum stmt_id {
     ST_TOKEN_COUNT_LIVE,
     ST_TOKEN_INSERT,
     ST_TOKEN_BY_HASH,
+    ST_TOKEN_BY_HASH_ANY,
     ST_TOKEN_BY_ID,
     ST_TOKEN_GET,
     ST_TOKEN_LIST_COUNT,
@@ -168,6 +169,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_BY_HASH] = "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
                          " WHERE t.secret_hash = ?1 AND t.revoked_at IS NULL"
                          " AND u.removed_at IS NULL",
+    [ST_TOKEN_BY_HASH_ANY] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.secret_hash = ?1",
     [ST_TOKEN_BY_ID] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.id = ?1",
     [ST_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.id = ?2 AND t.user_id = ?1"
                      " AND t.kind = 'personal' AND t.revoked_at IS NULL",
@@ -805,13 +807,13 @@ static enum tsr_err token_find(sqlite3_stmt *st, struct tsr_token_row *out)
     return rc;
 }
 
-static enum tsr_err sq_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
-                                     struct tsr_token_row *out)
+static enum tsr_err token_by_hash_with(struct tsr_store *store, enum stmt_id id,
+                                       const uint8_t hash[TSR_HASH_LEN], struct tsr_token_row *out)
 {
     struct conn *c = reader_take(from_base(store));
     sqlite3_stmt *st = NULL;
     int src = SQLITE_OK;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_BY_HASH, &st);
+    enum tsr_err rc = stmt_get(c, id, &st);
 
     if (rc != TSR_OK)
         goto out;
@@ -823,6 +825,18 @@ out:
     stmt_done(st);
     reader_release(c);
     return rc;
+}
+
+static enum tsr_err sq_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
+                                     struct tsr_token_row *out)
+{
+    return token_by_hash_with(store, ST_TOKEN_BY_HASH, hash, out);
+}
+
+static enum tsr_err sq_token_by_hash_any(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
+                                         struct tsr_token_row *out)
+{
+    return token_by_hash_with(store, ST_TOKEN_BY_HASH_ANY, hash, out);
 }
 
 /* Finds user_id's unrevoked personal token id on c. */
@@ -1545,6 +1559,7 @@ static const struct tsr__store_ops sqlite_ops = {
     .user_remove = sq_user_remove,
     .token_insert = sq_token_insert,
     .token_by_hash = sq_token_by_hash,
+    .token_by_hash_any = sq_token_by_hash_any,
     .token_get = sq_token_get,
     .token_list = sq_token_list,
     .token_update = sq_token_update,

@@ -446,6 +446,14 @@ static void test_user_remove_revokes_tokens(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(tsr_store_token_by_hash(f->store, p1.secret_hash, &t), TSR_ERR_NOT_FOUND);
     assert_int_equal(tsr_store_token_by_hash(f->store, s1.secret_hash, &t), TSR_ERR_NOT_FOUND);
+    /* The audit trail can still name them. */
+    assert_int_equal(tsr_store_token_by_hash_any(f->store, p1.secret_hash, &t), TSR_OK);
+    assert_string_equal(t.id, p1.id);
+    assert_int_equal(t.revoked_at, f->now);
+    assert_int_equal(tsr_store_token_by_hash_any(f->store, s1.secret_hash, &t), TSR_OK);
+    assert_string_equal(t.user_id, u.id);
+    uint8_t nobody[TSR_HASH_LEN] = {0};
+    assert_int_equal(tsr_store_token_by_hash_any(f->store, nobody, &t), TSR_ERR_NOT_FOUND);
 
     /* Every token revoked at now, each with a change of its own. */
     memset(&s, 0, sizeof(s));

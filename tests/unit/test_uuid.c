@@ -135,12 +135,36 @@ static void test_new_ordered(void **state)
     }
 }
 
+static void test_bytes_round_trip(void **state)
+{
+    static const uint8_t kat[TSR_UUID_BYTES] = {0x01, 0x93, 0xa0, 0xb2, 0x7c, 0x1e, 0x7d, 0x3f,
+                                                0x8a, 0x4b, 0x1c, 0x2d, 0x3e, 0x4f, 0x5a, 0x6b};
+    uint8_t bytes[TSR_UUID_BYTES];
+    char text[TSR_UUID_LEN + 1], back[TSR_UUID_LEN + 1];
+
+    (void)state;
+    tsr_uuid_from_bytes(kat, text);
+    assert_string_equal(text, "0193a0b2-7c1e-7d3f-8a4b-1c2d3e4f5a6b");
+    tsr_uuid_to_bytes(text, bytes);
+    assert_memory_equal(bytes, kat, sizeof(kat));
+    for (int i = 0; i < 1000; i++) {
+        tsr_uuid7_new(text);
+        tsr_uuid_to_bytes(text, bytes);
+        tsr_uuid_from_bytes(bytes, back);
+        assert_string_equal(back, text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_kat), cmocka_unit_test(test_format_version_variant),
-        cmocka_unit_test(test_valid),      cmocka_unit_test(test_new),
-        cmocka_unit_test(test_new_time),   cmocka_unit_test(test_new_ordered),
+        cmocka_unit_test(test_format_kat),
+        cmocka_unit_test(test_format_version_variant),
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_new),
+        cmocka_unit_test(test_new_time),
+        cmocka_unit_test(test_new_ordered),
+        cmocka_unit_test(test_bytes_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,275 @@
+/* index.c - the in-memory index of live tokens: sharded open addressing */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/index.h"
+
+#define SHARDS       64 /* a power of two; the first key byte picks one */
+#define KEY_LEN      16
+#define MIN_SLOTS    64
+#define MAX_LOAD_NUM 3 /* grow past 3/4 full */
+#define MAX_LOAD_DEN 4
+
+/* 64 bytes a token; slots hold an entry's index + 1, 0 for empty. */
+struct entry {
+    uint8_t key[KEY_LEN];
+    uint8_t token_id[TSR_UUID_BYTES];
+    uint8_t user_id[TSR_UUID_BYTES];
+    int64_t expires_at;
+    _Atomic uint32_t last_used; /* Unix seconds; written under the read lock */
+    uint8_t kind;
+};
+
+struct shard {
+    pthread_rwlock_t lock;
+    uint32_t *slots;
+    size_t mask; /* number of slots - 1 */
+    struct entry *entries;
+    size_t count;
+    size_t cap;
+};
+
+struct tsr_index {
+    struct shard shards[SHARDS];
+};
+
+/* The key's bytes are uniformly random, so some of them make the slot. */
+static size_t home(const struct shard *sh, const uint8_t *key)
+{
+    uint64_t h;
+
+    memcpy(&h, key + 8, sizeof(h));
+    return (size_t)h & sh->mask;
+}
+
+static struct shard *shard_of(struct tsr_index *ix, const uint8_t *key)
+{
+    return &ix->shards[key[0] & (SHARDS - 1)];
+}
+
+/* The slot that holds key, or the empty slot where it would go. */
+static size_t probe(const struct shard *sh, const uint8_t *key)
+{
+    size_t i = home(sh, key);
+
+    while (sh->slots[i] != 0 && memcmp(sh->entries[sh->slots[i] - 1].key, key, KEY_LEN) != 0)
+        i = (i + 1) & sh->mask;
+    return i;
+}
+
+enum tsr_err tsr__index_new(struct tsr_index **out)
+{
+    struct tsr_index *ix = calloc(1, sizeof(*ix));
+
+    if (!ix)
+        return TSR_ERR_NOMEM;
+    pthread_rwlockattr_t attr;
+
+    /* Verifies come by the thousand; a change must not wait behind them. */
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    for (size_t s = 0; s < SHARDS; s++) {
+        struct shard *sh = &ix->shards[s];
+
+        pthread_rwlock_init(&sh->lock, &attr);
+        sh->slots = calloc(MIN_SLOTS, sizeof(*sh->slots));
+        sh->mask = MIN_SLOTS - 1;
+        if (!sh->slots) {
+            pthread_rwlockattr_destroy(&attr);
+            tsr__index_free(ix);
+            return TSR_ERR_NOMEM;
+        }
+    }
+    pthread_rwlockattr_destroy(&attr);
+    *out = ix;
+    return TSR_OK;
+}
+
+void tsr__index_free(struct tsr_index *ix)
+{
+    if (!ix)
+        return;
+    for (size_t s = 0; s < SHARDS; s++) {
+        pthread_rwlock_destroy(&ix->shards[s].lock);
+        free(ix->shards[s].slots);
+        free(ix->shards[s].entries);
+    }
+    free(ix);
+}
+
+static enum tsr_err grow_slots(struct shard *sh)
+{
+    size_t n = (sh->mask + 1) * 2;
+    uint32_t *slots = calloc(n, sizeof(*slots));
+
+    if (!slots)
+        return TSR_ERR_NOMEM;
+    free(sh->slots);
+    sh->slots = slots;
+    sh->mask = n - 1;
+    for (size_t e = 0; e < sh->count; e++)
+        sh->slots[probe(sh, sh->entries[e].key)] = (uint32_t)(e + 1);
+    return TSR_OK;
+}
+
+static enum tsr_err grow_entries(struct shard *sh)
+{
+    size_t cap = sh->cap ? sh->cap + sh->cap / 2 : 16;
+    struct entry *entries = realloc(sh->entries, cap * sizeof(*entries));
+
+    if (!entries)
+        return TSR_ERR_NOMEM;
+    sh->entries = entries;
+    sh->cap = cap;
+    return TSR_OK;
+}
+
+static void fill(struct entry *e, const struct tsr_token_row *t)
+{
+    memcpy(e->key, t->secret_hash, KEY_LEN);
+    tsr_uuid_to_bytes(t->id, e->token_id);
+    tsr_uuid_to_bytes(t->user_id, e->user_id);
+    e->expires_at = t->expires_at;
+    e->kind = (uint8_t)t->kind;
+}
+
+static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t)
+{
+    size_t i = probe(sh, t->secret_hash);
+    enum tsr_err rc;
+
+    if (sh->slots[i] != 0) {
+        fill(&sh->entries[sh->slots[i] - 1], t);
+        return TSR_OK;
+    }
+    if ((sh->count + 1) * MAX_LOAD_DEN > (sh->mask + 1) * MAX_LOAD_NUM) {
+        if ((rc = grow_slots(sh)) != TSR_OK)
+            return rc;
+        i = probe(sh, t->secret_hash);
+    }
+    if (sh->count == sh->cap && (rc = grow_entries(sh)) != TSR_OK)
+        return rc;
+    memset(&sh->entries[sh->count], 0, sizeof(sh->entries[0]));
+    fill(&sh->entries[sh->count], t);
+    sh->slots[i] = (uint32_t)(++sh->count);
+    return TSR_OK;
+}
+
+enum tsr_err tsr__index_put(struct tsr_index *ix, const struct tsr_token_row *t)
+{
+    struct shard *sh = shard_of(ix, t->secret_hash);
+    enum tsr_err rc;
+
+    pthread_rwlock_wrlock(&sh->lock);
+    rc = put_locked(sh, t);
+    pthread_rwlock_unlock(&sh->lock);
+    return rc;
+}
+
+/* Empties slot i and shifts later entries of the same run back, so that no
+ * probe ever stops early (linear probing without tombstones). */
+static void clear_slot(struct shard *sh, size_t i)
+{
+    size_t j = i;
+
+    sh->slots[i] = 0;
+    for (;;) {
+        j = (j + 1) & sh->mask;
+        if (sh->slots[j] == 0)
+            return;
+        size_t k = home(sh, sh->entries[sh->slots[j] - 1].key);
+        /* Move j back to i unless its home lies cyclically in (i, j]. */
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            sh->slots[i] = sh->slots[j];
+            sh->slots[j] = 0;
+            i = j;
+        }
+    }
+}
+
+static void remove_locked(struct shard *sh, const uint8_t *key)
+{
+    size_t i = probe(sh, key);
+    size_t e, last;
+
+    if (sh->slots[i] == 0)
+        return;
+    e = sh->slots[i] - 1;
+    clear_slot(sh, i);
+    /* Keep the entries dense: the last one moves into the hole. */
+    last = sh->count - 1;
+    if (e != last) {
+        sh->entries[e] = sh->entries[last];
+        sh->slots[probe(sh, sh->entries[e].key)] = (uint32_t)(e + 1);
+    }
+    sh->count--;
+}
+
+void tsr__index_remove(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN])
+{
+    struct shard *sh = shard_of(ix, hash);
+
+    pthread_rwlock_wrlock(&sh->lock);
+    remove_locked(sh, hash);
+    pthread_rwlock_unlock(&sh->lock);
+}
+
+bool tsr__index_find(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN], int64_t now,
+                     struct tsr_index_hit *out)
+{
+    struct shard *sh = shard_of(ix, hash);
+    uint32_t now32 = (uint32_t)now;
+    bool found;
+
+    pthread_rwlock_rdlock(&sh->lock);
+    size_t i = probe(sh, hash);
+    found = sh->slots[i] != 0;
+    if (found) {
+        struct entry *e = &sh->entries[sh->slots[i] - 1];
+        uint32_t seen = atomic_load_explicit(&e->last_used, memory_order_relaxed);
+
+        memcpy(out->token_id, e->token_id, sizeof(out->token_id));
+        memcpy(out->user_id, e->user_id, sizeof(out->user_id));
+        out->expires_at = e->expires_at;
+        out->kind = (enum tsr_token_kind)e->kind;
+        /* Only the first use in a second is passed on to be written. */
+        out->newly_used = seen < now32 && atomic_compare_exchange_strong_explicit(
+                                              &e->last_used, &seen, now32, memory_order_relaxed,
+                                              memory_order_relaxed);
+    }
+    pthread_rwlock_unlock(&sh->lock);
+    return found;
+}
+
+void tsr__index_sweep(struct tsr_index *ix, int64_t now)
+{
+    for (size_t s = 0; s < SHARDS; s++) {
+        struct shard *sh = &ix->shards[s];
+
+        pthread_rwlock_wrlock(&sh->lock);
+        for (size_t e = sh->count; e-- > 0;) {
+            if (sh->entries[e].expires_at <= now) {
+                uint8_t key[KEY_LEN];
+
+                memcpy(key, sh->entries[e].key, KEY_LEN);
+                remove_locked(sh, key);
+            }
+        }
+        pthread_rwlock_unlock(&sh->lock);
+    }
+}
+
+size_t tsr__index_count(struct tsr_index *ix)
+{
+    size_t n = 0;
+
+    for (size_t s = 0; s < SHARDS; s++) {
+        pthread_rwlock_rdlock(&ix->shards[s].lock);
+        n += ix->shards[s].count;
+        pthread_rwlock_unlock(&ix->shards[s].lock);
+    }
+    return n;
+}

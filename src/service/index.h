@@ -1,0 +1,51 @@
+/* index.h - the in-memory index of live tokens: secret hash to who and until when
+ *
+ * A verify reads only this, never the database. Lookups from many threads
+ * run in parallel (a read lock on one of many shards); changes take that
+ * shard's write lock for a moment. Keys are the first 16 bytes of a secret's
+ * SHA-256: finding another secret with the same 128 bits is a preimage attack.
+ */
+#ifndef TSR_SERVICE_INDEX_H
+#define TSR_SERVICE_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/uuid.h"
+#include "store/store.h"
+
+struct tsr_index;
+
+struct tsr_index_hit {
+    uint8_t token_id[TSR_UUID_BYTES];
+    uint8_t user_id[TSR_UUID_BYTES];
+    int64_t expires_at;
+    enum tsr_token_kind kind;
+    bool newly_used; /* the first use noted in this second */
+};
+
+/* Creates an empty index. */
+enum tsr_err tsr__index_new(struct tsr_index **out) TSR_MUST_CHECK;
+
+/* Frees the index; NULL is a no-op. */
+void tsr__index_free(struct tsr_index *ix);
+
+/* Adds t (by its secret hash), or replaces what the index holds for it. */
+enum tsr_err tsr__index_put(struct tsr_index *ix, const struct tsr_token_row *t) TSR_MUST_CHECK;
+
+/* Removes the token with that secret hash; absent is fine. Cannot fail. */
+void tsr__index_remove(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN]);
+
+/* Finds the token with that secret hash and notes its use at now. False when
+ * the index has no such token. Allocates nothing and cannot fail. */
+bool tsr__index_find(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN], int64_t now,
+                     struct tsr_index_hit *out);
+
+/* Drops every token that has expired at now. Cannot fail. */
+void tsr__index_sweep(struct tsr_index *ix, int64_t now);
+
+/* How many tokens the index holds. */
+size_t tsr__index_count(struct tsr_index *ix);
+
+#endif
