@@ -40,6 +40,12 @@ static void fill_audit(struct tsr_audit_row *row, int64_t at, const char *action
     tsr__copy(row->outcome, sizeof(row->outcome), success ? "success" : "failure");
 }
 
+void tsr__audit_success(struct tsr_audit_row *row, const char *action, const char *user_id,
+                        const char *token_id, const char *remote)
+{
+    fill_audit(row, tsr_time_now(), action, user_id, token_id, remote, true);
+}
+
 void tsr__audit_now(struct tsr_service *svc, const char *action, const char *user_id,
                     const char *token_id, const char *remote, bool success)
 {

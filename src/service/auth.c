@@ -64,9 +64,10 @@ static bool password_matches(struct tsr_service *svc, const struct tsr_user_row 
 }
 
 static enum tsr_err new_session(struct tsr_service *svc, const char *user_id, int64_t now,
-                                struct tsr_session *out, char token_id[TSR_UUID_LEN + 1])
+                                const char *remote, struct tsr_session *out)
 {
     struct tsr_token_row t;
+    struct tsr_audit_row audit;
     enum tsr_err rc;
 
     memset(&t, 0, sizeof(t));
@@ -78,14 +79,14 @@ static enum tsr_err new_session(struct tsr_service *svc, const char *user_id, in
     tsr_secret_hint(out->secret, t.key_hint);
     t.created = now;
     t.expires_at = now + TSR_SESSION_LIFETIME;
-    rc = tsr__token_insert(svc, &t, 0, now);
+    tsr__audit_success(&audit, "login", user_id, t.id, remote);
+    rc = tsr__token_insert(svc, &t, 0, now, &audit);
     if (rc != TSR_OK) {
         sodium_memzero(out->secret, sizeof(out->secret));
         return rc;
     }
     out->created = t.created;
     out->expires_at = t.expires_at;
-    memcpy(token_id, t.id, TSR_UUID_LEN + 1);
     return TSR_OK;
 }
 
@@ -95,7 +96,6 @@ enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t e
 {
     struct tsr_user_row user;
     char email_z[TSR_EMAIL_MAX + 1];
-    char token_id[TSR_UUID_LEN + 1];
     bool found = false;
     enum tsr_err rc;
 
@@ -115,10 +115,9 @@ enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t e
         tsr_log(TSR_LOG_INFO, "login refused from %s", remote && *remote ? remote : "-");
         return TSR_ERR_UNAUTHORIZED;
     }
-    rc = new_session(svc, user.id, tsr_time_now(), out, token_id);
+    rc = new_session(svc, user.id, tsr_time_now(), remote, out);
     if (rc != TSR_OK)
         return rc;
-    tsr__audit_now(svc, "login", user.id, token_id, remote, true);
     tsr_log(TSR_LOG_INFO, "login user=%s from %s", user.id, remote && *remote ? remote : "-");
     return TSR_OK;
 }
@@ -126,12 +125,11 @@ enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t e
 enum tsr_err tsr_auth_logout(struct tsr_service *svc, const struct tsr_principal *p,
                              const char *remote)
 {
-    enum tsr_err rc;
+    struct tsr_audit_row audit;
 
     if (p->kind != TSR_TOKEN_SESSION)
         return TSR_ERR_NOT_FOUND;
-    rc = tsr__token_revoke(svc, p->user_id, p->token_id, TSR_TOKEN_SESSION, p->secret_hash);
-    if (rc == TSR_OK)
-        tsr__audit_now(svc, "logout", p->user_id, p->token_id, remote, true);
-    return rc;
+    tsr__audit_success(&audit, "logout", p->user_id, p->token_id, remote);
+    return tsr__token_revoke(svc, p->user_id, p->token_id, TSR_TOKEN_SESSION, p->secret_hash,
+                             &audit);
 }

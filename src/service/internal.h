@@ -70,14 +70,22 @@ void tsr__pending_release(struct tsr__pending *p);
 /* Writes one table's contents to the store and empties it. */
 enum tsr_err tsr__pending_write(struct tsr_service *svc, struct tsr__pending *p) TSR_MUST_CHECK;
 
-/* Inserts t in the store (see tsr_store_token_insert), then in the index. */
-enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_row *t,
-                               int64_t max_live, int64_t now) TSR_MUST_CHECK;
+/* Fills row with one audit record of a success, at the current time.
+ * Cannot fail. */
+void tsr__audit_success(struct tsr_audit_row *row, const char *action, const char *user_id,
+                        const char *token_id, const char *remote);
 
-/* Revokes a token in the store, then drops its hash from the index. */
+/* Inserts t in the store with its audit record (see tsr_store_token_insert),
+ * then in the index. */
+enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_row *t,
+                               int64_t max_live, int64_t now,
+                               const struct tsr_audit_row *audit) TSR_MUST_CHECK;
+
+/* Revokes a token in the store with its audit record, then drops its hash
+ * from the index. */
 enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, const char *id,
-                               enum tsr_token_kind kind,
-                               const uint8_t hash[TSR_HASH_LEN]) TSR_MUST_CHECK;
+                               enum tsr_token_kind kind, const uint8_t hash[TSR_HASH_LEN],
+                               const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
 /* Copies at most size-1 bytes of src and a NUL into dst. Cannot fail. */
 void tsr__copy(char *dst, size_t size, const char *src);

@@ -13,12 +13,12 @@
 #define DAY 86400
 
 enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_row *t,
-                               int64_t max_live, int64_t now)
+                               int64_t max_live, int64_t now, const struct tsr_audit_row *audit)
 {
     enum tsr_err rc;
 
     pthread_mutex_lock(&svc->sync_lock);
-    rc = tsr_store_token_insert(svc->store, t, max_live, now);
+    rc = tsr_store_token_insert(svc->store, t, max_live, now, audit);
     if (rc == TSR_OK)
         rc = tsr__index_put(svc->index, t);
     pthread_mutex_unlock(&svc->sync_lock);
@@ -28,12 +28,13 @@ enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_r
 /* Revoked once the store says so; the index forgets it before the caller
  * answers, so the very next request is refused. */
 enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, const char *id,
-                               enum tsr_token_kind kind, const uint8_t hash[TSR_HASH_LEN])
+                               enum tsr_token_kind kind, const uint8_t hash[TSR_HASH_LEN],
+                               const struct tsr_audit_row *audit)
 {
     enum tsr_err rc;
 
     pthread_mutex_lock(&svc->sync_lock);
-    rc = tsr_store_token_revoke(svc->store, user_id, id, kind, tsr_time_now());
+    rc = tsr_store_token_revoke(svc->store, user_id, id, kind, tsr_time_now(), audit);
     if (rc == TSR_OK)
         tsr__index_remove(svc->index, hash);
     pthread_mutex_unlock(&svc->sync_lock);
@@ -42,12 +43,14 @@ enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, con
 
 static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, const char *id,
                                  unsigned fields, const struct tsr_token_row *values, int64_t now,
-                                 struct tsr_token_row *out)
+                                 struct tsr_token_row *out, const char *remote)
 {
+    struct tsr_audit_row audit;
     enum tsr_err rc;
 
+    tsr__audit_success(&audit, "token.update", user_id, id, remote);
     pthread_mutex_lock(&svc->sync_lock);
-    rc = tsr_store_token_update(svc->store, user_id, id, fields, values, now, out);
+    rc = tsr_store_token_update(svc->store, user_id, id, fields, values, now, out, &audit);
     if (rc == TSR_OK)
         rc = tsr__index_put(svc->index, out);
     pthread_mutex_unlock(&svc->sync_lock);
@@ -177,6 +180,7 @@ enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_princip
                                struct tsr_problem *why)
 {
     int64_t now = tsr_time_now();
+    struct tsr_audit_row audit;
     unsigned fields;
     enum tsr_err rc;
 
@@ -185,7 +189,8 @@ enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_princip
     if (rc != TSR_OK)
         return rc;
     new_token(p, now, out, secret);
-    rc = tsr__token_insert(svc, out, svc->cfg.max_tokens, now);
+    tsr__audit_success(&audit, "token.create", p->user_id, out->id, remote);
+    rc = tsr__token_insert(svc, out, svc->cfg.max_tokens, now, &audit);
     if (rc == TSR_ERR_LIMIT)
         refuse(why, rc, NULL, "you already hold the maximum of %lld personal tokens",
                (long long)svc->cfg.max_tokens);
@@ -193,7 +198,6 @@ enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_princip
         sodium_memzero(secret, TSR_SECRET_LEN + 1);
         return rc;
     }
-    tsr__audit_now(svc, "token.create", p->user_id, out->id, remote, true);
     tsr_log(TSR_LOG_INFO, "token created id=%s user=%s", out->id, p->user_id);
     return TSR_OK;
 }
@@ -238,10 +242,9 @@ enum tsr_err tsr_tokens_update(struct tsr_service *svc, const struct tsr_princip
     rc = check_input(svc, in, false, now, &values, &fields, why);
     if (rc != TSR_OK)
         return rc;
-    rc = token_update(svc, p->user_id, id, fields, &values, now, out);
+    rc = token_update(svc, p->user_id, id, fields, &values, now, out, remote);
     if (rc != TSR_OK)
         return rc;
-    tsr__audit_now(svc, "token.update", p->user_id, id, remote, true);
     tsr_log(TSR_LOG_INFO, "token updated id=%s user=%s", id, p->user_id);
     return TSR_OK;
 }
@@ -250,14 +253,15 @@ enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_princip
                                const char *id, const char *remote)
 {
     struct tsr_token_row t;
+    struct tsr_audit_row audit;
     enum tsr_err rc = tsr_tokens_get(svc, p, id, &t);
 
     if (rc != TSR_OK)
         return rc;
-    rc = tsr__token_revoke(svc, p->user_id, t.id, TSR_TOKEN_PERSONAL, t.secret_hash);
+    tsr__audit_success(&audit, "token.delete", p->user_id, t.id, remote);
+    rc = tsr__token_revoke(svc, p->user_id, t.id, TSR_TOKEN_PERSONAL, t.secret_hash, &audit);
     if (rc != TSR_OK)
         return rc;
-    tsr__audit_now(svc, "token.delete", p->user_id, t.id, remote, true);
     tsr_log(TSR_LOG_INFO, "token revoked id=%s user=%s", t.id, p->user_id);
     return TSR_OK;
 }

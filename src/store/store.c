@@ -105,9 +105,10 @@ enum tsr_err tsr_store_user_remove(struct tsr_store *store, const char *id, int6
 }
 
 enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
-                                    int64_t max_live, int64_t now)
+                                    int64_t max_live, int64_t now,
+                                    const struct tsr_audit_row *audit)
 {
-    return store->ops->token_insert(store, token, max_live, now);
+    return store->ops->token_insert(store, token, max_live, now, audit);
 }
 
 enum tsr_err tsr_store_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
@@ -137,15 +138,17 @@ enum tsr_err tsr_store_token_list(struct tsr_store *store, const struct tsr_toke
 
 enum tsr_err tsr_store_token_update(struct tsr_store *store, const char *user_id, const char *id,
                                     unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out)
+                                    int64_t now, struct tsr_token_row *out,
+                                    const struct tsr_audit_row *audit)
 {
-    return store->ops->token_update(store, user_id, id, fields, values, now, out);
+    return store->ops->token_update(store, user_id, id, fields, values, now, out, audit);
 }
 
 enum tsr_err tsr_store_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
-                                    enum tsr_token_kind kind, int64_t now)
+                                    enum tsr_token_kind kind, int64_t now,
+                                    const struct tsr_audit_row *audit)
 {
-    return store->ops->token_revoke(store, user_id, id, kind, now);
+    return store->ops->token_revoke(store, user_id, id, kind, now, audit);
 }
 
 enum tsr_err tsr_store_token_each_live(struct tsr_store *store, int64_t now,

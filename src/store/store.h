@@ -6,6 +6,10 @@
  * after it is durable. Times are Unix seconds (UTC); 0 means "never" or
  * "not set" where a field says so.
  *
+ * The calls that change a token take an audit row (NULL for none) that is
+ * appended in the same transaction: the change and its record are durable
+ * together, with one commit.
+ *
  * Errors every call may return besides those it names: TSR_ERR_NOMEM,
  * TSR_ERR_FULL (disk full), TSR_ERR_BUSY (locked too long), TSR_ERR_STORE.
  */
@@ -74,6 +78,16 @@ enum tsr_err tsr_store_ping(struct tsr_store *store) TSR_MUST_CHECK;
  * string is owned by the store. */
 const char *tsr_store_path(struct tsr_store *store);
 
+struct tsr_audit_row {
+    int64_t at;
+    char user_id[TSR_UUID_LEN + 1];  /* "" when unknown */
+    char token_id[TSR_UUID_LEN + 1]; /* "" when none */
+    char action[32];                 /* "token.create", "login.failed", ... */
+    char remote_addr[TSR_ADDR_MAX + 1];
+    char outcome[16]; /* "success" or "failure" */
+    int64_t count;    /* events this row stands for (>= 1) */
+};
+
 /* ---- users ---- */
 
 /* Inserts a user. TSR_ERR_EXISTS when another live user has that email
@@ -116,7 +130,8 @@ enum tsr_err tsr_store_user_remove(struct tsr_store *store, const char *id,
  * TSR_ERR_LIMIT; the count and the insert are one transaction.
  * TSR_ERR_NOT_FOUND when the user is not live. */
 enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
-                                    int64_t max_live, int64_t now) TSR_MUST_CHECK;
+                                    int64_t max_live, int64_t now,
+                                    const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
 /* Finds the token, of any kind, whose secret hashes to hash and that is not
  * revoked and whose user is live (expired ones are returned: the caller
@@ -174,12 +189,14 @@ enum {
  * its expires_at <= now (nothing written). One transaction. */
 enum tsr_err tsr_store_token_update(struct tsr_store *store, const char *user_id, const char *id,
                                     unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out) TSR_MUST_CHECK;
+                                    int64_t now, struct tsr_token_row *out,
+                                    const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
 /* Revokes user_id's token id of the given kind (at now) and raises its
  * change_seq. TSR_ERR_NOT_FOUND when it is not there or already revoked. */
 enum tsr_err tsr_store_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
-                                    enum tsr_token_kind kind, int64_t now) TSR_MUST_CHECK;
+                                    enum tsr_token_kind kind, int64_t now,
+                                    const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
 /* Calls each(token, ctx) for every token that is neither revoked nor expired
  * at now and whose user is live, to fill an in-memory index. *max_seq (may be
@@ -212,16 +229,6 @@ enum tsr_err tsr_store_token_touch(struct tsr_store *store, const struct tsr_tok
                                    size_t n) TSR_MUST_CHECK;
 
 /* ---- audit ---- */
-
-struct tsr_audit_row {
-    int64_t at;
-    char user_id[TSR_UUID_LEN + 1];  /* "" when unknown */
-    char token_id[TSR_UUID_LEN + 1]; /* "" when none */
-    char action[32];                 /* "token.create", "login.failed", ... */
-    char remote_addr[TSR_ADDR_MAX + 1];
-    char outcome[16]; /* "success" or "failure" */
-    int64_t count;    /* events this row stands for (>= 1) */
-};
 
 /* Appends n audit records in one transaction. */
 enum tsr_err tsr_store_audit_append(struct tsr_store *store, const struct tsr_audit_row *rows,

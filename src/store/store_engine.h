@@ -33,7 +33,7 @@ struct tsr__store_ops {
     enum tsr_err (*user_remove)(struct tsr_store *store, const char *id, int64_t now);
 
     enum tsr_err (*token_insert)(struct tsr_store *store, const struct tsr_token_row *token,
-                                 int64_t max_live, int64_t now);
+                                 int64_t max_live, int64_t now, const struct tsr_audit_row *audit);
     enum tsr_err (*token_by_hash)(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                   struct tsr_token_row *out);
     enum tsr_err (*token_by_hash_any)(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
@@ -45,9 +45,10 @@ struct tsr__store_ops {
                                void *ctx, int64_t *total);
     enum tsr_err (*token_update)(struct tsr_store *store, const char *user_id, const char *id,
                                  unsigned fields, const struct tsr_token_row *values, int64_t now,
-                                 struct tsr_token_row *out);
+                                 struct tsr_token_row *out, const struct tsr_audit_row *audit);
     enum tsr_err (*token_revoke)(struct tsr_store *store, const char *user_id, const char *id,
-                                 enum tsr_token_kind kind, int64_t now);
+                                 enum tsr_token_kind kind, int64_t now,
+                                 const struct tsr_audit_row *audit);
     enum tsr_err (*token_each_live)(struct tsr_store *store, int64_t now,
                                     enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                     void *ctx, int64_t *max_seq);

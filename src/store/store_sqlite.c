@@ -773,8 +773,11 @@ out:
     return rc;
 }
 
+static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit);
+
 static enum tsr_err sq_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
-                                    int64_t max_live, int64_t now)
+                                    int64_t max_live, int64_t now,
+                                    const struct tsr_audit_row *audit)
 {
     struct sqlite_store *s = from_base(store);
     const char *kind = kind_text(token->kind);
@@ -790,6 +793,8 @@ static enum tsr_err sq_token_insert(struct tsr_store *store, const struct tsr_to
     rc = token_may_insert(&s->writer, token, max_live, now);
     if (rc == TSR_OK)
         rc = token_add(&s->writer, token, kind);
+    if (rc == TSR_OK)
+        rc = audit_with(&s->writer, audit);
     return write_end(s, rc);
 }
 
@@ -1019,7 +1024,8 @@ out:
 
 static enum tsr_err sq_token_update(struct tsr_store *store, const char *user_id, const char *id,
                                     unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out)
+                                    int64_t now, struct tsr_token_row *out,
+                                    const struct tsr_audit_row *audit)
 {
     struct sqlite_store *s = from_base(store);
     struct tsr_token_row after;
@@ -1032,6 +1038,8 @@ static enum tsr_err sq_token_update(struct tsr_store *store, const char *user_id
         rc = token_write(&s->writer, id, fields, values);
     if (rc == TSR_OK && out != NULL)
         rc = token_get_on(&s->writer, user_id, id, &after);
+    if (rc == TSR_OK)
+        rc = audit_with(&s->writer, audit);
     rc = write_end(s, rc);
     /* Only a committed change is handed back. */
     if (rc == TSR_OK && out != NULL)
@@ -1040,7 +1048,8 @@ static enum tsr_err sq_token_update(struct tsr_store *store, const char *user_id
 }
 
 static enum tsr_err sq_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
-                                    enum tsr_token_kind kind, int64_t now)
+                                    enum tsr_token_kind kind, int64_t now,
+                                    const struct tsr_audit_row *audit)
 {
     struct sqlite_store *s = from_base(store);
     const char *kind_s = kind_text(kind);
@@ -1066,6 +1075,8 @@ static enum tsr_err sq_token_revoke(struct tsr_store *store, const char *user_id
         rc = step_write(&s->writer, st, &changes);
     if (rc == TSR_OK && changes == 0)
         rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        rc = audit_with(&s->writer, audit);
 out:
     stmt_done(st);
     return write_end(s, rc);
@@ -1213,6 +1224,20 @@ static enum tsr_err audit_add(struct conn *c, sqlite3_stmt *st, const struct tsr
     if (rc == TSR_OK)
         rc = step_write(c, st, &changes);
     stmt_done(st);
+    return rc;
+}
+
+/* Appends audit (when not NULL) inside the writer's open transaction. */
+static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit)
+{
+    sqlite3_stmt *st = NULL;
+    enum tsr_err rc;
+
+    if (audit == NULL)
+        return TSR_OK;
+    rc = stmt_get(c, ST_AUDIT_INSERT, &st);
+    if (rc == TSR_OK)
+        rc = audit_add(c, st, audit);
     return rc;
 }
 

@@ -144,7 +144,7 @@ static void add_token(struct fixture *f, const char *user_id, enum tsr_token_kin
     struct tsr_token_row t;
 
     fill_token(&t, user_id, kind, NULL, name, f->now, expires_at);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now, NULL), TSR_OK);
     if (out != NULL)
         *out = t;
 }
@@ -468,7 +468,7 @@ static void test_user_remove_revokes_tokens(void **state)
     assert_int_equal(tsr_store_user_remove(f->store, u.id, f->now), TSR_ERR_NOT_FOUND);
     assert_int_equal(tsr_store_user_set_password(f->store, u.id, "$x", f->now), TSR_ERR_NOT_FOUND);
     fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "late", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now, NULL), TSR_ERR_NOT_FOUND);
 
     /* The email is free again. */
     add_user(f, "gone@EXAMPLE.com", 2, &again);
@@ -492,27 +492,27 @@ static void test_token_insert_limit(void **state)
     add_token(f, u.id, TSR_TOKEN_SESSION, "session", f->now + 100, NULL);
 
     fill_token(&b, u.id, TSR_TOKEN_PERSONAL, NULL, "b", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &b, 2, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &b, 2, f->now, NULL), TSR_OK);
     fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "c", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now, NULL), TSR_OK);
     fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "d", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now), TSR_ERR_LIMIT);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now, NULL), TSR_ERR_LIMIT);
     assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &b), TSR_ERR_NOT_FOUND);
 
     /* Sessions are not limited, and no limit is no limit. */
     fill_token(&t, u.id, TSR_TOKEN_SESSION, NULL, "s", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now, NULL), TSR_OK);
     fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "e", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now, NULL), TSR_OK);
 
     /* A revoked token frees its place. */
     fill_token(&b, u.id, TSR_TOKEN_PERSONAL, NULL, "f", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &b, 4, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &b, 4, f->now, NULL), TSR_OK);
     fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "g", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 4, f->now), TSR_ERR_LIMIT);
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, b.id, TSR_TOKEN_PERSONAL, f->now),
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 4, f->now, NULL), TSR_ERR_LIMIT);
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, b.id, TSR_TOKEN_PERSONAL, f->now, NULL),
                      TSR_OK);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 4, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 4, f->now, NULL), TSR_OK);
 }
 
 static void test_token_by_hash_and_get(void **state)
@@ -525,7 +525,7 @@ static void test_token_by_hash_and_get(void **state)
     add_user(f, "other@example.com", 1, &other);
     fill_token(&p, u.id, TSR_TOKEN_PERSONAL, NULL, "CI deploy", 77, f->now + 500);
     set_str(p.description, sizeof(p.description), "builds\nand deploys");
-    assert_int_equal(tsr_store_token_insert(f->store, &p, 0, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &p, 0, f->now, NULL), TSR_OK);
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "old", f->now - 5, &e);
     add_token(f, u.id, TSR_TOKEN_SESSION, "web", f->now + 500, &s);
 
@@ -552,7 +552,7 @@ static void test_token_by_hash_and_get(void **state)
     assert_int_equal(tsr_store_token_get(f->store, other.id, p.id, &got), TSR_ERR_NOT_FOUND);
     assert_int_equal(tsr_store_token_get(f->store, u.id, s.id, &got), TSR_ERR_NOT_FOUND);
 
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_PERSONAL, f->now),
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_PERSONAL, f->now, NULL),
                      TSR_OK);
     assert_int_equal(tsr_store_token_by_hash(f->store, p.secret_hash, &got), TSR_ERR_NOT_FOUND);
     assert_int_equal(tsr_store_token_get(f->store, u.id, p.id, &got), TSR_ERR_NOT_FOUND);
@@ -567,7 +567,7 @@ static void add_listed(struct fixture *f, const char *user_id, const char *id, c
     fill_token(&t, user_id, TSR_TOKEN_PERSONAL, id, name, created, expires_at);
     set_str(t.description, sizeof(t.description), desc);
     t.last_used_at = last_used;
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now, NULL), TSR_OK);
 }
 
 static void test_token_list_search(void **state)
@@ -589,7 +589,7 @@ static void test_token_list_search(void **state)
     add_listed(f, u.id, "00000000-0000-7000-8000-00000000000e", "Ação", "ünïcode", 1, f->now + 9,
                0);
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "alpha revoked", f->now + 9, &r);
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, r.id, TSR_TOKEN_PERSONAL, f->now),
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, r.id, TSR_TOKEN_PERSONAL, f->now, NULL),
                      TSR_OK);
     add_token(f, u.id, TSR_TOKEN_SESSION, "alpha session", f->now + 9, NULL);
     add_token(f, other.id, TSR_TOKEN_PERSONAL, "alpha other", f->now + 9, NULL);
@@ -733,7 +733,7 @@ static void test_token_update(void **state)
     add_user(f, "other@example.com", 1, &other);
     fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "old", 5, f->now + 1000);
     set_str(t.description, sizeof(t.description), "old desc");
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now, NULL), TSR_OK);
     assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &t), TSR_OK);
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "expired", f->now, &e);
     add_token(f, u.id, TSR_TOKEN_SESSION, "session", f->now + 1000, &sess);
@@ -742,8 +742,8 @@ static void test_token_update(void **state)
     set_str(v.name, sizeof(v.name), "new");
     set_str(v.description, sizeof(v.description), "not written");
     v.expires_at = 1;
-    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id, TSR_SET_NAME, &v, f->now, &out),
-                     TSR_OK);
+    assert_int_equal(
+        tsr_store_token_update(f->store, u.id, t.id, TSR_SET_NAME, &v, f->now, &out, NULL), TSR_OK);
     assert_string_equal(out.id, t.id);
     assert_string_equal(out.name, "new");
     assert_string_equal(out.description, "old desc");
@@ -755,7 +755,7 @@ static void test_token_update(void **state)
     v.expires_at = f->now + 5000;
     assert_int_equal(tsr_store_token_update(f->store, u.id, t.id,
                                             TSR_SET_DESCRIPTION | TSR_SET_EXPIRES_AT, &v, f->now,
-                                            NULL),
+                                            NULL, NULL),
                      TSR_OK);
     assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
     assert_string_equal(got.name, "new");
@@ -764,27 +764,29 @@ static void test_token_update(void **state)
     assert_true(got.change_seq > out.change_seq);
 
     assert_int_equal(
-        tsr_store_token_update(f->store, other.id, t.id, TSR_SET_NAME, &v, f->now, &out),
+        tsr_store_token_update(f->store, other.id, t.id, TSR_SET_NAME, &v, f->now, &out, NULL),
         TSR_ERR_NOT_FOUND);
     assert_int_equal(
-        tsr_store_token_update(f->store, u.id, sess.id, TSR_SET_NAME, &v, f->now, &out),
+        tsr_store_token_update(f->store, u.id, sess.id, TSR_SET_NAME, &v, f->now, &out, NULL),
         TSR_ERR_NOT_FOUND);
     assert_int_equal(tsr_store_token_update(f->store, u.id, "00000000-0000-7000-8000-000000000000",
-                                            TSR_SET_NAME, &v, f->now, &out),
+                                            TSR_SET_NAME, &v, f->now, &out, NULL),
                      TSR_ERR_NOT_FOUND);
 
     /* expires_at == now is expired already; nothing is written. */
     assert_int_equal(tsr_store_token_get(f->store, u.id, e.id, &e), TSR_OK);
-    assert_int_equal(tsr_store_token_update(f->store, u.id, e.id, TSR_SET_NAME, &v, f->now, &out),
-                     TSR_ERR_EXPIRED);
+    assert_int_equal(
+        tsr_store_token_update(f->store, u.id, e.id, TSR_SET_NAME, &v, f->now, &out, NULL),
+        TSR_ERR_EXPIRED);
     assert_int_equal(tsr_store_token_get(f->store, u.id, e.id, &got), TSR_OK);
     assert_string_equal(got.name, "expired");
     assert_int_equal(got.change_seq, e.change_seq);
 
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, t.id, TSR_TOKEN_PERSONAL, f->now),
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, t.id, TSR_TOKEN_PERSONAL, f->now, NULL),
                      TSR_OK);
-    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id, TSR_SET_NAME, &v, f->now, &out),
-                     TSR_ERR_NOT_FOUND);
+    assert_int_equal(
+        tsr_store_token_update(f->store, u.id, t.id, TSR_SET_NAME, &v, f->now, &out, NULL),
+        TSR_ERR_NOT_FOUND);
 }
 
 static void test_token_revoke(void **state)
@@ -799,22 +801,23 @@ static void test_token_revoke(void **state)
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "p", f->now + 100, &p);
     add_token(f, u.id, TSR_TOKEN_SESSION, "s", f->now + 100, &s);
 
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_SESSION, f->now),
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_SESSION, f->now, NULL),
                      TSR_ERR_NOT_FOUND);
-    assert_int_equal(tsr_store_token_revoke(f->store, other.id, p.id, TSR_TOKEN_PERSONAL, f->now),
-                     TSR_ERR_NOT_FOUND);
+    assert_int_equal(
+        tsr_store_token_revoke(f->store, other.id, p.id, TSR_TOKEN_PERSONAL, f->now, NULL),
+        TSR_ERR_NOT_FOUND);
     assert_int_equal(tsr_store_change_seq(f->store, &seq0), TSR_OK);
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_PERSONAL, f->now),
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_PERSONAL, f->now, NULL),
                      TSR_OK);
     assert_int_equal(tsr_store_change_seq(f->store, &seq1), TSR_OK);
     assert_int_equal(seq1, seq0 + 1);
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_PERSONAL, f->now),
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, p.id, TSR_TOKEN_PERSONAL, f->now, NULL),
                      TSR_ERR_NOT_FOUND);
     assert_int_equal(tsr_store_token_get(f->store, u.id, p.id, &got), TSR_ERR_NOT_FOUND);
 
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, s.id, TSR_TOKEN_PERSONAL, f->now),
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, s.id, TSR_TOKEN_PERSONAL, f->now, NULL),
                      TSR_ERR_NOT_FOUND);
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, s.id, TSR_TOKEN_SESSION, f->now),
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, s.id, TSR_TOKEN_SESSION, f->now, NULL),
                      TSR_OK);
     assert_int_equal(tsr_store_token_by_hash(f->store, s.secret_hash, &got), TSR_ERR_NOT_FOUND);
 }
@@ -841,8 +844,8 @@ static void test_token_each_live_and_changes(void **state)
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "x", f->now, &x);
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "r", f->now + 100, &r);
     add_token(f, gone.id, TSR_TOKEN_PERSONAL, "g", f->now + 100, &g);
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, r.id, TSR_TOKEN_PERSONAL, f->now - 1),
-                     TSR_OK);
+    assert_int_equal(
+        tsr_store_token_revoke(f->store, u.id, r.id, TSR_TOKEN_PERSONAL, f->now - 1, NULL), TSR_OK);
     assert_int_equal(tsr_store_user_remove(f->store, gone.id, f->now - 2), TSR_OK);
 
     memset(&s, 0, sizeof(s));
@@ -874,8 +877,8 @@ static void test_token_each_live_and_changes(void **state)
     assert_int_equal(s.n, 0);
     assert_int_equal(max, since);
 
-    assert_int_equal(tsr_store_token_revoke(f->store, u.id, l1.id, TSR_TOKEN_PERSONAL, f->now),
-                     TSR_OK);
+    assert_int_equal(
+        tsr_store_token_revoke(f->store, u.id, l1.id, TSR_TOKEN_PERSONAL, f->now, NULL), TSR_OK);
     memset(&s, 0, sizeof(s));
     assert_int_equal(tsr_store_token_changes(f->store, since, see_token, &s, &max), TSR_OK);
     assert_int_equal(s.n, 1);
@@ -1029,7 +1032,7 @@ static void *insert_many(void *arg)
     }
     for (int i = 0; i < TOKENS_PER_THREAD; i++) {
         fill_token(&t, w->user_id, TSR_TOKEN_PERSONAL, NULL, "many", w->f->now, w->f->now + 100);
-        if (tsr_store_token_insert(w->f->store, &t, 1000, w->f->now) != TSR_OK)
+        if (tsr_store_token_insert(w->f->store, &t, 1000, w->f->now, NULL) != TSR_OK)
             w->failures++;
         /* Reads at the same time, on the reader connections. */
         s->n = 0;
