@@ -111,6 +111,17 @@ enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_to
     return store->ops->token_insert(store, token, max_live, now, audit);
 }
 
+enum tsr_err tsr_store_token_insert_many(struct tsr_store *store,
+                                         const struct tsr_token_row *tokens, size_t n)
+{
+    return store->ops->token_insert_many(store, tokens, n);
+}
+
+uint64_t tsr_store_statements(struct tsr_store *store)
+{
+    return store->ops->statements(store);
+}
+
 enum tsr_err tsr_store_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                      struct tsr_token_row *out)
 {

@@ -133,6 +133,17 @@ enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_to
                                     int64_t max_live, int64_t now,
                                     const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
+/* Inserts n tokens in one transaction, with no limit and no audit record:
+ * for seeding a database in bulk (benchmarks, imports). Each token's
+ * change_seq is assigned here. */
+enum tsr_err tsr_store_token_insert_many(struct tsr_store *store,
+                                         const struct tsr_token_row *tokens,
+                                         size_t n) TSR_MUST_CHECK;
+
+/* How many SQL statements the store has run since it was opened, on all its
+ * connections: lets a test prove that a code path touches no database. */
+uint64_t tsr_store_statements(struct tsr_store *store);
+
 /* Finds the token, of any kind, whose secret hashes to hash and that is not
  * revoked and whose user is live (expired ones are returned: the caller
  * decides). TSR_ERR_NOT_FOUND when none. */

@@ -1007,6 +1007,45 @@ static void test_audit(void **state)
     assert_int_equal(s.n, 0);
 }
 
+static enum tsr_err count_row(const struct tsr_token_row *t, void *ctx)
+{
+    (void)t;
+    (*(int *)ctx)++;
+    return TSR_OK;
+}
+
+static void test_insert_many_and_statement_count(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row rows[500], got;
+    uint64_t before, after;
+    int64_t seq0 = 0, seq1 = 0;
+    int live = 0;
+
+    add_user(f, "bulk@example.com", 1, &u);
+    for (int i = 0; i < 500; i++)
+        fill_token(&rows[i], u.id, TSR_TOKEN_PERSONAL, NULL, "bulk", 1, f->now + 100);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq0), TSR_OK);
+    before = tsr_store_statements(f->store);
+    assert_int_equal(tsr_store_token_insert_many(f->store, rows, 500), TSR_OK);
+    after = tsr_store_statements(f->store);
+    /* BEGIN, 500 inserts and COMMIT, counted statement by statement. */
+    assert_true(after - before >= 502);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq1), TSR_OK);
+    assert_int_equal(seq1, seq0 + 500);
+    assert_int_equal(tsr_store_token_by_hash(f->store, rows[499].secret_hash, &got), TSR_OK);
+    assert_string_equal(got.id, rows[499].id);
+    assert_int_equal(tsr_store_token_each_live(f->store, f->now, count_row, &live, NULL), TSR_OK);
+    assert_int_equal(live, 500);
+    /* A repeated id fails the whole batch: nothing of it is kept. */
+    fill_token(&rows[0], u.id, TSR_TOKEN_PERSONAL, NULL, "fresh", 1, f->now + 100);
+    memcpy(rows[1].id, rows[0].id, sizeof(rows[1].id));
+    assert_int_not_equal(tsr_store_token_insert_many(f->store, rows, 2), TSR_OK);
+    assert_int_equal(tsr_store_token_by_hash(f->store, rows[0].secret_hash, &got),
+                     TSR_ERR_NOT_FOUND);
+}
+
 /* ---- threads ---- */
 
 #define THREADS           4
@@ -1087,6 +1126,7 @@ int main(void)
         T(test_user_remove_revokes_tokens),
         T(test_token_insert_limit),
         T(test_token_by_hash_and_get),
+        T(test_insert_many_and_statement_count),
         T(test_token_list_search),
         T(test_token_list_order),
         T(test_token_list_paging),

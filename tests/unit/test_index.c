@@ -1,0 +1,239 @@
+/* test_index.c - the in-memory index: put, find, remove, sweep, and threads */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "core/secret.h"
+#include "core/uuid.h"
+#include "service/index.h"
+
+#define NOW 2000000000LL
+
+static void make_token(struct tsr_token_row *t, int64_t expires_at)
+{
+    char secret[TSR_SECRET_LEN + 1];
+
+    memset(t, 0, sizeof(*t));
+    tsr_uuid7_new(t->id);
+    tsr_uuid7_new(t->user_id);
+    t->kind = TSR_TOKEN_PERSONAL;
+    tsr_secret_generate(TSR_SECRET_PERSONAL, secret);
+    tsr_secret_hash(secret, TSR_SECRET_LEN, t->secret_hash);
+    t->expires_at = expires_at;
+}
+
+static void assert_hit(struct tsr_index *ix, const struct tsr_token_row *t)
+{
+    struct tsr_index_hit hit;
+    char id[TSR_UUID_LEN + 1], user[TSR_UUID_LEN + 1];
+
+    assert_true(tsr__index_find(ix, t->secret_hash, NOW, &hit));
+    tsr_uuid_from_bytes(hit.token_id, id);
+    tsr_uuid_from_bytes(hit.user_id, user);
+    assert_string_equal(id, t->id);
+    assert_string_equal(user, t->user_id);
+    assert_int_equal(hit.expires_at, t->expires_at);
+    assert_int_equal(hit.kind, t->kind);
+}
+
+static void test_put_find_remove(void **state)
+{
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row a, b;
+    struct tsr_index_hit hit;
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    make_token(&a, NOW + 100);
+    make_token(&b, NOW + 200);
+    assert_false(tsr__index_find(ix, a.secret_hash, NOW, &hit));
+    assert_int_equal(tsr__index_put(ix, &a), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &b), TSR_OK);
+    assert_hit(ix, &a);
+    assert_hit(ix, &b);
+    assert_int_equal(tsr__index_count(ix), 2);
+
+    /* A put of the same secret replaces, it does not add. */
+    a.expires_at = NOW + 50;
+    assert_int_equal(tsr__index_put(ix, &a), TSR_OK);
+    assert_hit(ix, &a);
+    assert_int_equal(tsr__index_count(ix), 2);
+
+    tsr__index_remove(ix, a.secret_hash);
+    assert_false(tsr__index_find(ix, a.secret_hash, NOW, &hit));
+    assert_hit(ix, &b);
+    tsr__index_remove(ix, a.secret_hash); /* absent: fine */
+    assert_int_equal(tsr__index_count(ix), 1);
+    tsr__index_free(ix);
+    tsr__index_free(NULL);
+}
+
+static void test_newly_used_once_a_second(void **state)
+{
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row t;
+    struct tsr_index_hit hit;
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    make_token(&t, NOW + 100);
+    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_true(tsr__index_find(ix, t.secret_hash, NOW, &hit));
+    assert_true(hit.newly_used);
+    assert_true(tsr__index_find(ix, t.secret_hash, NOW, &hit));
+    assert_false(hit.newly_used);
+    assert_true(tsr__index_find(ix, t.secret_hash, NOW + 1, &hit));
+    assert_true(hit.newly_used);
+    /* A replace (an update of the token) keeps what was noted. */
+    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_true(tsr__index_find(ix, t.secret_hash, NOW + 1, &hit));
+    assert_false(hit.newly_used);
+    tsr__index_free(ix);
+}
+
+/* Many entries, then half removed in random order: linear probing with
+ * backward shifts must keep every remaining entry reachable. */
+static void test_many_and_removals(void **state)
+{
+    enum { N = 100000 };
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row *rows = calloc(N, sizeof(*rows));
+    struct tsr_index_hit hit;
+    size_t *order = calloc(N, sizeof(*order));
+
+    (void)state;
+    assert_non_null(rows);
+    assert_non_null(order);
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    for (size_t i = 0; i < N; i++) {
+        make_token(&rows[i], NOW + 1 + (int64_t)i);
+        assert_int_equal(tsr__index_put(ix, &rows[i]), TSR_OK);
+        order[i] = i;
+    }
+    assert_int_equal(tsr__index_count(ix), N);
+    for (size_t i = N - 1; i > 0; i--) {
+        size_t j = randombytes_uniform((uint32_t)(i + 1)), tmp = order[i];
+
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+    for (size_t i = 0; i < N / 2; i++)
+        tsr__index_remove(ix, rows[order[i]].secret_hash);
+    assert_int_equal(tsr__index_count(ix), N - N / 2);
+    for (size_t i = N / 2; i < N; i++)
+        assert_hit(ix, &rows[order[i]]);
+    for (size_t i = 0; i < N / 2; i++)
+        assert_false(tsr__index_find(ix, rows[order[i]].secret_hash, NOW, &hit));
+    tsr__index_free(ix);
+    free(rows);
+    free(order);
+}
+
+static void test_sweep(void **state)
+{
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row live, dead[50];
+    struct tsr_index_hit hit;
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    make_token(&live, NOW + 10);
+    assert_int_equal(tsr__index_put(ix, &live), TSR_OK);
+    for (size_t i = 0; i < 50; i++) {
+        make_token(&dead[i], NOW - (int64_t)i);
+        assert_int_equal(tsr__index_put(ix, &dead[i]), TSR_OK);
+    }
+    tsr__index_sweep(ix, NOW);
+    assert_int_equal(tsr__index_count(ix), 1);
+    assert_hit(ix, &live);
+    for (size_t i = 0; i < 50; i++)
+        assert_false(tsr__index_find(ix, dead[i].secret_hash, NOW, &hit));
+    tsr__index_free(ix);
+}
+
+/* Readers find the tokens that stay while a writer adds and removes others:
+ * none of theirs may ever be missed (run under TSan too). */
+struct race {
+    struct tsr_index *ix;
+    struct tsr_token_row *stay;
+    size_t nstay;
+    atomic_bool done;
+    atomic_long misses;
+    atomic_long finds;
+};
+
+static void *reader(void *arg)
+{
+    struct race *r = arg;
+    struct tsr_index_hit hit;
+    size_t i = 0;
+
+    while (!atomic_load(&r->done)) {
+        if (!tsr__index_find(r->ix, r->stay[i % r->nstay].secret_hash, NOW + (int64_t)(i % 7),
+                             &hit))
+            atomic_fetch_add(&r->misses, 1);
+        atomic_fetch_add(&r->finds, 1);
+        i++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_readers_and_writer(void **state)
+{
+    enum { STAY = 2000, CHURN = 20000, READERS = 4 };
+    struct race r = {0};
+    struct tsr_token_row *churn = calloc(CHURN, sizeof(*churn));
+    pthread_t threads[READERS];
+
+    (void)state;
+    r.stay = calloc(STAY, sizeof(*r.stay));
+    r.nstay = STAY;
+    assert_non_null(churn);
+    assert_non_null(r.stay);
+    assert_int_equal(tsr__index_new(&r.ix), TSR_OK);
+    for (size_t i = 0; i < STAY; i++) {
+        make_token(&r.stay[i], NOW + 100);
+        assert_int_equal(tsr__index_put(r.ix, &r.stay[i]), TSR_OK);
+    }
+    for (size_t i = 0; i < READERS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, reader, &r), 0);
+    for (size_t i = 0; i < CHURN; i++) {
+        make_token(&churn[i], NOW + 100);
+        assert_int_equal(tsr__index_put(r.ix, &churn[i]), TSR_OK);
+        if (i % 2 == 1)
+            tsr__index_remove(r.ix, churn[i - 1].secret_hash);
+    }
+    atomic_store(&r.done, true);
+    for (size_t i = 0; i < READERS; i++)
+        pthread_join(threads[i], NULL);
+    assert_int_equal(atomic_load(&r.misses), 0);
+    assert_true(atomic_load(&r.finds) > 0);
+    assert_int_equal(tsr__index_count(r.ix), STAY + CHURN / 2);
+    tsr__index_free(r.ix);
+    free(r.stay);
+    free(churn);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_find_remove),
+        cmocka_unit_test(test_newly_used_once_a_second),
+        cmocka_unit_test(test_many_and_removals),
+        cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_concurrent_readers_and_writer),
+    };
+
+    if (sodium_init() < 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
