@@ -99,6 +99,9 @@ enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t e
     bool found = false;
     enum tsr_err rc;
 
+    /* Refused before any password is hashed: a guesser costs us nothing. */
+    if (tsr_auth_login_wait(svc, remote) > 0)
+        return TSR_ERR_LIMIT;
     memset(&user, 0, sizeof(user));
     if (email_len <= TSR_EMAIL_MAX && memchr(email, '\0', email_len) == NULL) {
         memcpy(email_z, email, email_len);
@@ -111,6 +114,7 @@ enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t e
     if (password_len > TSR_PASSWORD_MAX)
         password_len = TSR_PASSWORD_MAX; /* bounded work; still refused below */
     if (!password_matches(svc, &user, found, password, password_len)) {
+        tsr__ratelimit_fail(svc->logins, remote, tsr_time_now());
         tsr__audit_now(svc, "login", found ? user.id : NULL, NULL, remote, false);
         tsr_log(TSR_LOG_INFO, "login refused from %s", remote && *remote ? remote : "-");
         return TSR_ERR_UNAUTHORIZED;
@@ -120,6 +124,11 @@ enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t e
         return rc;
     tsr_log(TSR_LOG_INFO, "login user=%s from %s", user.id, remote && *remote ? remote : "-");
     return TSR_OK;
+}
+
+int64_t tsr_auth_login_wait(struct tsr_service *svc, const char *remote)
+{
+    return tsr__ratelimit_wait(svc->logins, remote, tsr_time_now());
 }
 
 enum tsr_err tsr_auth_logout(struct tsr_service *svc, const struct tsr_principal *p,

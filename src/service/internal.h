@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "service/index.h"
+#include "service/ratelimit.h"
 #include "service/service.h"
 
 /* How many distinct pending entries the write-behind tables hold between two
@@ -29,6 +30,7 @@ struct tsr_service {
     struct tsr_store *store;
     struct tsr_service_config cfg;
     struct tsr_index *index;
+    struct tsr_ratelimit *logins;
     /* Held by every change to tokens, from the store write to the index
      * update, and by the sync, so that a sync never puts back a token that
      * was just revoked. Never taken on the verify path. */

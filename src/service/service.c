@@ -14,6 +14,8 @@ void tsr_service_config_defaults(struct tsr_service_config *cfg)
     cfg->max_tokens = TSR_DEFAULT_MAX_TOKENS;
     cfg->flush_interval_ms = 1000;
     cfg->sync_interval_ms = 200;
+    cfg->login_max_failures = TSR_DEFAULT_LOGIN_FAILURES;
+    cfg->login_window = TSR_DEFAULT_LOGIN_WINDOW;
 }
 
 void tsr__copy(char *dst, size_t size, const char *src)
@@ -212,6 +214,8 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
     if (rc == TSR_OK)
         rc = tsr__pending_init(&svc->tables[1]);
     if (rc == TSR_OK)
+        rc = tsr__ratelimit_new(svc->cfg.login_max_failures, svc->cfg.login_window, &svc->logins);
+    if (rc == TSR_OK)
         rc = load_index(svc);
     if (rc == TSR_OK)
         rc = make_dummy_hash(svc);
@@ -244,6 +248,7 @@ void tsr_service_free(struct tsr_service *svc)
     pthread_mutex_destroy(&svc->flush_lock);
     pthread_mutex_destroy(&svc->sync_lock);
     tsr__index_free(svc->index);
+    tsr__ratelimit_free(svc->logins);
     sodium_memzero(svc->dummy_hash, sizeof(svc->dummy_hash));
     free(svc);
 }

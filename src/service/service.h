@@ -14,19 +14,23 @@
 #include "core/err.h"
 #include "store/store.h"
 
-#define TSR_NAME_MAX_CHARS       100
-#define TSR_DESC_MAX_CHARS       500
-#define TSR_PASSWORD_MIN         8
-#define TSR_PASSWORD_MAX         1024
-#define TSR_SESSION_LIFETIME     (24 * 3600)
-#define TSR_DEFAULT_MAX_LIFETIME 366 /* days */
-#define TSR_DEFAULT_MAX_TOKENS   1000
+#define TSR_NAME_MAX_CHARS         100
+#define TSR_DESC_MAX_CHARS         500
+#define TSR_PASSWORD_MIN           8
+#define TSR_PASSWORD_MAX           1024
+#define TSR_SESSION_LIFETIME       (24 * 3600)
+#define TSR_DEFAULT_MAX_LIFETIME   366 /* days */
+#define TSR_DEFAULT_MAX_TOKENS     1000
+#define TSR_DEFAULT_LOGIN_FAILURES 10
+#define TSR_DEFAULT_LOGIN_WINDOW   (15 * 60)
 
 struct tsr_service_config {
-    int64_t max_lifetime_days; /* 0: no limit */
-    int64_t max_tokens;        /* live personal tokens a user may hold; 0: no limit */
-    int flush_interval_ms;     /* how often usage and audit records are written */
-    int sync_interval_ms;      /* how often the index looks for other processes' changes */
+    int64_t max_lifetime_days;  /* 0: no limit */
+    int64_t max_tokens;         /* live personal tokens a user may hold; 0: no limit */
+    int flush_interval_ms;      /* how often usage and audit records are written */
+    int sync_interval_ms;       /* how often the index looks for other processes' changes */
+    int64_t login_max_failures; /* failed logins an address may make in a window; 0: no limit */
+    int64_t login_window;       /* seconds */
 };
 
 /* Fills cfg with the documented defaults. Cannot fail. */
@@ -89,10 +93,16 @@ struct tsr_session {
 
 /* Logs in with email and password (not NUL-terminated) and creates a session
  * token valid TSR_SESSION_LIFETIME. TSR_ERR_UNAUTHORIZED for an unknown email
- * or a wrong password, after the same work in both cases. Audited. */
+ * or a wrong password, after the same work in both cases; TSR_ERR_LIMIT when
+ * remote has failed too often (see tsr_auth_login_wait). Audited. */
 enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t email_len,
                             const char *password, size_t password_len, const char *remote,
                             struct tsr_session *out) TSR_MUST_CHECK;
+
+/* Seconds that remote must wait before its next login attempt: not 0 after
+ * too many failures in the window (tsr_auth_login then refuses with
+ * TSR_ERR_LIMIT, without checking any password). Cannot fail. */
+int64_t tsr_auth_login_wait(struct tsr_service *svc, const char *remote);
 
 /* Revokes the session token that authenticated p. TSR_ERR_NOT_FOUND when p
  * came with a personal token. */
