@@ -16,6 +16,8 @@ void tsr_service_config_defaults(struct tsr_service_config *cfg)
     cfg->sync_interval_ms = 200;
     cfg->login_max_failures = TSR_DEFAULT_LOGIN_FAILURES;
     cfg->login_window = TSR_DEFAULT_LOGIN_WINDOW;
+    cfg->token_retention_days = TSR_DEFAULT_TOKEN_RETENTION;
+    cfg->audit_retention_days = TSR_DEFAULT_AUDIT_RETENTION;
 }
 
 void tsr__copy(char *dst, size_t size, const char *src)
@@ -98,27 +100,58 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#define SWEEP_INTERVAL_MS 60000
+#define SWEEP_INTERVAL_MS     60000
+#define HOUSEKEEP_INTERVAL_MS (3600 * 1000)
+#define DAY                   86400
+
+enum tsr_err tsr_service_housekeep(struct tsr_service *svc, int64_t *tokens, int64_t *audits)
+{
+    int64_t now = tsr_time_now(), t = 0, a = 0;
+    int64_t tdays = svc->cfg.token_retention_days, adays = svc->cfg.audit_retention_days;
+    /* 0 keeps forever: a cut-off before any record. */
+    enum tsr_err rc = tsr_store_purge(svc->store, tdays > 0 ? now - tdays * DAY : 0,
+                                      adays > 0 ? now - adays * DAY : 0, &t, &a);
+
+    if (rc == TSR_OK && (t > 0 || a > 0))
+        tsr_log(TSR_LOG_INFO, "housekeeping deleted %lld old tokens and %lld audit records",
+                (long long)t, (long long)a);
+    if (tokens)
+        *tokens = t;
+    if (audits)
+        *audits = a;
+    return rc;
+}
 
 /* Runs the periodic work: the sync often, the flush less often, the sweep of
  * expired tokens out of the index rarely. */
-static void writer_tick(struct tsr_service *svc, int64_t *next_flush, int64_t *next_sweep,
-                        bool stopping)
+struct schedule {
+    int64_t next_flush;
+    int64_t next_sweep;
+    int64_t next_housekeep;
+};
+
+static void writer_tick(struct tsr_service *svc, struct schedule *due, bool stopping)
 {
     int64_t now = monotonic_ms();
     enum tsr_err rc = tsr_service_sync(svc);
 
     if (rc != TSR_OK)
         tsr_log(TSR_LOG_ERROR, "cannot read changes to tokens: %s", tsr_strerror(rc));
-    if (stopping || now >= *next_flush) {
+    if (stopping || now >= due->next_flush) {
         rc = tsr_service_flush(svc);
         if (rc != TSR_OK)
             tsr_log(TSR_LOG_ERROR, "cannot write usage and audit records: %s", tsr_strerror(rc));
-        *next_flush = now + svc->cfg.flush_interval_ms;
+        due->next_flush = now + svc->cfg.flush_interval_ms;
     }
-    if (now >= *next_sweep) {
+    if (now >= due->next_sweep) {
         tsr__index_sweep(svc->index, tsr_time_now());
-        *next_sweep = now + SWEEP_INTERVAL_MS;
+        due->next_sweep = now + SWEEP_INTERVAL_MS;
+    }
+    if (!stopping && now >= due->next_housekeep) {
+        rc = tsr_service_housekeep(svc, NULL, NULL);
+        if (rc != TSR_OK)
+            tsr_log(TSR_LOG_ERROR, "cannot delete old records: %s", tsr_strerror(rc));
+        due->next_housekeep = now + HOUSEKEEP_INTERVAL_MS;
     }
 }
 
@@ -126,8 +159,10 @@ static void *writer_main(void *arg)
 {
     struct tsr_service *svc = arg;
     struct timespec deadline;
-    int64_t next_flush = monotonic_ms() + svc->cfg.flush_interval_ms;
-    int64_t next_sweep = monotonic_ms() + SWEEP_INTERVAL_MS;
+    int64_t start = monotonic_ms();
+    /* The first housekeeping a minute after start, not during it. */
+    struct schedule due = {start + svc->cfg.flush_interval_ms, start + SWEEP_INTERVAL_MS,
+                           start + SWEEP_INTERVAL_MS};
     bool stopping = false;
 
     while (!stopping) {
@@ -138,7 +173,7 @@ static void *writer_main(void *arg)
             ;
         stopping = svc->stopping;
         pthread_mutex_unlock(&svc->lock);
-        writer_tick(svc, &next_flush, &next_sweep, stopping);
+        writer_tick(svc, &due, stopping);
     }
     return NULL;
 }

@@ -14,23 +14,27 @@
 #include "core/err.h"
 #include "store/store.h"
 
-#define TSR_NAME_MAX_CHARS         100
-#define TSR_DESC_MAX_CHARS         500
-#define TSR_PASSWORD_MIN           8
-#define TSR_PASSWORD_MAX           1024
-#define TSR_SESSION_LIFETIME       (24 * 3600)
-#define TSR_DEFAULT_MAX_LIFETIME   366 /* days */
-#define TSR_DEFAULT_MAX_TOKENS     1000
-#define TSR_DEFAULT_LOGIN_FAILURES 10
-#define TSR_DEFAULT_LOGIN_WINDOW   (15 * 60)
+#define TSR_NAME_MAX_CHARS          100
+#define TSR_DESC_MAX_CHARS          500
+#define TSR_PASSWORD_MIN            8
+#define TSR_PASSWORD_MAX            1024
+#define TSR_SESSION_LIFETIME        (24 * 3600)
+#define TSR_DEFAULT_MAX_LIFETIME    366 /* days */
+#define TSR_DEFAULT_MAX_TOKENS      1000
+#define TSR_DEFAULT_LOGIN_FAILURES  10
+#define TSR_DEFAULT_LOGIN_WINDOW    (15 * 60)
+#define TSR_DEFAULT_TOKEN_RETENTION 30  /* days */
+#define TSR_DEFAULT_AUDIT_RETENTION 365 /* days */
 
 struct tsr_service_config {
-    int64_t max_lifetime_days;  /* 0: no limit */
-    int64_t max_tokens;         /* live personal tokens a user may hold; 0: no limit */
-    int flush_interval_ms;      /* how often usage and audit records are written */
-    int sync_interval_ms;       /* how often the index looks for other processes' changes */
-    int64_t login_max_failures; /* failed logins an address may make in a window; 0: no limit */
-    int64_t login_window;       /* seconds */
+    int64_t max_lifetime_days;    /* 0: no limit */
+    int64_t max_tokens;           /* live personal tokens a user may hold; 0: no limit */
+    int flush_interval_ms;        /* how often usage and audit records are written */
+    int sync_interval_ms;         /* how often the index looks for other processes' changes */
+    int64_t login_max_failures;   /* failed logins an address may make in a window; 0: no limit */
+    int64_t login_window;         /* seconds */
+    int64_t token_retention_days; /* expired and revoked tokens kept this long; 0: forever */
+    int64_t audit_retention_days; /* audit records kept this long; 0: forever */
 };
 
 /* Fills cfg with the documented defaults. Cannot fail. */
@@ -56,6 +60,11 @@ size_t tsr_service_indexed(struct tsr_service *svc);
 
 /* Writes pending last-used times and audit records now. */
 enum tsr_err tsr_service_flush(struct tsr_service *svc) TSR_MUST_CHECK;
+
+/* Deletes what the retention settings no longer keep (the background writer
+ * does it hourly); *tokens and *audits (may be NULL) count what went. */
+enum tsr_err tsr_service_housekeep(struct tsr_service *svc, int64_t *tokens,
+                                   int64_t *audits) TSR_MUST_CHECK;
 
 /* TSR_OK when the store answers. */
 enum tsr_err tsr_service_ping(struct tsr_service *svc) TSR_MUST_CHECK;

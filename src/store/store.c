@@ -117,6 +117,18 @@ enum tsr_err tsr_store_token_insert_many(struct tsr_store *store,
     return store->ops->token_insert_many(store, tokens, n);
 }
 
+enum tsr_err tsr_store_purge(struct tsr_store *store, int64_t tokens_before, int64_t audit_before,
+                             int64_t *tokens, int64_t *audits)
+{
+    return store->ops->purge(store, tokens_before, audit_before, tokens, audits);
+}
+
+enum tsr_err tsr_store_backup(struct tsr_store *store, const char *dest, char *err_msg,
+                              size_t err_msg_size)
+{
+    return store->ops->backup(store, dest, err_msg, err_msg_size);
+}
+
 uint64_t tsr_store_statements(struct tsr_store *store)
 {
     return store->ops->statements(store);

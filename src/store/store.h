@@ -140,6 +140,19 @@ enum tsr_err tsr_store_token_insert_many(struct tsr_store *store,
                                          const struct tsr_token_row *tokens,
                                          size_t n) TSR_MUST_CHECK;
 
+/* Housekeeping: deletes the tokens revoked or expired before tokens_before
+ * (except the one holding the highest change_seq) and the audit records
+ * older than audit_before, in batches; *tokens and *audits count them. */
+enum tsr_err tsr_store_purge(struct tsr_store *store, int64_t tokens_before, int64_t audit_before,
+                             int64_t *tokens, int64_t *audits) TSR_MUST_CHECK;
+
+/* Writes a consistent copy of the database, as it is at one moment, to the
+ * new file dest (0600; an existing file is refused), while others go on
+ * reading and writing. On failure writes a sentence for people to err_msg
+ * and leaves no file at dest. */
+enum tsr_err tsr_store_backup(struct tsr_store *store, const char *dest, char *err_msg,
+                              size_t err_msg_size) TSR_MUST_CHECK;
+
 /* How many SQL statements the store has run since it was opened, on all its
  * connections: lets a test prove that a code path touches no database. */
 uint64_t tsr_store_statements(struct tsr_store *store);

@@ -39,6 +39,9 @@ struct tsr__store_ops {
     enum tsr_err (*token_insert_many)(struct tsr_store *store, const struct tsr_token_row *tokens,
                                       size_t n);
     uint64_t (*statements)(struct tsr_store *store);
+    enum tsr_err (*purge)(struct tsr_store *store, int64_t tokens_before, int64_t audit_before,
+                          int64_t *tokens, int64_t *audits);
+    enum tsr_err (*backup)(struct tsr_store *store, const char *dest, char *msg, size_t size);
     enum tsr_err (*token_by_hash_any)(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                       struct tsr_token_row *out);
     enum tsr_err (*token_get)(struct tsr_store *store, const char *user_id, const char *id,

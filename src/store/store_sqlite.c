@@ -134,6 +134,8 @@ enum stmt_id {
     ST_AUDIT_INSERT,
     ST_AUDIT_EACH,
     ST_AUDIT_EACH_USER,
+    ST_PURGE_TOKENS,
+    ST_PURGE_AUDIT,
     ST_COUNT
 };
 
@@ -207,6 +209,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " FROM audit ORDER BY id DESC LIMIT ?1 OFFSET ?2",
     [ST_AUDIT_EACH_USER] = "SELECT at, user_id, token_id, action, remote_addr, outcome, count"
                            " FROM audit WHERE user_id = ?3 ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+    /* The row with the highest change_seq stays, whatever its age: the next
+     * change must get a higher number than any a node has seen. */
+    [ST_PURGE_TOKENS] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
+                        " WHERE (revoked_at < ?1 OR expires_at < ?1)"
+                        " AND change_seq < (SELECT max(change_seq) FROM tokens) LIMIT ?2)",
+    [ST_PURGE_AUDIT] = "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ?1"
+                       " ORDER BY id LIMIT ?2)",
 };
 
 /* ---- connections ---- */
@@ -1610,6 +1619,87 @@ static void sq_close(struct tsr_store *store)
     free(s);
 }
 
+#define PURGE_BATCH 10000
+
+/* Deletes in batches, each its own transaction, so that a large purge never
+ * holds the write lock for long. */
+static enum tsr_err purge_batches(struct sqlite_store *s, enum stmt_id id, int64_t before,
+                                  int64_t *purged)
+{
+    enum tsr_err rc = TSR_OK;
+    int changes = PURGE_BATCH;
+
+    *purged = 0;
+    while (rc == TSR_OK && changes == PURGE_BATCH) {
+        sqlite3_stmt *st = NULL;
+        int src = SQLITE_OK;
+
+        changes = 0;
+        rc = write_begin(s);
+        if (rc != TSR_OK)
+            break;
+        rc = stmt_get(&s->writer, id, &st);
+        if (rc == TSR_OK) {
+            bind_int(st, 1, before, &src);
+            bind_int(st, 2, PURGE_BATCH, &src);
+            rc = bind_done(src);
+        }
+        if (rc == TSR_OK)
+            rc = step_write(&s->writer, st, &changes);
+        stmt_done(st);
+        rc = write_end(s, rc);
+        if (rc == TSR_OK)
+            *purged += changes;
+    }
+    return rc;
+}
+
+static enum tsr_err sq_purge(struct tsr_store *store, int64_t tokens_before, int64_t audit_before,
+                             int64_t *tokens, int64_t *audits)
+{
+    struct sqlite_store *s = from_base(store);
+    enum tsr_err rc = purge_batches(s, ST_PURGE_TOKENS, tokens_before, tokens);
+
+    if (rc == TSR_OK)
+        rc = purge_batches(s, ST_PURGE_AUDIT, audit_before, audits);
+    return rc;
+}
+
+/* SQLite's online backup from a reader: one read transaction, so the copy
+ * is consistent while the server goes on writing. */
+static enum tsr_err sq_backup(struct tsr_store *store, const char *dest, char *msg, size_t size)
+{
+    struct sqlite_store *s = from_base(store);
+    sqlite3 *out = NULL;
+    sqlite3_backup *b;
+    struct conn *c;
+    int src, fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    char buf[128];
+
+    if (fd < 0) {
+        set_msg(msg, size, "cannot create '%s': %s", dest, errno_text(errno, buf, sizeof(buf)));
+        return TSR_ERR_IO;
+    }
+    close(fd);
+    src = sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE, NULL);
+    if (src == SQLITE_OK) {
+        c = reader_take(s);
+        b = sqlite3_backup_init(out, "main", c->db, "main");
+        src = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(out);
+        if (b)
+            sqlite3_backup_finish(b);
+        reader_release(c);
+        if (src == SQLITE_DONE)
+            src = SQLITE_OK;
+    }
+    if (src != SQLITE_OK)
+        set_msg(msg, size, "cannot copy the database to '%s': %s", dest, sqlite3_errstr(src));
+    sqlite3_close(out);
+    if (src != SQLITE_OK)
+        unlink(dest);
+    return map_rc(src);
+}
+
 static const struct tsr__store_ops sqlite_ops = {
     .close = sq_close,
     .ping = sq_ping,
@@ -1626,6 +1716,8 @@ static const struct tsr__store_ops sqlite_ops = {
     .token_by_hash_any = sq_token_by_hash_any,
     .token_insert_many = sq_token_insert_many,
     .statements = sq_statements,
+    .purge = sq_purge,
+    .backup = sq_backup,
     .token_get = sq_token_get,
     .token_list = sq_token_list,
     .token_update = sq_token_update,

@@ -1046,6 +1046,74 @@ static void test_insert_many_and_statement_count(void **state)
                      TSR_ERR_NOT_FOUND);
 }
 
+static void test_purge(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row old_revoked, old_expired, live, newest, got;
+    struct tsr_audit_row a = {.at = 100, .count = 1};
+    int64_t tokens = -1, audits = -1, seq_before = 0, seq_after = 0;
+    struct seen s;
+
+    add_user(f, "purge@example.com", 1, &u);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "old revoked", f->now + 1000, &old_revoked);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "old expired", f->now - 500, &old_expired);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "live", f->now + 1000, &live);
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, old_revoked.id, TSR_TOKEN_PERSONAL,
+                                            f->now - 400, NULL),
+                     TSR_OK);
+    /* The newest change is an old expiry: it stays, to keep change_seq rising. */
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "newest", f->now - 450, &newest);
+    snprintf(a.action, sizeof(a.action), "login");
+    snprintf(a.outcome, sizeof(a.outcome), "success");
+    assert_int_equal(tsr_store_audit_append(f->store, &a, 1), TSR_OK);
+    a.at = f->now;
+    assert_int_equal(tsr_store_audit_append(f->store, &a, 1), TSR_OK);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq_before), TSR_OK);
+
+    assert_int_equal(tsr_store_purge(f->store, f->now - 100, f->now - 100, &tokens, &audits),
+                     TSR_OK);
+    assert_int_equal(tokens, 2);
+    assert_int_equal(audits, 1);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, old_expired.id, &got), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_by_hash_any(f->store, old_revoked.secret_hash, &got),
+                     TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, live.id, &got), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, newest.id, &got), TSR_OK);
+    assert_int_equal(tsr_store_change_seq(f->store, &seq_after), TSR_OK);
+    assert_int_equal(seq_after, seq_before);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_audit_each(f->store, NULL, 0, 10, see_audit, &s), TSR_OK);
+    assert_int_equal(s.n, 1);
+}
+
+static void test_backup(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, got;
+    struct tsr_token_row t, copy_t;
+    struct tsr_store *copy = NULL;
+    char dest[256], msg[256] = "";
+    struct stat st;
+
+    add_user(f, "backup@example.com", 1, &u);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "kept", f->now + 1000, &t);
+    snprintf(dest, sizeof(dest), "%s/copy.db", f->dir);
+    assert_int_equal(tsr_store_backup(f->store, dest, msg, sizeof(msg)), TSR_OK);
+    assert_int_equal(stat(dest, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* An existing file is never overwritten. */
+    assert_int_equal(tsr_store_backup(f->store, dest, msg, sizeof(msg)), TSR_ERR_IO);
+    assert_non_null(strstr(msg, "copy.db"));
+
+    assert_int_equal(tsr_store_open(dest, &copy, msg, sizeof(msg)), TSR_OK);
+    assert_int_equal(tsr_store_user_by_email(copy, "backup@example.com", &got), TSR_OK);
+    assert_string_equal(got.id, u.id);
+    assert_int_equal(tsr_store_token_by_hash(copy, t.secret_hash, &copy_t), TSR_OK);
+    assert_string_equal(copy_t.name, "kept");
+    tsr_store_close(copy);
+}
+
 /* ---- threads ---- */
 
 #define THREADS           4
@@ -1127,6 +1195,8 @@ int main(void)
         T(test_token_insert_limit),
         T(test_token_by_hash_and_get),
         T(test_insert_many_and_statement_count),
+        T(test_purge),
+        T(test_backup),
         T(test_token_list_search),
         T(test_token_list_order),
         T(test_token_list_paging),
