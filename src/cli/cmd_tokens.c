@@ -1,0 +1,561 @@
+/* cmd_tokens.c - tessera create, list, describe, update and delete token */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/expiry.h"
+#include "cli/output.h"
+#include "cli/prompt.h"
+#include "core/timefmt.h"
+#include "core/uuid.h"
+#include "core/validate.h"
+
+#define ANSWER_MAX     512 /* a name is at most 100 characters of up to 4 bytes */
+#define ASKS           3   /* how often a question is asked before giving up */
+#define PAGE_SIZE_MAX  100
+#define PAGES_MAX      1000 /* --all stops here: 100,000 tokens */
+#define NAME_COLS      40   /* longer names are cut in tables; describe shows them whole */
+#define PATH_MAX_BYTES 2048
+#define DEFAULT_EXPIRY "30d"
+
+/* ---- shared ---- */
+
+/* The id parameter as the API wants it: a lowercase UUID, or "self" where
+ * allowed. Upper case is forgiven, since some tools print UUIDs that way. */
+static int token_path(struct tsr_cli *cli, bool self_ok, char *path, size_t size)
+{
+    const char *given = cli->params[0];
+    char id[TSR_UUID_LEN + 1];
+    size_t len = strlen(given);
+
+    if (self_ok && strcmp(given, "self") == 0) {
+        snprintf(path, size, "/v4/iam/personal_tokens/self");
+        return TSR_EXIT_OK;
+    }
+    if (len == TSR_UUID_LEN) {
+        for (size_t i = 0; i < len; i++)
+            id[i] = (given[i] >= 'A' && given[i] <= 'F') ? (char)(given[i] - 'A' + 'a') : given[i];
+        id[len] = '\0';
+        if (tsr_uuid_valid(id, len)) {
+            snprintf(path, size, "/v4/iam/personal_tokens/%s", id);
+            return TSR_EXIT_OK;
+        }
+    }
+    return tsr_cli_usage(cli,
+                         "'%.64s' is not a token id: ids are UUIDs such as "
+                         "0193a0b2-7c1e-7d3f-8a4b-1c2d3e4f5a6b, as 'tessera list tokens' shows",
+                         given);
+}
+
+/* Prints a token object as labelled lines. */
+static int print_token(const json_t *t)
+{
+    char name[TSR_OUT_CELL_MAX], when[96];
+    const char *desc = tsr_out_jstr(t, "description");
+    json_t *used = json_object_get(t, "last_used_at");
+    int64_t now = tsr_time_now();
+    bool ok;
+
+    tsr_out_clean(tsr_out_jstr(t, "name"), name, sizeof(name), 0);
+    ok = tsr_out_pair(stdout, "ID", tsr_out_jstr(t, "id")) == TSR_OK &&
+         tsr_out_pair(stdout, "Name", name) == TSR_OK &&
+         tsr_out_pair(stdout, "Description", desc[0] != '\0' ? desc : "-") == TSR_OK &&
+         tsr_out_pair(stdout, "Hint", tsr_out_jstr(t, "key_hint")) == TSR_OK &&
+         tsr_out_pair(stdout, "Status", tsr_out_jstr(t, "status")) == TSR_OK;
+    tsr_out_time(tsr_out_jstr(t, "created"), now, true, when, sizeof(when));
+    ok = ok && tsr_out_pair(stdout, "Created", when) == TSR_OK;
+    tsr_out_time(tsr_out_jstr(t, "expires_at"), now, true, when, sizeof(when));
+    ok = ok && tsr_out_pair(stdout, "Expires", when) == TSR_OK;
+    tsr_out_time(json_is_string(used) ? json_string_value(used) : NULL, now, true, when,
+                 sizeof(when));
+    ok = ok && tsr_out_pair(stdout, "Last used", when) == TSR_OK;
+    if (!ok || fflush(stdout) != 0)
+        return tsr_cli_write_failed();
+
+    return TSR_EXIT_OK;
+}
+
+/* --expires: parsed here, sent as RFC 3339 UTC. */
+static bool parse_expiry(const char *text, char out[TSR_TIME_LEN + 1], char *why, size_t size)
+{
+    int64_t t;
+
+    if (tsr_expiry_parse(text, tsr_time_now(), &t, why, size) != TSR_OK)
+        return false;
+    tsr_time_format(t, out);
+    return true;
+}
+
+/* ---- create ---- */
+
+static int ask_name(struct tsr_cli *cli, char *buf, size_t size)
+{
+    for (int i = 0; i < ASKS; i++) {
+        const char *s = buf;
+        size_t len;
+        enum tsr_err rc = tsr_prompt_ask("Name: ", buf, size);
+
+        if (rc == TSR_ERR_MISSING || rc == TSR_ERR_IO)
+            break;
+        len = strlen(buf);
+        tsr_trim(&s, &len);
+        if (rc == TSR_OK && len > 0)
+            return TSR_EXIT_OK;
+        fprintf(stderr, rc == TSR_OK ? "A name is required.\n" : "That name is too long.\n");
+    }
+    return tsr_cli_usage(cli, "no name given");
+}
+
+static int ask_expiry(struct tsr_cli *cli, char out[TSR_TIME_LEN + 1])
+{
+    char answer[ANSWER_MAX], why[256];
+
+    for (int i = 0; i < ASKS; i++) {
+        enum tsr_err rc = tsr_prompt_ask(
+            "Expires in (" TSR_EXPIRY_FORMS ") [" DEFAULT_EXPIRY "]: ", answer, sizeof(answer));
+
+        if (rc == TSR_ERR_MISSING || rc == TSR_ERR_IO)
+            break;
+        if (rc == TSR_OK && answer[0] == '\0')
+            snprintf(answer, sizeof(answer), "%s", DEFAULT_EXPIRY);
+        if (rc == TSR_OK && parse_expiry(answer, out, why, sizeof(why)))
+            return TSR_EXIT_OK;
+        fprintf(stderr, "%s.\n", rc == TSR_OK ? why : "That answer is too long");
+    }
+    return tsr_cli_usage(cli, "no expiry given");
+}
+
+int tsr_cmd_create(struct tsr_cli *cli)
+{
+    const struct tsr_args *a = cli->args;
+    char name[ANSWER_MAX], expires[TSR_TIME_LEN + 1], why[256], when[96];
+    char shown[TSR_OUT_CELL_MAX];
+    json_t *body = NULL, *resp = NULL, *data;
+    const char *key;
+    int status = tsr_cli_auth(cli);
+
+    if (status != TSR_EXIT_OK)
+        return status;
+    /* Check what was given before asking for what was not. */
+    if (a->expires != NULL && !parse_expiry(a->expires, expires, why, sizeof(why)))
+        return tsr_cli_usage(cli, "%s", why);
+    if ((a->name == NULL || a->expires == NULL) && !tsr_prompt_is_tty())
+        return tsr_cli_usage(cli,
+                             "%s required: standard input is not a terminal, so tessera "
+                             "cannot ask",
+                             a->name == NULL && a->expires == NULL ? "--name and --expires are"
+                             : a->name == NULL                     ? "--name is"
+                                                                   : "--expires is");
+    if (a->name != NULL)
+        snprintf(name, sizeof(name), "%s", a->name);
+    else if ((status = ask_name(cli, name, sizeof(name))) != TSR_EXIT_OK)
+        return status;
+    if (a->expires == NULL && (status = ask_expiry(cli, expires)) != TSR_EXIT_OK)
+        return status;
+
+    body = json_pack("{s:s, s:s}", "name", name, "expires_at", expires);
+    if (body != NULL && a->description != NULL &&
+        json_object_set_new(body, "description", json_string(a->description)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
+    if (body == NULL) {
+        /* jansson refuses text that is not UTF-8. */
+        return tsr_cli_usage(cli, "the name and description must be UTF-8 text");
+    }
+    status = tsr_cli_call(cli, "POST", "/v4/iam/personal_tokens", body, 201, &resp);
+    json_decref(body);
+    if (status != TSR_EXIT_OK)
+        goto out;
+    if (cli->json) {
+        status = tsr_cli_print_json(resp);
+        goto out;
+    }
+    data = json_object_get(resp, "data");
+    key = json_string_value(json_object_get(data, "key"));
+    if (key == NULL) {
+        tsr_cli_error("%s answered without the new token: is it a Tessera server?", cli->server);
+        status = TSR_EXIT_ERROR;
+        goto out;
+    }
+    tsr_out_clean(tsr_out_jstr(data, "name"), shown, sizeof(shown), 0);
+    tsr_out_time(tsr_out_jstr(data, "expires_at"), tsr_time_now(), true, when, sizeof(when));
+    fprintf(stderr,
+            "Created token '%s' (id %s), expiring %s.\n"
+            "Copy it now: it is shown only this once.\n",
+            shown, tsr_out_jstr(data, "id"), when);
+    fflush(stderr);
+    /* The secret alone on standard output, so $(tessera create token ...)
+     * captures it and nothing else. */
+    if (printf("%s\n", key) < 0 || fflush(stdout) != 0) {
+        status = tsr_cli_write_failed();
+    }
+out:
+    json_decref(resp);
+    return status;
+}
+
+/* ---- list ---- */
+
+static const char *ordering_of(const char *sort, bool *desc)
+{
+    static const char *const names[][2] = {
+        {"name", "name"},
+        {"created", "created"},
+        {"expires", "expires_at"},
+        {"expires_at", "expires_at"},
+        {"expires-at", "expires_at"},
+        {"last_used", "last_used_at"},
+        {"last-used", "last_used_at"},
+        {"last_used_at", "last_used_at"},
+        {"last-used-at", "last_used_at"},
+    };
+
+    *desc = sort[0] == '-';
+    if (*desc)
+        sort++;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(names[i][0], sort) == 0)
+            return names[i][1];
+    }
+    return NULL;
+}
+
+static bool whole(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long n;
+
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    errno = 0;
+    n = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+struct listing {
+    long page, page_size;
+    char ordering[16];
+    json_t *all; /* results of every page (--all) */
+};
+
+static int list_path(struct tsr_cli *cli, const struct listing *ls, long page, char *path,
+                     size_t size)
+{
+    char num[24];
+    bool ok;
+
+    if (cli->client == NULL && tsr_client_new(cli->server, &cli->client) != TSR_OK) {
+        tsr_cli_error("out of memory");
+        return TSR_EXIT_ERROR;
+    }
+    snprintf(path, size, "/v4/iam/personal_tokens");
+    snprintf(num, sizeof(num), "%ld", page);
+    ok = page == 1 || tsr_client_query(cli->client, path, size, "page", num) == TSR_OK;
+    snprintf(num, sizeof(num), "%ld", ls->page_size);
+    ok = ok && (ls->page_size == 0 ||
+                tsr_client_query(cli->client, path, size, "page_size", num) == TSR_OK);
+    ok = ok && (cli->args->search == NULL ||
+                tsr_client_query(cli->client, path, size, "search", cli->args->search) == TSR_OK);
+    ok = ok && (ls->ordering[0] == '\0' ||
+                tsr_client_query(cli->client, path, size, "ordering", ls->ordering) == TSR_OK);
+    if (!ok)
+        return tsr_cli_usage(cli, "the search text is too long");
+    return TSR_EXIT_OK;
+}
+
+static bool seen_id(const json_t *all, const char *id)
+{
+    size_t i;
+    json_t *t;
+
+    json_array_foreach(all, i, t)
+    {
+        if (strcmp(tsr_out_jstr(t, "id"), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Fetches every page into one object shaped as the API's, with the results
+ * of all pages. Tokens made or deleted meanwhile may shift the pages: one
+ * seen twice is kept once. */
+static int list_all(struct tsr_cli *cli, struct listing *ls, json_t **out)
+{
+    char path[PATH_MAX_BYTES];
+    json_t *first = NULL, *page = NULL, *all = json_array();
+    int status = all ? TSR_EXIT_OK : TSR_EXIT_ERROR;
+
+    for (long p = 1; status == TSR_EXIT_OK && p <= PAGES_MAX; p++) {
+        json_t *results, *t;
+        size_t i;
+        bool done;
+
+        status = list_path(cli, ls, p, path, sizeof(path));
+        if (status == TSR_EXIT_OK)
+            status = tsr_cli_call(cli, "GET", path, NULL, 200, &page);
+        if (status != TSR_EXIT_OK)
+            break;
+        results = json_object_get(page, "results");
+        json_array_foreach(results, i, t)
+        {
+            if (!seen_id(all, tsr_out_jstr(t, "id")))
+                json_array_append(all, t);
+        }
+        done = json_array_size(results) == 0 ||
+               p >= json_integer_value(json_object_get(first ? first : page, "total_pages"));
+        if (first == NULL)
+            first = page;
+        else
+            json_decref(page);
+        page = NULL;
+        if (done)
+            break;
+    }
+    if (status == TSR_EXIT_OK && first != NULL) {
+        json_object_set(first, "results", all);
+        *out = first;
+        first = NULL;
+    }
+    json_decref(first);
+    json_decref(all);
+    return status;
+}
+
+static const char *const list_heads[] = {
+    "ID", "NAME", "HINT", "CREATED (UTC)", "EXPIRES (UTC)", "LAST USED", "STATUS",
+};
+
+static int print_list(struct tsr_cli *cli, const json_t *obj, long page, bool all)
+{
+    const json_t *results = json_object_get(obj, "results");
+    json_int_t count = json_integer_value(json_object_get(obj, "count"));
+    json_int_t pages = json_integer_value(json_object_get(obj, "total_pages"));
+    int64_t now = tsr_time_now();
+    struct tsr_table table;
+    const json_t *t;
+    size_t i;
+    int status = TSR_EXIT_OK;
+
+    if (json_array_size(results) == 0) {
+        if (count == 0 && cli->args->search != NULL)
+            fprintf(stderr, "No tokens match that search.\n");
+        else if (count == 0)
+            fprintf(stderr, "No tokens yet: make one with 'tessera create token'.\n");
+        else
+            fprintf(stderr, "No tokens on page %ld: there %s %lld page%s.\n", page,
+                    pages == 1 ? "is" : "are", (long long)pages, pages == 1 ? "" : "s");
+        return TSR_EXIT_OK;
+    }
+    tsr_table_init(&table, sizeof(list_heads) / sizeof(list_heads[0]), list_heads);
+    json_array_foreach(results, i, t)
+    {
+        char name[TSR_OUT_CELL_MAX], hint[32], created[TSR_OUT_WHEN_LEN + 1], expires[96], used[64];
+        const json_t *u = json_object_get(t, "last_used_at");
+        const char *cells[] = {tsr_out_jstr(t, "id"),    name, hint, created, expires, used,
+                               tsr_out_jstr(t, "status")};
+        int64_t when;
+
+        tsr_out_clean(tsr_out_jstr(t, "name"), name, sizeof(name), NAME_COLS);
+        tsr_out_clean(tsr_out_jstr(t, "key_hint"), hint, sizeof(hint), 0);
+        if (tsr_time_parse(tsr_out_jstr(t, "created"), strlen(tsr_out_jstr(t, "created")), &when) ==
+            TSR_OK)
+            tsr_out_when(when, created);
+        else
+            snprintf(created, sizeof(created), "-");
+        tsr_out_time(tsr_out_jstr(t, "expires_at"), now, false, expires, sizeof(expires));
+        if (json_is_string(u) &&
+            tsr_time_parse(json_string_value(u), json_string_length(u), &when) == TSR_OK)
+            tsr_out_relative(when, now, used, sizeof(used));
+        else
+            snprintf(used, sizeof(used), "never");
+        if (tsr_table_add(&table, cells) != TSR_OK) {
+            tsr_cli_error("out of memory");
+            status = TSR_EXIT_ERROR;
+            break;
+        }
+    }
+    if (status == TSR_EXIT_OK && (tsr_table_print(&table, stdout) != TSR_OK || fflush(stdout))) {
+        status = tsr_cli_write_failed();
+    }
+    tsr_table_release(&table);
+    if (status == TSR_EXIT_OK && !all && page < pages)
+        fprintf(stderr,
+                "Page %ld of %lld (%lld tokens): see the next with --page %ld, or all "
+                "with --all.\n",
+                page, (long long)pages, (long long)count, page + 1);
+    else if (status == TSR_EXIT_OK && !all && pages > 1)
+        fprintf(stderr, "Page %ld of %lld (%lld tokens).\n", page, (long long)pages,
+                (long long)count);
+    return status;
+}
+
+int tsr_cmd_list(struct tsr_cli *cli)
+{
+    const struct tsr_args *a = cli->args;
+    struct listing ls = {.page = 1};
+    char path[PATH_MAX_BYTES];
+    json_t *obj = NULL;
+    bool all = (a->given & TSR_OPT_ALL) != 0;
+    bool desc;
+    const char *ordering;
+    int status;
+
+    if (a->page != NULL && !whole(a->page, 1, 1000000000L, &ls.page))
+        return tsr_cli_usage(cli, "--page must be a whole number from 1, not '%.32s'", a->page);
+    if (a->page_size != NULL && !whole(a->page_size, 1, PAGE_SIZE_MAX, &ls.page_size))
+        return tsr_cli_usage(cli, "--page-size must be a whole number from 1 to %d, not '%.32s'",
+                             PAGE_SIZE_MAX, a->page_size);
+    if (all && a->page != NULL)
+        return tsr_cli_usage(cli, "--all and --page cannot be used together");
+    if (a->sort != NULL) {
+        ordering = ordering_of(a->sort, &desc);
+        if (ordering == NULL)
+            return tsr_cli_usage(cli,
+                                 "--sort must be name, created, expires or last_used, each "
+                                 "optionally prefixed by '-' for descending order, not '%.32s'",
+                                 a->sort);
+        snprintf(ls.ordering, sizeof(ls.ordering), "%s%s", desc ? "-" : "", ordering);
+    }
+    if (all && ls.page_size == 0)
+        ls.page_size = PAGE_SIZE_MAX;
+    status = tsr_cli_auth(cli);
+    if (status != TSR_EXIT_OK)
+        return status;
+    if (all) {
+        status = list_all(cli, &ls, &obj);
+    } else {
+        status = list_path(cli, &ls, ls.page, path, sizeof(path));
+        if (status == TSR_EXIT_OK)
+            status = tsr_cli_call(cli, "GET", path, NULL, 200, &obj);
+    }
+    if (status == TSR_EXIT_OK)
+        status = cli->json ? tsr_cli_print_json(obj) : print_list(cli, obj, ls.page, all);
+    json_decref(obj);
+    return status;
+}
+
+/* ---- describe, update, delete ---- */
+
+int tsr_cmd_describe(struct tsr_cli *cli)
+{
+    char path[128];
+    json_t *obj = NULL;
+    int status = token_path(cli, true, path, sizeof(path));
+
+    if (status == TSR_EXIT_OK)
+        status = tsr_cli_auth(cli);
+    if (status == TSR_EXIT_OK)
+        status = tsr_cli_call(cli, "GET", path, NULL, 200, &obj);
+    if (status == TSR_EXIT_OK)
+        status = cli->json ? tsr_cli_print_json(obj) : print_token(json_object_get(obj, "data"));
+    json_decref(obj);
+    return status;
+}
+
+int tsr_cmd_update(struct tsr_cli *cli)
+{
+    const struct tsr_args *a = cli->args;
+    char path[128], expires[TSR_TIME_LEN + 1], why[256];
+    json_t *body = NULL, *obj = NULL;
+    int status = token_path(cli, false, path, sizeof(path));
+    bool ok;
+
+    if (status != TSR_EXIT_OK)
+        return status;
+    if (a->name == NULL && a->description == NULL && a->expires == NULL)
+        return tsr_cli_usage(cli, "give at least one of --name, --description and --expires");
+    if (a->expires != NULL && !parse_expiry(a->expires, expires, why, sizeof(why)))
+        return tsr_cli_usage(cli, "%s", why);
+    body = json_object();
+    ok = body != NULL;
+    ok = ok && (a->name == NULL || json_object_set_new(body, "name", json_string(a->name)) == 0);
+    ok = ok && (a->description == NULL ||
+                json_object_set_new(body, "description", json_string(a->description)) == 0);
+    ok = ok &&
+         (a->expires == NULL || json_object_set_new(body, "expires_at", json_string(expires)) == 0);
+    if (!ok) {
+        json_decref(body);
+        return tsr_cli_usage(cli, "the name and description must be UTF-8 text");
+    }
+    status = tsr_cli_auth(cli);
+    if (status == TSR_EXIT_OK)
+        status = tsr_cli_call(cli, "PATCH", path, body, 200, &obj);
+    if (status == TSR_EXIT_OK)
+        status = cli->json ? tsr_cli_print_json(obj) : print_token(json_object_get(obj, "data"));
+    json_decref(body);
+    json_decref(obj);
+    return status;
+}
+
+/* Asks the user to type "delete", as the consoles do. */
+static int confirm_delete(struct tsr_cli *cli, const json_t *t)
+{
+    char name[TSR_OUT_CELL_MAX], when[96], answer[64];
+    const char *typed = answer;
+    size_t len;
+    enum tsr_err rc;
+
+    tsr_out_clean(tsr_out_jstr(t, "name"), name, sizeof(name), 0);
+    tsr_out_time(tsr_out_jstr(t, "expires_at"), tsr_time_now(), true, when, sizeof(when));
+    fprintf(stderr,
+            "Token '%s' (id %s, %s, expires %s) will be revoked at once: whatever uses it "
+            "stops working.\n",
+            name, tsr_out_jstr(t, "id"), tsr_out_jstr(t, "key_hint"), when);
+    rc = tsr_prompt_ask("Type delete to confirm: ", answer, sizeof(answer));
+    if (rc == TSR_OK) {
+        len = strlen(answer);
+        tsr_trim(&typed, &len);
+        if (len == 6 && memcmp(typed, "delete", 6) == 0)
+            return TSR_EXIT_OK;
+    }
+    (void)cli;
+    tsr_cli_error("not deleted: the answer was not 'delete'");
+    return TSR_EXIT_ERROR;
+}
+
+int tsr_cmd_delete(struct tsr_cli *cli)
+{
+    char path[128], name[TSR_OUT_CELL_MAX];
+    json_t *obj = NULL;
+    const json_t *t;
+    bool yes = (cli->args->given & TSR_OPT_YES) != 0;
+    int status = token_path(cli, true, path, sizeof(path));
+
+    if (status != TSR_EXIT_OK)
+        return status;
+    if (!yes && !tsr_prompt_is_tty())
+        return tsr_cli_usage(cli, "refusing to delete without confirmation: standard input is "
+                                  "not a terminal, so tessera cannot ask you to type 'delete'; "
+                                  "add --yes to delete anyway");
+    status = tsr_cli_auth(cli);
+    /* Fetch it first: to show what is about to go, and to say "no such
+     * token" before asking anything. */
+    if (status == TSR_EXIT_OK)
+        status = tsr_cli_call(cli, "GET", path, NULL, 200, &obj);
+    if (status != TSR_EXIT_OK)
+        goto out;
+    t = json_object_get(obj, "data");
+    if (!yes && (status = confirm_delete(cli, t)) != TSR_EXIT_OK)
+        goto out;
+    /* By id, even for "self": the confirmation was about this token. */
+    if (!tsr_uuid_valid(tsr_out_jstr(t, "id"), strlen(tsr_out_jstr(t, "id")))) {
+        tsr_cli_error("%s answered without the token's id: is it a Tessera server?", cli->server);
+        status = TSR_EXIT_ERROR;
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/v4/iam/personal_tokens/%s", tsr_out_jstr(t, "id"));
+    status = tsr_cli_call(cli, "DELETE", path, NULL, 204, NULL);
+    if (status == TSR_EXIT_OK) {
+        tsr_out_clean(tsr_out_jstr(t, "name"), name, sizeof(name), 0);
+        fprintf(stderr, "Deleted token '%s' (id %s).\n", name, tsr_out_jstr(t, "id"));
+    }
+out:
+    json_decref(obj);
+    return status;
+}
