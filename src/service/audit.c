@@ -12,7 +12,8 @@ enum tsr_err tsr__pending_init(struct tsr__pending *p)
     p->uses = calloc(TSR_PENDING_USES, sizeof(*p->uses));
     p->audits = calloc(TSR_PENDING_AUDITS, sizeof(*p->audits));
     p->audit_hashes = calloc(TSR_PENDING_AUDITS, sizeof(*p->audit_hashes));
-    if (!p->uses || !p->audits || !p->audit_hashes) {
+    p->audit_slots = calloc(TSR_AUDIT_SLOTS, sizeof(*p->audit_slots));
+    if (!p->uses || !p->audits || !p->audit_hashes || !p->audit_slots) {
         tsr__pending_release(p);
         return TSR_ERR_NOMEM;
     }
@@ -24,6 +25,7 @@ void tsr__pending_release(struct tsr__pending *p)
     free(p->uses);
     free(p->audits);
     free(p->audit_hashes);
+    free(p->audit_slots);
     memset(p, 0, sizeof(*p));
 }
 
@@ -71,31 +73,56 @@ static bool same_event(const struct tsr__pending *p, size_t i, const char *user_
            strcmp(row->remote_addr, remote ? remote : "") == 0;
 }
 
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+/* Where an event's row is, or would go, in the open-addressing slots. */
+static size_t event_slot(const struct tsr__pending *p, const char *user_id, const char *token_id,
+                         const uint8_t *hash, const char *remote)
+{
+    uint64_t h = fnv(fnv(14695981039346656037ULL, token_id), remote);
+    size_t i;
+
+    if (hash) {
+        uint64_t k;
+
+        memcpy(&k, hash, sizeof(k));
+        h ^= k;
+    }
+    i = (size_t)h & (TSR_AUDIT_SLOTS - 1);
+    while (p->audit_slots[i] != 0 &&
+           !same_event(p, p->audit_slots[i] - 1u, user_id, token_id, hash, remote))
+        i = (i + 1) & (TSR_AUDIT_SLOTS - 1);
+    return i;
+}
+
 /* Failed authentications can come by the thousand from one client: they are
- * counted in memory, one row per distinct event, and written in batches.
- * The newest rows are compared first, as a flood repeats the last one. */
+ * counted in memory, one row per distinct event, and written in batches. A
+ * look-up costs the same however many rows there are, so that refusing an
+ * unknown secret stays as cheap as accepting a known one. */
 void tsr__audit_later(struct tsr_service *svc, const char *user_id, const char *token_id,
                       const uint8_t *hash, const char *remote)
 {
     struct tsr__pending *p;
-    size_t n;
+    size_t slot, n;
 
     pthread_mutex_lock(&svc->lock);
     p = svc->pending;
-    for (size_t i = p->naudits; i-- > 0;) {
-        if (same_event(p, i, user_id, token_id, hash, remote)) {
-            p->audits[i].count++;
-            goto out;
-        }
-    }
-    if (p->naudits == TSR_PENDING_AUDITS) {
+    slot = event_slot(p, user_id, token_id, hash, remote);
+    if (p->audit_slots[slot] != 0) {
+        p->audits[p->audit_slots[slot] - 1u].count++;
+    } else if (p->naudits == TSR_PENDING_AUDITS) {
         p->dropped_audits++;
-        goto out;
+    } else {
+        n = p->naudits++;
+        fill_audit(&p->audits[n], tsr_time_now(), "auth", user_id, token_id, remote, false);
+        memcpy(p->audit_hashes[n], hash ? hash : no_hash, TSR_HASH_LEN);
+        p->audit_slots[slot] = (uint16_t)(n + 1);
     }
-    n = p->naudits++;
-    fill_audit(&p->audits[n], tsr_time_now(), "auth", user_id, token_id, remote, false);
-    memcpy(p->audit_hashes[n], hash ? hash : no_hash, TSR_HASH_LEN);
-out:
     pthread_mutex_unlock(&svc->lock);
 }
 
@@ -186,8 +213,10 @@ enum tsr_err tsr__pending_write(struct tsr_service *svc, struct tsr__pending *p)
     if (p->nuses > 0)
         memset(p->uses, 0, TSR_PENDING_USES * sizeof(*p->uses));
     p->nuses = 0;
-    if (p->naudits > 0)
+    if (p->naudits > 0) {
         memset(p->audit_hashes, 0, p->naudits * sizeof(*p->audit_hashes));
+        memset(p->audit_slots, 0, TSR_AUDIT_SLOTS * sizeof(*p->audit_slots));
+    }
     p->naudits = 0;
     p->dropped_audits = 0;
     return rc != TSR_OK ? rc : rc2;

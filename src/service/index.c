@@ -12,22 +12,32 @@
 #define MAX_LOAD_NUM 3 /* grow past 3/4 full */
 #define MAX_LOAD_DEN 4
 
-/* 64 bytes a token; slots hold an entry's index + 1, 0 for empty. */
+/* 72 bytes a token; slots hold an entry's index + 1, 0 for empty.
+ *
+ * A revoked token stays for a minute as a tombstone, which no put can bring
+ * back: revocation is final, so a sync that read the token just before it
+ * was revoked cannot make it live again. Its expires_at is then the time
+ * the tombstone may go, so the sweep drops both kinds alike. */
 struct entry {
     uint8_t key[KEY_LEN];
     uint8_t token_id[TSR_UUID_BYTES];
     uint8_t user_id[TSR_UUID_BYTES];
     int64_t expires_at;
+    int64_t change_seq;         /* of the row it came from; 0 when unknown */
     _Atomic uint32_t last_used; /* Unix seconds; written under the read lock */
     uint8_t kind;
+    bool revoked;
 };
+
+#define TOMBSTONE_SECONDS 60
 
 struct shard {
     pthread_rwlock_t lock;
     uint32_t *slots;
     size_t mask; /* number of slots - 1 */
     struct entry *entries;
-    size_t count;
+    size_t count; /* tombstones included */
+    size_t tombstones;
     size_t cap;
 };
 
@@ -133,6 +143,15 @@ static void fill(struct entry *e, const struct tsr_token_row *t)
     tsr_uuid_to_bytes(t->user_id, e->user_id);
     e->expires_at = t->expires_at;
     e->kind = (uint8_t)t->kind;
+    if (t->change_seq > e->change_seq)
+        e->change_seq = t->change_seq;
+}
+
+/* A put never revives a tombstone, nor lets an older row of the token
+ * overwrite a newer one (a sync that read before an update). */
+static bool newer(const struct entry *e, const struct tsr_token_row *t)
+{
+    return !e->revoked && (t->change_seq == 0 || t->change_seq >= e->change_seq);
 }
 
 static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t)
@@ -141,7 +160,10 @@ static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t)
     enum tsr_err rc;
 
     if (sh->slots[i] != 0) {
-        fill(&sh->entries[sh->slots[i] - 1], t);
+        struct entry *e = &sh->entries[sh->slots[i] - 1];
+
+        if (newer(e, t))
+            fill(e, t);
         return TSR_OK;
     }
     if ((sh->count + 1) * MAX_LOAD_DEN > (sh->mask + 1) * MAX_LOAD_NUM) {
@@ -198,6 +220,8 @@ static void remove_locked(struct shard *sh, const uint8_t *key)
     if (sh->slots[i] == 0)
         return;
     e = sh->slots[i] - 1;
+    if (sh->entries[e].revoked)
+        sh->tombstones--;
     clear_slot(sh, i);
     /* Keep the entries dense: the last one moves into the hole. */
     last = sh->count - 1;
@@ -208,13 +232,41 @@ static void remove_locked(struct shard *sh, const uint8_t *key)
     sh->count--;
 }
 
-void tsr__index_remove(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN])
+/* Marks the token revoked, adding a tombstone when the index does not hold
+ * it (a sync may bring its older row in a moment). */
+static enum tsr_err bury_locked(struct shard *sh, const uint8_t *hash, int64_t now)
+{
+    size_t i = probe(sh, hash);
+    struct tsr_token_row t;
+    struct entry *e;
+    enum tsr_err rc;
+
+    if (sh->slots[i] == 0) {
+        memset(&t, 0, sizeof(t));
+        memcpy(t.secret_hash, hash, TSR_HASH_LEN);
+        memcpy(t.id, "00000000-0000-0000-0000-000000000000", TSR_UUID_LEN);
+        memcpy(t.user_id, t.id, sizeof(t.user_id));
+        if ((rc = put_locked(sh, &t)) != TSR_OK)
+            return rc;
+        i = probe(sh, hash);
+    }
+    e = &sh->entries[sh->slots[i] - 1];
+    if (!e->revoked)
+        sh->tombstones++;
+    e->revoked = true;
+    e->expires_at = now + TOMBSTONE_SECONDS;
+    return TSR_OK;
+}
+
+enum tsr_err tsr__index_revoke(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN], int64_t now)
 {
     struct shard *sh = shard_of(ix, hash);
+    enum tsr_err rc;
 
     pthread_rwlock_wrlock(&sh->lock);
-    remove_locked(sh, hash);
+    rc = bury_locked(sh, hash, now);
     pthread_rwlock_unlock(&sh->lock);
+    return rc;
 }
 
 bool tsr__index_find(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN], int64_t now,
@@ -226,7 +278,7 @@ bool tsr__index_find(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN], int
 
     pthread_rwlock_rdlock(&sh->lock);
     size_t i = probe(sh, hash);
-    found = sh->slots[i] != 0;
+    found = sh->slots[i] != 0 && !sh->entries[sh->slots[i] - 1].revoked;
     if (found) {
         struct entry *e = &sh->entries[sh->slots[i] - 1];
         uint32_t seen = atomic_load_explicit(&e->last_used, memory_order_relaxed);
@@ -268,7 +320,7 @@ size_t tsr__index_count(struct tsr_index *ix)
 
     for (size_t s = 0; s < SHARDS; s++) {
         pthread_rwlock_rdlock(&ix->shards[s].lock);
-        n += ix->shards[s].count;
+        n += ix->shards[s].count - ix->shards[s].tombstones;
         pthread_rwlock_unlock(&ix->shards[s].lock);
     }
     return n;

@@ -31,21 +31,28 @@ enum tsr_err tsr__index_new(struct tsr_index **out) TSR_MUST_CHECK;
 /* Frees the index; NULL is a no-op. */
 void tsr__index_free(struct tsr_index *ix);
 
-/* Adds t (by its secret hash), or replaces what the index holds for it. */
+/* Adds t (by its secret hash), or replaces what the index holds for it
+ * unless that came from a newer row (by change_seq; 0 counts as newest) or
+ * the token was revoked. */
 enum tsr_err tsr__index_put(struct tsr_index *ix, const struct tsr_token_row *t) TSR_MUST_CHECK;
 
-/* Removes the token with that secret hash; absent is fine. Cannot fail. */
-void tsr__index_remove(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN]);
+/* Refuses the token with that secret hash from now on, for good: no later
+ * put brings it back (the index keeps a tombstone for a minute, which
+ * outlasts any sync that read the token before it was revoked). Absent is
+ * fine. Fails only for want of memory. */
+enum tsr_err tsr__index_revoke(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN],
+                               int64_t now) TSR_MUST_CHECK;
 
 /* Finds the token with that secret hash and notes its use at now. False when
  * the index has no such token. Allocates nothing and cannot fail. */
 bool tsr__index_find(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN], int64_t now,
                      struct tsr_index_hit *out);
 
-/* Drops every token that has expired at now. Cannot fail. */
+/* Drops every token that has expired at now, and the tombstones whose
+ * minute has passed. Cannot fail. */
 void tsr__index_sweep(struct tsr_index *ix, int64_t now);
 
-/* How many tokens the index holds. */
+/* How many live tokens the index holds (tombstones not counted). */
 size_t tsr__index_count(struct tsr_index *ix);
 
 #endif

@@ -14,6 +14,7 @@
  * into one overflow record. */
 #define TSR_PENDING_USES   16384
 #define TSR_PENDING_AUDITS 1024
+#define TSR_AUDIT_SLOTS    (TSR_PENDING_AUDITS * 2)
 
 struct tsr__pending {
     struct tsr_token_use *uses; /* open addressing on the token id */
@@ -22,6 +23,7 @@ struct tsr__pending {
     /* The secret hash behind each failed authentication that found no live
      * token (all zero otherwise): the writer looks up whose it was. */
     uint8_t (*audit_hashes)[TSR_HASH_LEN];
+    uint16_t *audit_slots; /* open addressing over audits: index + 1, 0 for empty */
     size_t naudits;
     int64_t dropped_audits;
 };
@@ -31,11 +33,8 @@ struct tsr_service {
     struct tsr_service_config cfg;
     struct tsr_index *index;
     struct tsr_ratelimit *logins;
-    /* Held by every change to tokens, from the store write to the index
-     * update, and by the sync, so that a sync never puts back a token that
-     * was just revoked. Never taken on the verify path. */
-    pthread_mutex_t sync_lock;
-    int64_t synced_seq; /* the change_seq the index reflects; under sync_lock */
+    pthread_mutex_t sync_lock; /* one sync at a time */
+    int64_t synced_seq;        /* the change_seq the index reflects; under sync_lock */
     /* Verified against when an email is unknown, so that refusing it costs
      * as much as refusing a wrong password. */
     char dummy_hash[crypto_pwhash_STRBYTES];

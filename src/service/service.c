@@ -65,10 +65,12 @@ static enum tsr_err apply_change(const struct tsr_token_row *t, void *ctx)
 {
     struct tsr_service *svc = ctx;
 
-    if (t->revoked_at != 0 || t->expires_at <= tsr_time_now()) {
-        tsr__index_remove(svc->index, t->secret_hash);
-        return TSR_OK;
-    }
+    int64_t now = tsr_time_now();
+
+    if (t->revoked_at != 0)
+        return tsr__index_revoke(svc->index, t->secret_hash, now);
+    if (t->expires_at <= now)
+        return TSR_OK; /* the sweep drops what the index may still hold */
     return tsr__index_put(svc->index, t);
 }
 

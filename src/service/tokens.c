@@ -12,33 +12,28 @@
 
 #define DAY 86400
 
+/* No lock spans the store and the index: the store commits concurrent
+ * changes together (group commit), and the index orders what reaches it by
+ * change_seq and keeps revocations final, so a sync running at the same
+ * time can never undo a change. */
 enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_row *t,
                                int64_t max_live, int64_t now, const struct tsr_audit_row *audit)
 {
-    enum tsr_err rc;
+    enum tsr_err rc = tsr_store_token_insert(svc->store, t, max_live, now, audit);
 
-    pthread_mutex_lock(&svc->sync_lock);
-    rc = tsr_store_token_insert(svc->store, t, max_live, now, audit);
-    if (rc == TSR_OK)
-        rc = tsr__index_put(svc->index, t);
-    pthread_mutex_unlock(&svc->sync_lock);
-    return rc;
+    return rc == TSR_OK ? tsr__index_put(svc->index, t) : rc;
 }
 
-/* Revoked once the store says so; the index forgets it before the caller
+/* Revoked once the store says so; the index refuses it before the caller
  * answers, so the very next request is refused. */
 enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, const char *id,
                                enum tsr_token_kind kind, const uint8_t hash[TSR_HASH_LEN],
                                const struct tsr_audit_row *audit)
 {
-    enum tsr_err rc;
+    int64_t now = tsr_time_now();
+    enum tsr_err rc = tsr_store_token_revoke(svc->store, user_id, id, kind, now, audit);
 
-    pthread_mutex_lock(&svc->sync_lock);
-    rc = tsr_store_token_revoke(svc->store, user_id, id, kind, tsr_time_now(), audit);
-    if (rc == TSR_OK)
-        tsr__index_remove(svc->index, hash);
-    pthread_mutex_unlock(&svc->sync_lock);
-    return rc;
+    return rc == TSR_OK ? tsr__index_revoke(svc->index, hash, now) : rc;
 }
 
 static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, const char *id,
@@ -49,12 +44,8 @@ static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, c
     enum tsr_err rc;
 
     tsr__audit_success(&audit, "token.update", user_id, id, remote);
-    pthread_mutex_lock(&svc->sync_lock);
     rc = tsr_store_token_update(svc->store, user_id, id, fields, values, now, out, &audit);
-    if (rc == TSR_OK)
-        rc = tsr__index_put(svc->index, out);
-    pthread_mutex_unlock(&svc->sync_lock);
-    return rc;
+    return rc == TSR_OK ? tsr__index_put(svc->index, out) : rc;
 }
 
 const char *tsr_token_status(const struct tsr_token_row *t, int64_t now)

@@ -136,6 +136,9 @@ enum stmt_id {
     ST_AUDIT_EACH_USER,
     ST_PURGE_TOKENS,
     ST_PURGE_AUDIT,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
     ST_COUNT
 };
 
@@ -214,6 +217,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PURGE_TOKENS] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
                         " WHERE (revoked_at < ?1 OR expires_at < ?1)"
                         " AND change_seq < (SELECT max(change_seq) FROM tokens) LIMIT ?2)",
+    [ST_SAVEPOINT] = "SAVEPOINT job",
+    [ST_RELEASE] = "RELEASE job",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO job",
     [ST_PURGE_AUDIT] = "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ?1"
                        " ORDER BY id LIMIT ?2)",
 };
@@ -229,6 +235,14 @@ struct conn {
     atomic_uint_fast64_t *statements; /* the store's count of statements run */
 };
 
+struct write_job {
+    enum tsr_err (*run)(struct conn *c, void *arg);
+    void *arg;
+    enum tsr_err rc;
+    bool done;
+    struct write_job *next;
+};
+
 struct sqlite_store {
     struct tsr_store base; /* first, so that a struct tsr_store * is one of these */
     char *path;
@@ -236,6 +250,13 @@ struct sqlite_store {
     struct conn readers[SQLITE_READERS];
     atomic_uint next_reader;
     atomic_uint_fast64_t statements;
+    /* Group commit: writes that arrive while one commit is on its way to the
+     * disk wait here, and the next leader commits them all at once. */
+    pthread_mutex_t queue_lock;
+    pthread_cond_t queue_done;
+    struct write_job *queue;
+    struct write_job **queue_tail;
+    bool leading;
 };
 
 static struct sqlite_store *from_base(struct tsr_store *store)
@@ -345,6 +366,87 @@ static enum tsr_err write_end(struct sqlite_store *s, enum tsr_err rc)
     rc = tx_end(&s->writer, rc);
     pthread_mutex_unlock(&s->writer.lock);
     return rc;
+}
+
+/* Runs one job inside the batch's transaction, under a savepoint, so that a
+ * job that fails (a limit reached, a token not found) undoes only itself. */
+static enum tsr_err run_job(struct conn *c, struct write_job *j)
+{
+    enum tsr_err rc = exec_cached(c, ST_SAVEPOINT);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = j->run(c, j->arg);
+    if (sqlite3_get_autocommit(c->db))
+        return rc; /* the whole transaction is gone: the caller sees it */
+    if (rc != TSR_OK)
+        (void)exec_cached(c, ST_ROLLBACK_TO);
+    (void)exec_cached(c, ST_RELEASE);
+    return rc;
+}
+
+/* Commits a batch of jobs in one transaction: one fsync for all of them. A
+ * job's own failure is its alone; a failure of the transaction (disk full,
+ * say) fails every job that had succeeded. */
+static void run_batch(struct sqlite_store *s, struct write_job *batch)
+{
+    struct conn *c = &s->writer;
+    enum tsr_err rc;
+
+    pthread_mutex_lock(&c->lock);
+    rc = exec_cached(c, ST_BEGIN_IMMEDIATE);
+    for (struct write_job *j = batch; j; j = j->next) {
+        if (rc != TSR_OK) {
+            j->rc = rc; /* never run: the transaction failed before it */
+            continue;
+        }
+        j->rc = run_job(c, j);
+        if (sqlite3_get_autocommit(c->db))
+            rc = j->rc != TSR_OK ? j->rc : TSR_ERR_STORE;
+    }
+    if (rc == TSR_OK)
+        rc = tx_end(c, TSR_OK);
+    else if (!sqlite3_get_autocommit(c->db))
+        (void)exec_cached(c, ST_ROLLBACK);
+    pthread_mutex_unlock(&c->lock);
+    for (struct write_job *j = batch; j; j = j->next) {
+        if (rc != TSR_OK && j->rc == TSR_OK)
+            j->rc = rc;
+    }
+}
+
+/* Queues run(arg) and waits until it is committed. The first writer to find
+ * no leader leads: it takes the whole queue, commits it, and hands over. */
+static enum tsr_err write_grouped(struct sqlite_store *s,
+                                  enum tsr_err (*run)(struct conn *, void *), void *arg)
+{
+    struct write_job job = {.run = run, .arg = arg, .rc = TSR_ERR_STORE};
+
+    pthread_mutex_lock(&s->queue_lock);
+    *s->queue_tail = &job;
+    s->queue_tail = &job.next;
+    while (!job.done) {
+        if (s->leading) {
+            pthread_cond_wait(&s->queue_done, &s->queue_lock);
+            continue;
+        }
+        struct write_job *batch = s->queue;
+
+        s->queue = NULL;
+        s->queue_tail = &s->queue;
+        s->leading = true;
+        pthread_mutex_unlock(&s->queue_lock);
+        run_batch(s, batch);
+        pthread_mutex_lock(&s->queue_lock);
+        for (struct write_job *j = batch, *next; j; j = next) {
+            next = j->next; /* j may return and vanish once done is set */
+            j->done = true;
+        }
+        s->leading = false;
+        pthread_cond_broadcast(&s->queue_done);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    return job.rc;
 }
 
 /* Takes a free reader, or waits for one when all are taken. Release with
@@ -809,27 +911,37 @@ static uint64_t sq_statements(struct tsr_store *store)
     return atomic_load_explicit(&from_base(store)->statements, memory_order_relaxed);
 }
 
+struct insert_job {
+    const struct tsr_token_row *token;
+    const char *kind;
+    int64_t max_live;
+    int64_t now;
+    const struct tsr_audit_row *audit;
+};
+
+static enum tsr_err insert_run(struct conn *c, void *arg)
+{
+    struct insert_job *a = arg;
+    /* The count and the insert share the write transaction, so two requests
+     * at once cannot both take the last free place. */
+    enum tsr_err rc = token_may_insert(c, a->token, a->max_live, a->now);
+
+    if (rc == TSR_OK)
+        rc = token_add(c, a->token, a->kind);
+    if (rc == TSR_OK)
+        rc = audit_with(c, a->audit);
+    return rc;
+}
+
 static enum tsr_err sq_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
                                     int64_t max_live, int64_t now,
                                     const struct tsr_audit_row *audit)
 {
-    struct sqlite_store *s = from_base(store);
-    const char *kind = kind_text(token->kind);
-    enum tsr_err rc;
+    struct insert_job a = {token, kind_text(token->kind), max_live, now, audit};
 
-    if (kind == NULL)
+    if (a.kind == NULL)
         return TSR_ERR_INVALID;
-    rc = write_begin(s);
-    if (rc != TSR_OK)
-        return rc;
-    /* The count and the insert share the write transaction, so two requests
-     * at once cannot both take the last free place. */
-    rc = token_may_insert(&s->writer, token, max_live, now);
-    if (rc == TSR_OK)
-        rc = token_add(&s->writer, token, kind);
-    if (rc == TSR_OK)
-        rc = audit_with(&s->writer, audit);
-    return write_end(s, rc);
+    return write_grouped(from_base(store), insert_run, &a);
 }
 
 /* Reads the one token that st (bound already) finds into *out;
@@ -1056,28 +1168,80 @@ out:
     return rc;
 }
 
+struct update_job {
+    const char *user_id;
+    const char *id;
+    unsigned fields;
+    const struct tsr_token_row *values;
+    int64_t now;
+    struct tsr_token_row after;
+    const struct tsr_audit_row *audit;
+};
+
+static enum tsr_err update_run(struct conn *c, void *arg)
+{
+    struct update_job *a = arg;
+    enum tsr_err rc = token_changeable(c, a->user_id, a->id, a->now);
+
+    if (rc == TSR_OK)
+        rc = token_write(c, a->id, a->fields, a->values);
+    if (rc == TSR_OK)
+        rc = token_get_on(c, a->user_id, a->id, &a->after);
+    if (rc == TSR_OK)
+        rc = audit_with(c, a->audit);
+    return rc;
+}
+
 static enum tsr_err sq_token_update(struct tsr_store *store, const char *user_id, const char *id,
                                     unsigned fields, const struct tsr_token_row *values,
                                     int64_t now, struct tsr_token_row *out,
                                     const struct tsr_audit_row *audit)
 {
-    struct sqlite_store *s = from_base(store);
-    struct tsr_token_row after;
-    enum tsr_err rc = write_begin(s);
+    struct update_job a = {.user_id = user_id,
+                           .id = id,
+                           .fields = fields,
+                           .values = values,
+                           .now = now,
+                           .audit = audit};
+    enum tsr_err rc = write_grouped(from_base(store), update_run, &a);
 
-    if (rc != TSR_OK)
-        return rc;
-    rc = token_changeable(&s->writer, user_id, id, now);
-    if (rc == TSR_OK)
-        rc = token_write(&s->writer, id, fields, values);
-    if (rc == TSR_OK && out != NULL)
-        rc = token_get_on(&s->writer, user_id, id, &after);
-    if (rc == TSR_OK)
-        rc = audit_with(&s->writer, audit);
-    rc = write_end(s, rc);
     /* Only a committed change is handed back. */
     if (rc == TSR_OK && out != NULL)
-        *out = after;
+        *out = a.after;
+    return rc;
+}
+
+struct revoke_job {
+    const char *user_id;
+    const char *id;
+    const char *kind;
+    int64_t now;
+    const struct tsr_audit_row *audit;
+};
+
+static enum tsr_err revoke_run(struct conn *c, void *arg)
+{
+    struct revoke_job *a = arg;
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc = stmt_get(c, ST_TOKEN_REVOKE, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, a->user_id, NO_CAP, &src);
+    bind_str(st, 2, a->id, NO_CAP, &src);
+    bind_str(st, 3, a->kind, NO_CAP, &src);
+    bind_int(st, 4, a->now, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(c, st, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        rc = audit_with(c, a->audit);
+out:
+    stmt_done(st);
     return rc;
 }
 
@@ -1085,35 +1249,11 @@ static enum tsr_err sq_token_revoke(struct tsr_store *store, const char *user_id
                                     enum tsr_token_kind kind, int64_t now,
                                     const struct tsr_audit_row *audit)
 {
-    struct sqlite_store *s = from_base(store);
-    const char *kind_s = kind_text(kind);
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    int changes = 0;
-    enum tsr_err rc;
+    struct revoke_job a = {user_id, id, kind_text(kind), now, audit};
 
-    if (kind_s == NULL)
+    if (a.kind == NULL)
         return TSR_ERR_NOT_FOUND;
-    rc = write_begin(s);
-    if (rc != TSR_OK)
-        return rc;
-    rc = stmt_get(&s->writer, ST_TOKEN_REVOKE, &st);
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    bind_str(st, 2, id, NO_CAP, &src);
-    bind_str(st, 3, kind_s, NO_CAP, &src);
-    bind_int(st, 4, now, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = step_write(&s->writer, st, &changes);
-    if (rc == TSR_OK && changes == 0)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = audit_with(&s->writer, audit);
-out:
-    stmt_done(st);
-    return write_end(s, rc);
+    return write_grouped(from_base(store), revoke_run, &a);
 }
 
 /* Reads max(change_seq) on c into *out. */
@@ -1615,6 +1755,8 @@ static void sq_close(struct tsr_store *store)
     for (int i = 0; i < SQLITE_READERS; i++)
         conn_close(&s->readers[i]);
     conn_close(&s->writer);
+    pthread_mutex_destroy(&s->queue_lock);
+    pthread_cond_destroy(&s->queue_done);
     free(s->path);
     free(s);
 }
@@ -1748,6 +1890,9 @@ static struct sqlite_store *store_new(const char *path)
         s->readers[i].lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     atomic_init(&s->next_reader, 0);
     atomic_init(&s->statements, 0);
+    pthread_mutex_init(&s->queue_lock, NULL);
+    pthread_cond_init(&s->queue_done, NULL);
+    s->queue_tail = &s->queue;
     return s;
 }
 

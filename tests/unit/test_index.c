@@ -68,10 +68,10 @@ static void test_put_find_remove(void **state)
     assert_hit(ix, &a);
     assert_int_equal(tsr__index_count(ix), 2);
 
-    tsr__index_remove(ix, a.secret_hash);
+    assert_int_equal(tsr__index_revoke(ix, a.secret_hash, NOW), TSR_OK);
     assert_false(tsr__index_find(ix, a.secret_hash, NOW, &hit));
     assert_hit(ix, &b);
-    tsr__index_remove(ix, a.secret_hash); /* absent: fine */
+    assert_int_equal(tsr__index_revoke(ix, a.secret_hash, NOW), TSR_OK); /* again: fine */
     assert_int_equal(tsr__index_count(ix), 1);
     tsr__index_free(ix);
     tsr__index_free(NULL);
@@ -115,7 +115,7 @@ static void test_many_and_removals(void **state)
     assert_non_null(order);
     assert_int_equal(tsr__index_new(&ix), TSR_OK);
     for (size_t i = 0; i < N; i++) {
-        make_token(&rows[i], NOW + 1 + (int64_t)i);
+        make_token(&rows[i], NOW + 100000 + (int64_t)i);
         assert_int_equal(tsr__index_put(ix, &rows[i]), TSR_OK);
         order[i] = i;
     }
@@ -127,7 +127,15 @@ static void test_many_and_removals(void **state)
         order[j] = tmp;
     }
     for (size_t i = 0; i < N / 2; i++)
-        tsr__index_remove(ix, rows[order[i]].secret_hash);
+        assert_int_equal(tsr__index_revoke(ix, rows[order[i]].secret_hash, NOW), TSR_OK);
+    assert_int_equal(tsr__index_count(ix), N - N / 2);
+    for (size_t i = N / 2; i < N; i++)
+        assert_hit(ix, &rows[order[i]]);
+    for (size_t i = 0; i < N / 2; i++)
+        assert_false(tsr__index_find(ix, rows[order[i]].secret_hash, NOW, &hit));
+    /* Once their minute has passed, the sweep drops the tombstones: the
+     * backward shifts of linear probing keep every other entry reachable. */
+    tsr__index_sweep(ix, NOW + 61);
     assert_int_equal(tsr__index_count(ix), N - N / 2);
     for (size_t i = N / 2; i < N; i++)
         assert_hit(ix, &rows[order[i]]);
@@ -136,6 +144,39 @@ static void test_many_and_removals(void **state)
     tsr__index_free(ix);
     free(rows);
     free(order);
+}
+
+/* Revocation is final, and an older row never overwrites a newer one: what
+ * a sync that read the store a moment too early would try. */
+static void test_stale_puts_lose(void **state)
+{
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row t, stale;
+    struct tsr_index_hit hit;
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    make_token(&t, NOW + 100);
+    t.change_seq = 5;
+    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    stale = t;
+    stale.change_seq = 4;
+    stale.expires_at = NOW + 999;
+    assert_int_equal(tsr__index_put(ix, &stale), TSR_OK);
+    assert_hit(ix, &t);
+
+    assert_int_equal(tsr__index_revoke(ix, t.secret_hash, NOW), TSR_OK);
+    t.change_seq = 9;
+    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_false(tsr__index_find(ix, t.secret_hash, NOW, &hit));
+    assert_int_equal(tsr__index_count(ix), 0);
+
+    /* Revoked before the index ever saw it: the sync's put comes too late. */
+    make_token(&stale, NOW + 100);
+    assert_int_equal(tsr__index_revoke(ix, stale.secret_hash, NOW), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &stale), TSR_OK);
+    assert_false(tsr__index_find(ix, stale.secret_hash, NOW, &hit));
+    tsr__index_free(ix);
 }
 
 static void test_sweep(void **state)
@@ -210,7 +251,7 @@ static void test_concurrent_readers_and_writer(void **state)
         make_token(&churn[i], NOW + 100);
         assert_int_equal(tsr__index_put(r.ix, &churn[i]), TSR_OK);
         if (i % 2 == 1)
-            tsr__index_remove(r.ix, churn[i - 1].secret_hash);
+            assert_int_equal(tsr__index_revoke(r.ix, churn[i - 1].secret_hash, NOW), TSR_OK);
     }
     atomic_store(&r.done, true);
     for (size_t i = 0; i < READERS; i++)
@@ -229,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_put_find_remove),
         cmocka_unit_test(test_newly_used_once_a_second),
         cmocka_unit_test(test_many_and_removals),
+        cmocka_unit_test(test_stale_puts_lose),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_concurrent_readers_and_writer),
     };

@@ -1177,6 +1177,65 @@ static void test_concurrent_inserts(void **state)
     assert_int_equal(max, THREADS * TOKENS_PER_THREAD);
 }
 
+/* Group commit: inserts racing for the last places of a limit are committed
+ * together, yet each is counted against the limit on its own. */
+struct racer {
+    struct fixture *f;
+    const char *user_id;
+    int ok;
+    int limited;
+    int other;
+};
+
+static void *race_for_places(void *arg)
+{
+    struct racer *r = arg;
+    struct tsr_token_row t;
+    struct tsr_audit_row a = {.at = 1, .count = 1};
+
+    snprintf(a.action, sizeof(a.action), "token.create");
+    snprintf(a.outcome, sizeof(a.outcome), "success");
+    for (int i = 0; i < 10; i++) {
+        enum tsr_err rc;
+
+        fill_token(&t, r->user_id, TSR_TOKEN_PERSONAL, NULL, "race", r->f->now, r->f->now + 100);
+        rc = tsr_store_token_insert(r->f->store, &t, 25, r->f->now, &a);
+        r->ok += rc == TSR_OK;
+        r->limited += rc == TSR_ERR_LIMIT;
+        r->other += rc != TSR_OK && rc != TSR_ERR_LIMIT;
+    }
+    return NULL;
+}
+
+static void test_group_commit_keeps_the_limit(void **state)
+{
+    enum { RACERS = 8 };
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct racer r[RACERS];
+    pthread_t th[RACERS];
+    struct seen s;
+    int ok = 0, limited = 0;
+
+    add_user(f, "race@example.com", 1, &u);
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){.f = f, .user_id = u.id};
+        assert_int_equal(pthread_create(&th[i], NULL, race_for_places, &r[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(r[i].other, 0);
+        ok += r[i].ok;
+        limited += r[i].limited;
+    }
+    assert_int_equal(ok, 25);
+    assert_int_equal(limited, RACERS * 10 - 25);
+    /* Exactly the acknowledged inserts are there, each with its audit row. */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_audit_each(f->store, NULL, 0, 1000, see_audit, &s), TSR_OK);
+    assert_int_equal(s.n, 25);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1197,6 +1256,7 @@ int main(void)
         T(test_insert_many_and_statement_count),
         T(test_purge),
         T(test_backup),
+        T(test_group_commit_keeps_the_limit),
         T(test_token_list_search),
         T(test_token_list_order),
         T(test_token_list_paging),
