@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 LISTEN     ?= 127.0.0.1:8080
 DB         ?= ./data/tessera.db
 
-.PHONY: all deps build build-asan run test test-plain test-asan test-tsan install clean
+.PHONY: all deps build build-asan run test test-plain test-asan test-tsan bench install clean
 
 all: build
 
@@ -45,6 +45,10 @@ test-tsan: deps
 	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 \
 		ctest --output-on-failure -R '^($(subst $(eval) ,|,$(TSAN_TESTS)))$$'
+
+# Benchmarks (issue 5): several minutes; installs wrk and nginx when missing.
+bench: build
+	@BUILD=$(BUILD) bench/run
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
