@@ -20,7 +20,8 @@ static bool split_scheme(const char *value, const char *scheme, const char **cre
     while (*p == ' ' || *p == '\t')
         p++;
     *len = strcspn(p, " \t");
-    if (*len == 0 || p[*len] != '\0')
+    /* White space after the credential is not part of the header's value. */
+    if (*len == 0 || p[strspn(p + *len, " \t") + *len] != '\0')
         return false;
     *cred = p;
     return true;
@@ -69,6 +70,10 @@ enum MHD_Result tsr__api_login(struct tsr_req *req)
 
     if (!parse_basic(auth, buf, sizeof(buf), &email, &email_len, &password, &password_len))
         return tsr__reply_unauthorized(req, "Basic");
+    if (!tsr__query_empty(req, &ret)) {
+        sodium_memzero(buf, sizeof(buf));
+        return ret;
+    }
     rc = tsr_auth_login(req->svc, email, email_len, password, password_len, req->remote, &session);
     sodium_memzero(buf, sizeof(buf));
     if (rc == TSR_ERR_UNAUTHORIZED)

@@ -3,13 +3,15 @@
 #define TSR_HTTP_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "service/service.h"
 
 struct tsr_http_config {
-    const char *listen; /* "HOST:PORT", "[V6]:PORT"; port 0 picks a free one */
-    unsigned threads;   /* worker threads; 0: one per core */
+    const char *listen;        /* "HOST:PORT", "[V6]:PORT"; port 0 picks a free one */
+    unsigned threads;          /* worker threads; 0: one per core */
+    int64_t max_lifetime_days; /* the service's limit, told to the consoles; 0: none */
 };
 
 struct tsr_http;

@@ -5,6 +5,7 @@
 
 #include "core/timefmt.h"
 #include "core/validate.h"
+#include "http/assets.h"
 #include "http/request.h"
 #include "service/log.h"
 
@@ -26,8 +27,11 @@ static enum MHD_Result queue(struct tsr_req *req, unsigned status, struct MHD_Re
         return MHD_NO;
     /* Every answer is about one user's secrets: no cache may keep it. */
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (json)
+    if (json) {
         MHD_add_response_header(resp, "Content-Type", "application/json");
+        /* Not on empty answers: verify's 204 is the hot path. */
+        tsr__security_headers(resp);
+    }
     for (size_t i = 0; i < req->nheaders; i++)
         MHD_add_response_header(resp, req->header_names[i], req->header_values[i]);
     req->nheaders = 0;
@@ -155,10 +159,26 @@ enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *ke
 
 enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme)
 {
+    bool basic = strcmp(scheme, "Basic") == 0;
+
     tsr__req_header(req, "WWW-Authenticate",
-                    strcmp(scheme, "Basic") == 0 ? "Basic realm=\"tessera\""
-                                                 : "Token realm=\"tessera\"");
-    return tsr__reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "a valid token is required",
+                    basic ? "Basic realm=\"tessera\"" : "Token realm=\"tessera\"");
+    return tsr__reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                            basic ? "a valid email and password are required"
+                                  : "a valid token is required",
+                            TSR_SOURCE_NONE, NULL);
+}
+
+/* Logins from this address have failed too often: 429 until the window
+ * has passed. (A limit on tokens is answered by the tokens' handlers.) */
+static enum MHD_Result rate_limited(struct tsr_req *req)
+{
+    char wait[24];
+
+    snprintf(wait, sizeof(wait), "%lld", (long long)tsr_auth_login_wait(req->svc, req->remote));
+    tsr__req_header(req, "Retry-After", wait);
+    return tsr__reply_error(req, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                            "too many failed logins from this address; try again later",
                             TSR_SOURCE_NONE, NULL);
 }
 
@@ -179,13 +199,14 @@ enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc)
         tsr__req_header(req, "Retry-After", "1");
         return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "the database is busy; try again", TSR_SOURCE_NONE, NULL);
+    case TSR_ERR_LIMIT:
+        return rate_limited(req);
     case TSR_OK:
     case TSR_ERR_NOMEM:
     case TSR_ERR_INVALID:
     case TSR_ERR_MISSING:
     case TSR_ERR_EXISTS:
     case TSR_ERR_EXPIRED:
-    case TSR_ERR_LIMIT:
     case TSR_ERR_STORE:
     case TSR_ERR_IO:
         break;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -27,6 +28,8 @@ struct tsr_req {
     char id[TSR_UUID_LEN + 1]; /* the {id} of the path */
     char remote[TSR_ADDR_MAX + 1];
     struct tsr_principal who;
+    bool by_cookie;            /* authenticated by the console's cookie */
+    int64_t max_lifetime_days; /* the server's limit, for the consoles; 0: none */
     /* Headers that the next reply carries; the strings must outlive it. */
     const char *header_names[TSR_MAX_HEADERS];
     const char *header_values[TSR_MAX_HEADERS];
@@ -65,6 +68,10 @@ enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc);
  * key_size bytes at key (quoted only when it is short printable UTF-8). */
 enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *key, size_t key_size);
 
+/* True when the request has no query parameter; otherwise queues 400
+ * invalid_parameter for the first one, sets *ret and returns false. */
+bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *ret);
+
 /* Queues 401 unauthorized with the WWW-Authenticate challenge of scheme
  * ("Token" or "Basic"). */
 enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme);
@@ -87,5 +94,16 @@ enum MHD_Result tsr__api_tokens_list(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_get(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_update(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_delete(struct tsr_req *req);
+enum MHD_Result tsr__api_console_login(struct tsr_req *req);
+enum MHD_Result tsr__api_console_logout(struct tsr_req *req);
+enum MHD_Result tsr__api_console_config(struct tsr_req *req);
+
+/* The console's session cookie (api_console.c): finds its value, a session
+ * secret to check. Returns false when the request has none. */
+bool tsr__session_cookie(struct MHD_Connection *conn, const char **secret, size_t *len);
+
+/* Whether req may go on after cookie authentication: true for a method that
+ * changes nothing, else only with the header X-Tessera-CSRF: 1. */
+bool tsr__csrf_ok(const struct tsr_req *req);
 
 #endif

@@ -8,7 +8,8 @@
 
 static const struct tsr_route routes[] = {
     {"/healthz", {{"GET", tsr__api_health, 0, false, false}}},
-    {"/v4/tokens", {{"POST", tsr__api_login, 0, false, false}}},
+    /* Login reads its query itself: after the credentials, as the order wants. */
+    {"/v4/tokens", {{"POST", tsr__api_login, 0, false, true}}},
     {"/v4/tokens/self", {{"DELETE", tsr__api_logout, SECRET, false, false}}},
     {"/v4/auth/verify", {{"GET", tsr__api_verify, TSR_ACCEPT_PERSONAL, false, false}}},
     {"/v4/iam/users/me", {{"GET", tsr__api_me, SECRET, false, false}}},
@@ -22,6 +23,10 @@ static const struct tsr_route routes[] = {
      {{"GET", tsr__api_tokens_get, SECRET, false, false},
       {"PATCH", tsr__api_tokens_update, SECRET, true, false},
       {"DELETE", tsr__api_tokens_delete, SECRET, false, false}}},
+    {"/v4/console/session",
+     {{"POST", tsr__api_console_login, 0, true, false},
+      {"DELETE", tsr__api_console_logout, TSR_ACCEPT_SESSION, false, false}}},
+    {"/v4/console/config", {{"GET", tsr__api_console_config, SECRET, false, false}}},
 };
 
 /* Matches one pattern against path; a "{id}" segment takes a lowercase UUID. */

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/assets.h"
 #include "http/http.h"
 #include "http/router.h"
 
@@ -20,6 +21,7 @@ struct tsr_http {
     struct MHD_Daemon *daemon;
     struct tsr_service *svc;
     int fd;
+    int64_t max_lifetime_days;
 };
 
 static bool declared_too_large(struct MHD_Connection *conn)
@@ -64,18 +66,26 @@ static void set_path(struct tsr_req *req, const char *url)
     req->path[len] = '\0';
 }
 
-static struct tsr_req *new_request(struct tsr_service *svc, struct MHD_Connection *conn,
-                                   const char *url, const char *method)
-{
-    struct tsr_req *req = calloc(1, sizeof(*req));
+/* Marks a request without a body: nothing to keep between the calls, so
+ * its state lives on the stack of the last call and nothing is allocated. */
+static char bodiless;
 
-    if (!req)
-        return NULL;
+static void init_request(struct tsr_req *req, struct tsr_service *svc, struct MHD_Connection *conn,
+                         const char *url, const char *method)
+{
+    memset(req, 0, sizeof(*req));
     req->conn = conn;
     req->svc = svc;
     req->method = method;
     set_path(req, url);
-    return req;
+}
+
+static bool has_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+
+    return (cl && strcmp(cl, "0") != 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL;
 }
 
 static void free_request(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -86,7 +96,7 @@ static void free_request(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     (void)conn;
     (void)toe;
-    if (req) {
+    if (req && *con_cls != &bodiless) {
         free(req->body);
         free(req);
         *con_cls = NULL;
@@ -161,30 +171,46 @@ static enum MHD_Result first_parameter(void *cls, enum MHD_ValueKind kind, const
     return MHD_NO;
 }
 
+bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *ret)
+{
+    if (MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, first_parameter, req) == 0)
+        return true;
+    *ret = MHD_YES; /* first_parameter has answered */
+    return false;
+}
+
 static enum MHD_Result authenticate(struct tsr_req *req, const struct tsr_endpoint *ep, bool *ok)
 {
     const char *auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
     const char *secret;
     size_t len;
+    unsigned accept = ep->accept;
     enum tsr_err rc;
 
     *ok = false;
-    if (!tsr__parse_bearer(auth, &secret, &len))
-        rc = tsr_auth_secret(req->svc, "", 0, ep->accept, req->remote, &req->who);
-    else
-        rc = tsr_auth_secret(req->svc, secret, len, ep->accept, req->remote, &req->who);
+    if (!auth && tsr__session_cookie(req->conn, &secret, &len)) {
+        /* The console's cookie carries a session token and nothing else. */
+        accept &= TSR_ACCEPT_SESSION;
+        req->by_cookie = true;
+    } else if (!tsr__parse_bearer(auth, &secret, &len)) {
+        secret = "";
+        len = 0;
+    }
+    rc = tsr_auth_secret(req->svc, secret, len, accept, req->remote, &req->who);
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
     *ok = true;
     return MHD_YES;
 }
 
-/* The contract's order: size, path, method, authentication, content type,
- * then the handler checks the body and the query. */
+/* The contract's order: size, path, method, authentication, CSRF, content
+ * type, then the handler checks the body and the query. A path that is no
+ * route may be a page of the consoles. */
 static enum MHD_Result dispatch(struct tsr_req *req)
 {
     const struct tsr_route *route;
     const struct tsr_endpoint *ep;
+    const struct tsr_embedded *page;
     char allow[64];
     bool ok;
     enum MHD_Result ret;
@@ -192,6 +218,8 @@ static enum MHD_Result dispatch(struct tsr_req *req)
     if (req->too_large)
         return too_large(req);
     route = tsr__route_find(req->path, strlen(req->path), req->id, &req->has_id);
+    if (!route && (page = tsr__asset_find(req->path)) != NULL)
+        return tsr__asset_serve(req, page);
     if (!route)
         return tsr__reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint",
                                 TSR_SOURCE_NONE, NULL);
@@ -205,14 +233,18 @@ static enum MHD_Result dispatch(struct tsr_req *req)
     remote_of(req->conn, req->remote);
     if (ep->accept && (ret = authenticate(req, ep, &ok), !ok))
         return ret;
+    if (req->by_cookie && !tsr__csrf_ok(req))
+        return tsr__reply_error(req, MHD_HTTP_FORBIDDEN, "csrf_required",
+                                "a change made with the console's cookie needs the header "
+                                "X-Tessera-CSRF: 1",
+                                TSR_SOURCE_NONE, NULL);
     if (ep->json_body &&
         !is_json(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type")))
         return tsr__reply_error(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                                 "the body must be JSON, sent as Content-Type: application/json",
                                 TSR_SOURCE_NONE, NULL);
-    if (!ep->takes_query &&
-        MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, first_parameter, req) > 0)
-        return MHD_YES; /* first_parameter has answered */
+    if (!ep->takes_query && !tsr__query_empty(req, &ret))
+        return ret;
     return ep->handler(req);
 }
 
@@ -225,12 +257,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     struct tsr_http *http = cls;
     struct tsr_req *req = *con_cls;
+    struct tsr_req local;
 
     (void)version;
+    if (req == (void *)&bodiless) {
+        *upload_data_size = 0; /* none was announced; none is taken */
+        init_request(&local, http->svc, conn, url, method);
+        local.max_lifetime_days = http->max_lifetime_days;
+        return dispatch(&local);
+    }
     if (!req) {
-        req = new_request(http->svc, conn, url, method);
+        if (!has_body(conn)) {
+            *con_cls = &bodiless;
+            return MHD_YES;
+        }
+        req = calloc(1, sizeof(*req));
         if (!req)
             return MHD_NO;
+        init_request(req, http->svc, conn, url, method);
+        req->max_lifetime_days = http->max_lifetime_days;
         *con_cls = req;
         if (declared_too_large(conn)) {
             req->too_large = true;
@@ -352,6 +397,7 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
     if (!http)
         return TSR_ERR_NOMEM;
     http->svc = svc;
+    http->max_lifetime_days = cfg->max_lifetime_days;
     http->fd = bind_listen(cfg->listen, err, err_size);
     if (http->fd < 0) {
         free(http);

@@ -50,7 +50,11 @@ static bool defaults(struct serve_options *o)
     o->db = db_path(NULL);
     o->log_json = !isatty(STDERR_FILENO);
     return env_number("TESSERA_MAX_LIFETIME_DAYS", 0, 36500, &o->svc.max_lifetime_days) &&
-           env_number("TESSERA_MAX_TOKENS", 0, 1000000, &o->svc.max_tokens);
+           env_number("TESSERA_MAX_TOKENS", 0, 1000000, &o->svc.max_tokens) &&
+           env_number("TESSERA_LOGIN_MAX_FAILURES", 0, 1000000, &o->svc.login_max_failures) &&
+           env_number("TESSERA_LOGIN_WINDOW", 1, 86400 * 7, &o->svc.login_window) &&
+           env_number("TESSERA_TOKEN_RETENTION_DAYS", 0, 36500, &o->svc.token_retention_days) &&
+           env_number("TESSERA_AUDIT_RETENTION_DAYS", 0, 36500, &o->svc.audit_retention_days);
 }
 
 static bool number_flag(const char *flag, const char *arg, int64_t min, int64_t max, int64_t *out)
@@ -72,6 +76,10 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         {"max-tokens", required_argument, NULL, 't'},
         {"threads", required_argument, NULL, 'n'},
         {"log-format", required_argument, NULL, 'f'},
+        {"login-max-failures", required_argument, NULL, 'L'},
+        {"login-window", required_argument, NULL, 'W'},
+        {"token-retention", required_argument, NULL, 'R'},
+        {"audit-retention", required_argument, NULL, 'A'},
         {NULL, 0, NULL, 0},
     };
     int64_t threads = 0;
@@ -99,6 +107,19 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         case 'n':
             ok = number_flag("--threads", optarg, 1, 1024, &threads);
             o->threads = (unsigned)threads;
+            break;
+        case 'L':
+            ok =
+                number_flag("--login-max-failures", optarg, 0, 1000000, &o->svc.login_max_failures);
+            break;
+        case 'W':
+            ok = number_flag("--login-window", optarg, 1, 86400 * 7, &o->svc.login_window);
+            break;
+        case 'R':
+            ok = number_flag("--token-retention", optarg, 0, 36500, &o->svc.token_retention_days);
+            break;
+        case 'A':
+            ok = number_flag("--audit-retention", optarg, 0, 36500, &o->svc.audit_retention_days);
             break;
         case 'f':
             ok = strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0;
@@ -184,7 +205,8 @@ static void block_signals(sigset_t *set)
 
 static int serve(const struct serve_options *o, struct tsr_service *svc, sigset_t *set)
 {
-    struct tsr_http_config hc = {.listen = o->listen, .threads = o->threads};
+    struct tsr_http_config hc = {
+        .listen = o->listen, .threads = o->threads, .max_lifetime_days = o->svc.max_lifetime_days};
     struct tsr_http *http = NULL;
     char url[128], err[512];
     int sig = 0;

@@ -1,0 +1,157 @@
+/* api_console.c - the consoles' cookie session, its CSRF rule, and their settings */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/timefmt.h"
+#include "http/request.h"
+
+#define COOKIE_NAME "tessera_session"
+
+/* The cookie's attributes. tesserad speaks plain HTTP only for now: when it
+ * learns TLS, a request that came over it must add "; Secure" here, so that
+ * the browser never sends the session over plain HTTP. */
+#define COOKIE_ATTRIBUTES "; HttpOnly; SameSite=Strict; Path=/"
+
+bool tsr__session_cookie(struct MHD_Connection *conn, const char **secret, size_t *len)
+{
+    const char *value = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, COOKIE_NAME);
+
+    if (!value)
+        return false;
+    *secret = value;
+    *len = strlen(value);
+    return true;
+}
+
+bool tsr__csrf_ok(const struct tsr_req *req)
+{
+    const char *m = req->method;
+    const char *header;
+
+    if (strcmp(m, "POST") != 0 && strcmp(m, "PATCH") != 0 && strcmp(m, "DELETE") != 0 &&
+        strcmp(m, "PUT") != 0)
+        return true;
+    header = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Tessera-CSRF");
+    return header && strcmp(header, "1") == 0;
+}
+
+/* The fields of a login body; pointers into the parsed JSON. */
+struct credentials {
+    const char *email;
+    size_t email_len;
+    const char *password;
+    size_t password_len;
+};
+
+static enum MHD_Result bad_body(struct tsr_req *req, const char *code, const char *detail,
+                                const char *field)
+{
+    return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, code, detail,
+                            field ? TSR_SOURCE_POINTER : TSR_SOURCE_NONE, field);
+}
+
+/* Checks {"email": string, "password": string} and nothing else. Returns
+ * MHD_YES with *ok true when the body is right; otherwise it has answered. */
+static enum MHD_Result read_credentials(struct tsr_req *req, json_t *root, struct credentials *c,
+                                        bool *ok)
+{
+    const char *key;
+    json_t *value;
+    char detail[160];
+
+    *ok = false;
+    if (!json_is_object(root))
+        return bad_body(req, "invalid_json", "the body must be a JSON object", NULL);
+    json_object_foreach(root, key, value)
+    {
+        bool is_email = strcmp(key, "email") == 0;
+
+        if (!is_email && strcmp(key, "password") != 0) {
+            snprintf(detail, sizeof(detail), "unknown field '%.64s'", key);
+            return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "unknown_field", detail,
+                                    TSR_SOURCE_POINTER, key);
+        }
+        if (!json_is_string(value)) {
+            snprintf(detail, sizeof(detail), "%s must be a string", key);
+            return bad_body(req, "invalid_field", detail, key);
+        }
+        if (is_email) {
+            c->email = json_string_value(value);
+            c->email_len = json_string_length(value);
+        } else {
+            c->password = json_string_value(value);
+            c->password_len = json_string_length(value);
+        }
+    }
+    if (!c->email)
+        return bad_body(req, "missing_field", "email is required", "email");
+    if (!c->password)
+        return bad_body(req, "missing_field", "password is required", "password");
+    *ok = true;
+    return MHD_YES;
+}
+
+enum MHD_Result tsr__api_console_login(struct tsr_req *req)
+{
+    struct credentials c = {0};
+    struct tsr_session session;
+    char cookie[sizeof(COOKIE_NAME) + TSR_SECRET_LEN + sizeof(COOKIE_ATTRIBUTES) + 1];
+    json_error_t error;
+    char detail[256];
+    json_t *root;
+    bool ok;
+    enum tsr_err rc;
+    enum MHD_Result ret;
+
+    root = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &error);
+    if (!root) {
+        snprintf(detail, sizeof(detail), "the body is not valid JSON: %s (line %d, column %d)",
+                 error.text, error.line, error.column);
+        return bad_body(req, "invalid_json", detail, NULL);
+    }
+    ret = read_credentials(req, root, &c, &ok);
+    if (!ok) {
+        json_decref(root);
+        return ret;
+    }
+    rc = tsr_auth_login(req->svc, c.email, c.email_len, c.password, c.password_len, req->remote,
+                        &session);
+    json_decref(root);
+    if (rc == TSR_ERR_UNAUTHORIZED) {
+        /* Not Basic: a Basic challenge would make a browser pop up its own
+         * login box over the console's form. */
+        tsr__req_header(req, "WWW-Authenticate", "Token realm=\"tessera\"");
+        return tsr__reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                "the email or the password is wrong", TSR_SOURCE_NONE, NULL);
+    }
+    if (rc != TSR_OK)
+        return tsr__reply_failure(req, rc);
+    snprintf(cookie, sizeof(cookie), "%s=%s%s", COOKIE_NAME, session.secret, COOKIE_ATTRIBUTES);
+    tsr__req_header(req, "Set-Cookie", cookie);
+    ret = tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
+    sodium_memzero(session.secret, sizeof(session.secret));
+    sodium_memzero(cookie, sizeof(cookie));
+    return ret;
+}
+
+enum MHD_Result tsr__api_console_logout(struct tsr_req *req)
+{
+    enum tsr_err rc = tsr_auth_logout(req->svc, &req->who, req->remote);
+
+    if (rc != TSR_OK)
+        return tsr__reply_failure(req, rc);
+    tsr__req_header(req, "Set-Cookie", COOKIE_NAME "=" COOKIE_ATTRIBUTES "; Max-Age=0");
+    return tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
+}
+
+enum MHD_Result tsr__api_console_config(struct tsr_req *req)
+{
+    char now[TSR_TIME_LEN + 1];
+
+    tsr_time_format(tsr_time_now(), now);
+    return tsr__reply_json(req, MHD_HTTP_OK,
+                           json_pack("{s:{s:I, s:s}}", "data", "max_lifetime_days",
+                                     (json_int_t)req->max_lifetime_days, "now", now));
+}

@@ -1,0 +1,279 @@
+// rtm.test.mjs - the Real-Time Manager at /rtm/ in Debian's chromium, with
+// the guide's older labels: Add Personal Token, Personal Token name, Expires
+// in, Personal Token description (optional), Create Token, the visibility
+// icon and the copy token icon, the trash can icon on hover and on focus.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import {
+  ADMIN,
+  allowConsole,
+  apiCreate,
+  apiSession,
+  apiTokens,
+  clean,
+  dayInZone,
+  inSeconds,
+  launch,
+  openPage,
+  rowNames,
+  screen,
+  startServer,
+  verifyStatus,
+} from './harness.mjs';
+
+let server;
+let browser;
+let page;
+let session;
+let copied;
+
+const DAY = 86400000;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  page = await openPage(browser, server.url);
+  session = await apiSession(server.url);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const heading = (name) => page.getByRole('heading', { name, exact: true });
+const tokensPage = () => page.getByRole('heading', { name: 'Personal Tokens', level: 1 });
+
+test('log in to RTM: a wrong password is refused, the right one opens it', async () => {
+  await page.goto(`${server.url}/rtm/`);
+  await heading('Log in to Real-Time Manager').waitFor();
+  await screen(page, 'rtm-01-login');
+  allowConsole(page, /status of 401/);
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#login-error', { hasText: 'Wrong email or password' }).waitFor();
+  await screen(page, 'rtm-02-login-wrong-password');
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await heading('Real-Time Manager').waitFor();
+  await screen(page, 'rtm-03-home');
+  await clean(page);
+});
+
+test('Account Menu (three horizontal lines, top right) → Personal Tokens', async () => {
+  const button = page.getByRole('button', { name: 'Account Menu' });
+  const box = await button.boundingBox();
+  assert.ok(box.x > 1280 - 100 && box.y < 60, 'top-right corner');
+  await button.click();
+  const menu = page.locator('#account-menu');
+  await menu.waitFor();
+  assert.match(await menu.textContent(), /admin@localhost/);
+  await screen(page, 'rtm-04-account-menu');
+  await menu.getByRole('link', { name: 'Personal Tokens' }).click();
+  await tokensPage().waitFor();
+  await page.getByText('You have no personal tokens').waitFor();
+  await screen(page, 'rtm-05-tokens-empty');
+  await clean(page);
+});
+
+async function addToken(name, choice, { date, description } = {}) {
+  await page.getByRole('button', { name: 'Add Personal Token' }).click();
+  await heading('Add Personal Token').waitFor();
+  await page.getByLabel('Personal Token name').fill(name);
+  await page.getByLabel('Expires in').selectOption({ label: choice });
+  if (date) await page.getByLabel('Custom date').fill(date);
+  if (description) await page.getByLabel('Personal Token description (optional)').fill(description);
+  const summary = await page.locator('#tf-summary [data-text]').textContent();
+  assert.match(summary, /^Expires on .* GMT-3/, `the date is shown before saving (${summary})`);
+  await page.getByRole('button', { name: 'Create Token' }).click();
+  await page.getByRole('dialog', { name: 'Your Personal Token' }).waitFor();
+}
+
+test('Add Personal Token with every expiry choice, a custom date included', async () => {
+  const presets = [
+    ['1 day', 1],
+    ['7 days', 7],
+    ['15 days', 15],
+    ['30 days', 30],
+    ['90 days', 90],
+    ['1 year', 365],
+  ];
+  const started = Date.now();
+  for (const [label] of presets) {
+    await addToken(`RTM ${label}`, label);
+    await page.getByRole('button', { name: 'Close' }).click();
+    await tokensPage().waitFor();
+  }
+  await page.getByRole('button', { name: 'Add Personal Token' }).click();
+  await page.getByLabel('Expires in').selectOption({ label: 'Custom date' });
+  const date = page.getByLabel('Custom date');
+  assert.equal(await date.getAttribute('min'), dayInZone(1));
+  assert.equal(await date.getAttribute('max'), dayInZone(365));
+  await page.getByLabel('Personal Token name').fill('RTM custom');
+  await date.fill(dayInZone(30));
+  await page.getByLabel('Personal Token description (optional)').fill('Ends at midnight, São Paulo time');
+  await screen(page, 'rtm-06-add-form');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await tokensPage().waitFor();
+  await addToken('RTM custom', 'Custom date', { date: dayInZone(30) });
+  await page.getByRole('button', { name: 'Close' }).click();
+
+  const tokens = await apiTokens(server.url, session);
+  for (const [label, days] of presets) {
+    const t = tokens.find((x) => x.name === `RTM ${label}`);
+    assert.ok(Math.abs(Date.parse(t.expires_at) - (started + days * DAY)) < 120000, `${label}: ${t.expires_at}`);
+  }
+  const next = new Date(`${dayInZone(30)}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  assert.equal(tokens.find((x) => x.name === 'RTM custom').expires_at, `${next.toISOString().slice(0, 10)}T02:59:59Z`);
+  await clean(page);
+});
+
+test('the new token: visibility icon, copy token icon, clipboard, gone after closing', async () => {
+  await addToken('Build server', '90 days', { description: 'Nightly builds' });
+  const dialog = page.getByRole('dialog', { name: 'Your Personal Token' });
+  const field = dialog.getByLabel('Personal Token', { exact: true });
+  assert.equal(await field.getAttribute('type'), 'password');
+  await dialog.getByRole('button', { name: 'Show token' }).click();
+  assert.equal(await field.getAttribute('type'), 'text');
+  assert.ok(await dialog.getByRole('button', { name: 'Hide token' }).isVisible());
+  const shown = await field.inputValue();
+  await dialog.getByRole('button', { name: 'Copy token' }).click();
+  await dialog.getByText('Copied', { exact: true }).waitFor();
+  copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, shown);
+  assert.match(copied, /^tsr_[0-9A-Za-z]{36}$/);
+  await screen(page, 'rtm-07-token-shown-copied');
+  assert.equal(await verifyStatus(server.url, copied), 204);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  const left = await page.evaluate(
+    (s) => document.documentElement.outerHTML.includes(s) || [...document.querySelectorAll('input, textarea')].some((e) => e.value.includes(s)),
+    copied,
+  );
+  assert.equal(left, false, 'the secret is gone from the page');
+  await clean(page);
+});
+
+test('search, sort and pagination over 45 tokens', async () => {
+  const have = (await apiTokens(server.url, session)).length;
+  for (let i = have; i < 45; i++)
+    await apiCreate(server.url, session, { name: `Service ${String(i).padStart(2, '0')}`, expires_at: inSeconds(DAY / 1000 * (i + 3)) });
+  await page.reload();
+  await tokensPage().waitFor();
+  await page.locator('#tokens-body tr').first().waitFor();
+  assert.equal(await page.locator('#tokens-body tr').count(), 20);
+  assert.equal(await page.locator('#pager-range').textContent(), 'Showing 1–20 of 45');
+  await screen(page, 'rtm-08-tokens-list');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('#pager-page', { hasText: 'Page 2 of 3' }).waitFor();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('#pager-page', { hasText: 'Page 3 of 3' }).waitFor();
+  assert.equal(await page.locator('#tokens-body tr').count(), 5);
+  assert.ok(await page.getByRole('button', { name: 'Next' }).isDisabled());
+  await screen(page, 'rtm-09-tokens-page-3');
+
+  await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
+  await page.locator('th[aria-sort="ascending"]', { hasText: 'Name' }).waitFor();
+  await page.waitForFunction(() => document.querySelector('#tokens-body .token-name')?.textContent === 'Build server');
+  await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
+  await page.waitForFunction(() => document.querySelector('#tokens-body .token-name')?.textContent === 'Service 44');
+  const names = await rowNames(page);
+  assert.deepEqual(names, [...names].sort().reverse());
+
+  await page.getByLabel('Search').fill('build');
+  await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr').length === 1);
+  assert.deepEqual(await rowNames(page), ['Build server']);
+  await screen(page, 'rtm-10-tokens-search');
+  await page.getByLabel('Search').fill('');
+  await page.locator('#pager-range', { hasText: 'of 45' }).waitFor();
+  await clean(page);
+});
+
+test('the trash can icon shows on hover and on keyboard focus', async () => {
+  await page.getByLabel('Search').fill('Build server');
+  await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr').length === 1);
+  const row = page.locator('#tokens-body tr').first();
+  const icons = row.locator('.row-actions');
+  const opacity = () => icons.evaluate((e) => getComputedStyle(e).opacity);
+  await page.mouse.move(5, 5);
+  assert.equal(await opacity(), '0', 'hidden until the pointer comes');
+  await row.hover();
+  assert.equal(await opacity(), '1', 'shown on hover');
+  await screen(page, 'rtm-11-trash-on-hover');
+  await page.mouse.move(5, 5);
+  assert.equal(await opacity(), '0');
+  // By keyboard: Tab from the search box until the row's trash can.
+  await page.getByLabel('Search').focus();
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    if ((await page.evaluate(() => document.activeElement.getAttribute('aria-label'))) === 'Delete') break;
+  }
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Delete');
+  assert.equal(await opacity(), '1', 'shown on keyboard focus');
+  await clean(page);
+});
+
+test('edit a token from its row', async () => {
+  const row = page.locator('#tokens-body tr', { hasText: 'Build server' });
+  await row.hover();
+  await row.getByRole('button', { name: 'Edit' }).click();
+  await heading('Edit Personal Token').waitFor();
+  assert.equal(await page.getByLabel('Personal Token name').inputValue(), 'Build server');
+  await page.getByLabel('Personal Token name').fill('Build server (nightly)');
+  await page.getByLabel('Expires in').selectOption({ label: '7 days' });
+  await screen(page, 'rtm-12-edit-form');
+  await page.getByRole('button', { name: 'Save Changes' }).click();
+  await tokensPage().waitFor();
+  await page.locator('#tokens-notice', { hasText: 'was updated' }).waitFor();
+  const t = (await apiTokens(server.url, session)).find((x) => x.name === 'Build server (nightly)');
+  assert.ok(Math.abs(Date.parse(t.expires_at) - (Date.now() + 7 * DAY)) < 120000);
+  await clean(page);
+});
+
+test('an expired token shows the Expired badge', async () => {
+  await apiCreate(server.url, session, { name: 'About to expire', expires_at: inSeconds(2) });
+  await page.waitForTimeout(3200);
+  await page.getByLabel('Search').fill('About to expire');
+  const row = page.locator('#tokens-body tr', { hasText: 'About to expire' });
+  await row.locator('.badge', { hasText: 'Expired' }).waitFor();
+  assert.equal(await row.getByRole('button', { name: 'Edit' }).getAttribute('aria-disabled'), 'true');
+  await row.hover();
+  await screen(page, 'rtm-13-expired-badge');
+  await clean(page);
+});
+
+test('trash can → type delete → Delete; a message confirms it; the secret stops working', async () => {
+  await page.getByLabel('Search').fill('Build server');
+  const row = page.locator('#tokens-body tr', { hasText: 'Build server (nightly)' });
+  await row.waitFor();
+  await row.hover();
+  await row.getByRole('button', { name: 'Delete' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Delete Personal Token' });
+  await dialog.waitFor();
+  const button = dialog.getByRole('button', { name: 'Delete', exact: true });
+  assert.ok(await button.isDisabled());
+  await dialog.getByLabel('Type delete to confirm').fill('DELETE');
+  assert.ok(await button.isDisabled(), 'the word must be typed as shown');
+  await screen(page, 'rtm-14-delete-confirm');
+  await dialog.getByLabel('Type delete to confirm').fill('delete');
+  await button.click();
+  await dialog.waitFor({ state: 'hidden' });
+  await page.locator('#tokens-notice', { hasText: 'The personal token “Build server (nightly)” was deleted.' }).waitFor();
+  assert.equal(await row.count(), 0);
+  await screen(page, 'rtm-15-deleted-message');
+  assert.equal(await verifyStatus(server.url, copied), 401);
+  await clean(page);
+});
+
+test('Log out', async () => {
+  await page.getByRole('button', { name: 'Account Menu' }).click();
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await heading('Log in to Real-Time Manager').waitFor();
+  await page.locator('#login-notice', { hasText: 'logged out' }).waitFor();
+  await screen(page, 'rtm-16-logged-out');
+  await clean(page);
+});

@@ -1,0 +1,166 @@
+// dialogs.js - the two pop-ups both consoles share: the new token's secret,
+// and the verification before a delete.
+
+import { h, icon, showDialog } from './ui.js';
+import { sentence } from './forms.js';
+
+// Puts text on the clipboard: the Clipboard API where the page may use it,
+// else the older copy command on the selected field.
+async function copyText(text, field) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    /* fall back below */
+  }
+  const type = field.type;
+  try {
+    field.type = 'text';
+    field.select();
+    return document.execCommand('copy');
+  } catch {
+    return false;
+  } finally {
+    field.type = type;
+    field.setSelectionRange(0, 0);
+  }
+}
+
+// The secret lives in this closure and in the field while the pop-up is
+// open; closing the pop-up, however it closes, removes the field and drops
+// the secret. `iconCopy`: the copy button is an icon (RTM) rather than text.
+export function secretDialog(dialog, { iconCopy = false } = {}) {
+  const box = dialog.querySelector('[data-secret-box]');
+  const toggle = dialog.querySelector('[data-secret-toggle]');
+  const copy = dialog.querySelector('[data-secret-copy]');
+  const status = dialog.querySelector('[data-secret-status]');
+  const note = dialog.querySelector('[data-secret-copied]');
+  const about = dialog.querySelector('[data-secret-about]');
+  let secret = null;
+  let field = null;
+  let revert = 0;
+
+  function setShown(shown) {
+    if (field) field.type = shown ? 'text' : 'password';
+    toggle.setAttribute('aria-label', shown ? 'Hide token' : 'Show token');
+    toggle.replaceChildren(icon(shown ? 'eyeOff' : 'eye', 20));
+  }
+
+  function setCopied(copied) {
+    clearTimeout(revert);
+    if (iconCopy) {
+      if (note) note.hidden = !copied;
+    } else {
+      copy.replaceChildren(icon(copied ? 'check' : 'copy'), copied ? 'Copied' : 'Copy');
+    }
+    if (copied) revert = setTimeout(() => setCopied(false), 4000);
+  }
+
+  function clear() {
+    secret = null;
+    field?.remove();
+    field = null;
+    setShown(false);
+    setCopied(false);
+    status.textContent = '';
+    about.textContent = '';
+  }
+
+  toggle.addEventListener('click', () => setShown(field?.type === 'password'));
+  copy.addEventListener('click', async () => {
+    if (!secret) return;
+    const ok = await copyText(secret, field);
+    setCopied(ok);
+    status.textContent = ok
+      ? 'Token copied to the clipboard.'
+      : 'The browser did not allow copying: show the token, then select and copy it.';
+  });
+  dialog.addEventListener('close', clear);
+  // Nothing here is ever submitted: a form that sends a password-like field
+  // could make a browser offer to save the secret.
+  dialog.querySelector('form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    dialog.close();
+  });
+  dialog.querySelector('[data-secret-done]').addEventListener('click', () => dialog.close());
+
+  return {
+    open({ key, text, from, fallback }) {
+      clear();
+      secret = key;
+      field = h('input', {
+        id: 'secret-value',
+        class: 'input',
+        type: 'password',
+        readonly: true,
+        autocomplete: 'off',
+        spellcheck: 'false',
+        'aria-describedby': 'secret-warning',
+      });
+      field.value = key;
+      box.prepend(field);
+      toggle.setAttribute('aria-controls', 'secret-value');
+      about.textContent = text;
+      showDialog(dialog, from, fallback);
+    },
+  };
+}
+
+// Type `delete`, then Delete: the button stays disabled until the word is
+// there. onConfirm(token) does the delete and throws an ApiError on failure.
+export function deleteDialog(dialog, { onConfirm }) {
+  const form = dialog.querySelector('form');
+  const input = form.elements.namedItem('confirm');
+  const submit = dialog.querySelector('[data-delete-submit]');
+  const nameEl = dialog.querySelector('[data-delete-name]');
+  const error = dialog.querySelector('[data-form-error]');
+  let token = null;
+
+  const ready = () => input.value.trim() === 'delete';
+  const sync = () => {
+    submit.disabled = !ready() || Boolean(form.dataset.busy);
+  };
+
+  input.addEventListener('input', sync);
+  dialog.querySelector('[data-cancel]').addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', () => {
+    token = null;
+    input.value = '';
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!token || !ready() || form.dataset.busy) return;
+    form.dataset.busy = '1';
+    submit.setAttribute('aria-busy', 'true');
+    sync();
+    error.hidden = true;
+    try {
+      await onConfirm(token);
+      dialog.close();
+    } catch (err) {
+      if (err.status !== 401) {
+        error.textContent =
+          err.status === 404 ? 'This token no longer exists: it was already deleted.' : sentence(err.message);
+        error.hidden = false;
+      }
+    } finally {
+      delete form.dataset.busy;
+      submit.removeAttribute('aria-busy');
+      sync();
+    }
+  });
+
+  return {
+    open(t, from, fallback) {
+      token = t;
+      input.value = '';
+      error.hidden = true;
+      nameEl.textContent = t.name;
+      sync();
+      showDialog(dialog, from, fallback);
+      input.focus();
+    },
+  };
+}
