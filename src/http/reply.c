@@ -157,9 +157,43 @@ enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *ke
                             TSR_SOURCE_PARAMETER, key);
 }
 
+/* The answer to a bad secret, built once: refusing garbage must cost no
+ * more than accepting a good secret (and a flood of it, nothing to speak of). */
+static struct MHD_Response *token_refusal;
+
+enum tsr_err tsr__reply_init(void)
+{
+    json_t *body =
+        json_pack("{s:[{s:s, s:s, s:s, s:s}]}", "errors", "status", "401", "code", "unauthorized",
+                  "title", "Unauthorized", "detail", "a valid token is required");
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+    json_decref(body);
+    if (text)
+        token_refusal = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
+    free(text);
+    if (!token_refusal)
+        return TSR_ERR_NOMEM;
+    MHD_add_response_header(token_refusal, "Cache-Control", "no-store");
+    MHD_add_response_header(token_refusal, "Content-Type", "application/json");
+    MHD_add_response_header(token_refusal, "WWW-Authenticate", "Token realm=\"tessera\"");
+    tsr__security_headers(token_refusal);
+    return TSR_OK;
+}
+
+void tsr__reply_release(void)
+{
+    if (token_refusal)
+        MHD_destroy_response(token_refusal);
+    token_refusal = NULL;
+}
+
 enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme)
 {
     bool basic = strcmp(scheme, "Basic") == 0;
+
+    if (!basic && token_refusal && req->nheaders == 0)
+        return MHD_queue_response(req->conn, MHD_HTTP_UNAUTHORIZED, token_refusal);
 
     tsr__req_header(req, "WWW-Authenticate",
                     basic ? "Basic realm=\"tessera\"" : "Token realm=\"tessera\"");

@@ -72,6 +72,15 @@ enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *ke
  * invalid_parameter for the first one, sets *ret and returns false. */
 bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *ret);
 
+/* Builds and frees the responses shared by all requests (the refusal of a
+ * bad token); tsr_http_start and tsr_http_stop call them. */
+enum tsr_err tsr__reply_init(void) TSR_MUST_CHECK;
+void tsr__reply_release(void);
+
+/* Builds and frees the per-thread caches of verify's answers. */
+enum tsr_err tsr__verify_init(unsigned threads) TSR_MUST_CHECK;
+void tsr__verify_release(void);
+
 /* Queues 401 unauthorized with the WWW-Authenticate challenge of scheme
  * ("Token" or "Basic"). */
 enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme);

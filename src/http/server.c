@@ -52,6 +52,36 @@ static void remote_of(struct MHD_Connection *conn, char out[TSR_ADDR_MAX + 1])
                   TSR_ADDR_MAX + 1);
 }
 
+/* The client's address, as text once per connection rather than once per
+ * request: keep-alive connections carry thousands of verifies. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        char *remote = malloc(TSR_ADDR_MAX + 1);
+
+        if (remote)
+            remote_of(conn, remote);
+        *socket_context = remote;
+    } else {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static void client_address(struct tsr_req *req)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const char *remote = info ? info->socket_context : NULL;
+
+    if (remote)
+        memcpy(req->remote, remote, strlen(remote) + 1);
+    else
+        remote_of(req->conn, req->remote);
+}
+
 /* Copies url without one trailing slash; a path too long for any route
  * becomes "" so that it is simply not found. */
 static void set_path(struct tsr_req *req, const char *url)
@@ -230,7 +260,7 @@ static enum MHD_Result dispatch(struct tsr_req *req)
         return tsr__reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                                 "this endpoint does not take that method", TSR_SOURCE_NONE, NULL);
     }
-    remote_of(req->conn, req->remote);
+    client_address(req);
     if (ep->accept && (ret = authenticate(req, ep, &ok), !ok))
         return ret;
     if (req->by_cookie && !tsr__csrf_ok(req))
@@ -396,25 +426,34 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
 
     if (!http)
         return TSR_ERR_NOMEM;
+    if (tsr__reply_init() != TSR_OK || tsr__verify_init(threads) != TSR_OK) {
+        tsr__reply_release();
+        free(http);
+        return TSR_ERR_NOMEM;
+    }
     http->svc = svc;
     http->max_lifetime_days = cfg->max_lifetime_days;
     http->fd = bind_listen(cfg->listen, err, err_size);
     if (http->fd < 0) {
+        tsr__reply_release();
+        tsr__verify_release();
         free(http);
         return TSR_ERR_IO;
     }
     bound_url(http->fd, url, url_size, &v6);
     if (v6)
         flags |= MHD_USE_IPv6;
-    http->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, http, MHD_OPTION_LISTEN_SOCKET, http->fd,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 1),
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-                         MHD_OPTION_NOTIFY_COMPLETED, free_request, NULL, MHD_OPTION_END);
+    http->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, http, MHD_OPTION_LISTEN_SOCKET, http->fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 1),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)CONNECTION_LIMIT, MHD_OPTION_NOTIFY_COMPLETED, free_request, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
     if (!http->daemon) {
         snprintf(err, err_size, "cannot start the HTTP server on %s", cfg->listen);
         close(http->fd);
+        tsr__reply_release();
+        tsr__verify_release();
         free(http);
         return TSR_ERR_IO;
     }
@@ -430,5 +469,7 @@ void tsr_http_stop(struct tsr_http *http)
     MHD_quiesce_daemon(http->daemon);
     MHD_stop_daemon(http->daemon);
     close(http->fd);
+    tsr__reply_release();
+    tsr__verify_release();
     free(http);
 }

@@ -161,6 +161,11 @@ void tsr__usage_note(struct tsr_service *svc, const char *token_id, int64_t now,
     pthread_mutex_unlock(&svc->lock);
 }
 
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct tsr_token_use *)a)->id, ((const struct tsr_token_use *)b)->id);
+}
+
 static enum tsr_err write_uses(struct tsr_service *svc, struct tsr__pending *p)
 {
     size_t n = 0;
@@ -173,6 +178,8 @@ static enum tsr_err write_uses(struct tsr_service *svc, struct tsr__pending *p)
             n++;
         }
     }
+    /* In id order the updates walk the primary key's pages in turn. */
+    qsort(p->uses, n, sizeof(*p->uses), by_id);
     return n ? tsr_store_token_touch(svc->store, p->uses, n) : TSR_OK;
 }
 
