@@ -1,29 +1,18 @@
 /* cmd_backup.c - tesserad backup: a consistent copy of a live database */
-#include <getopt.h>
+#include <unistd.h>
 #include <stdio.h>
 
 #include "tesserad/commands.h"
 
 int cmd_backup(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {NULL, 0, NULL, 0}};
     const char *db = NULL;
     struct tsr_store *store;
     char why[512] = "";
     enum tsr_err rc;
-    int c;
 
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (c != 'd') {
-            die_message("%s '%s'; see 'tesserad --help'",
-                        c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-        db = optarg;
-    }
+    if (parse_db_option(argc, argv, 1, &db) != EXIT_OK)
+        return EXIT_USAGE;
     if (argc - optind != 1) {
         die_message("usage: tesserad backup DEST [--db PATH]");
         return EXIT_USAGE;

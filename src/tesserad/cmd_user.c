@@ -136,30 +136,20 @@ static bool known_sub(const char *sub, bool *needs_email)
 
 int cmd_user(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {NULL, 0, NULL, 0}};
     const char *sub = argc > 1 ? argv[1] : "";
     const char *db = NULL;
     bool needs_email;
     struct tsr_store *store;
     struct tsr_service *svc = NULL;
     struct tsr_service_config cfg;
-    int c, status;
+    int status;
 
     if (!known_sub(sub, &needs_email)) {
         die_message("usage: tesserad user add|passwd|remove EMAIL [--db PATH] | list [--db PATH]");
         return EXIT_USAGE;
     }
-    opterr = 0;
-    optind = 2;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (c != 'd') {
-            die_message("%s '%s'; see 'tesserad --help'",
-                        c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-        db = optarg;
-    }
+    if (parse_db_option(argc, argv, 2, &db) != EXIT_OK)
+        return EXIT_USAGE;
     if (argc - optind != (needs_email ? 1 : 0)) {
         die_message(needs_email ? "user %s needs one EMAIL" : "user %s takes no argument", sub);
         return EXIT_USAGE;

@@ -25,6 +25,11 @@ const char *db_path(const char *flag);
 /* Parses a whole decimal number in [min, max] into *out; false otherwise. */
 bool parse_number(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* Reads the options of a command that takes only --db, from argv[first] on;
+ * *db is set when given. Returns EXIT_OK with optind at the first operand,
+ * or EXIT_USAGE after saying why. */
+int parse_db_option(int argc, char **argv, int first, const char **db);
+
 /* Opens the store at path, printing why not on failure. */
 struct tsr_store *open_store(const char *path);
 

@@ -1,5 +1,6 @@
 /* main.c - tesserad: the server and the operator's commands */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,25 @@ bool parse_number(const char *s, int64_t min, int64_t max, int64_t *out)
         return false;
     *out = n;
     return true;
+}
+
+int parse_db_option(int argc, char **argv, int first, const char **db)
+{
+    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+
+    opterr = 0;
+    optind = first;
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (c != 'd') {
+            die_message("%s '%s'; see 'tesserad --help'",
+                        c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+        *db = optarg;
+    }
+    return EXIT_OK;
 }
 
 struct tsr_store *open_store(const char *path)

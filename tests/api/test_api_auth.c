@@ -346,6 +346,40 @@ static void test_keep_alive(void **state)
     }
 }
 
+/* After --login-max-failures failures an address is refused with 429 and
+ * Retry-After, even with the right password, while verify goes on. */
+static void test_login_rate_limit(void **state)
+{
+    static const char *const args[] = {"--login-max-failures", "3", "--login-window", "60", NULL};
+    struct tsr_h_opts o = {.args = args};
+    struct tsr_h_server *limited = tsr_h_start(&o);
+    struct tsr_h_req req = {.method = "POST", .path = "/v4/tokens"};
+    char s[TSR_H_SECRET_LEN + 1];
+    struct tsr_h_token t;
+    struct tsr_h_resp *r;
+
+    (void)state;
+    tsr_h_login(limited, TSR_H_ADMIN_EMAIL, TSR_H_ADMIN_PASSWORD, s);
+    tsr_h_create_token(limited, s, "still verifies", NULL, &t);
+    req.auth = tsr_h_basic(TSR_H_ADMIN_EMAIL, "wrong-password");
+    for (int i = 0; i < 3; i++)
+        tsr_h_assert_status(tsr_h_req(limited, &req), 401);
+    r = tsr_h_req(limited, &req);
+    tsr_h_assert_error(r, 429, "rate_limited", TSR_H_SRC_NONE, NULL);
+    assert_non_null(tsr_h_header(r, "Retry-After"));
+    tsr_h_assert_between(strtol(tsr_h_header(r, "Retry-After"), NULL, 10), 1, 60);
+    req.auth = tsr_h_basic(TSR_H_ADMIN_EMAIL, TSR_H_ADMIN_PASSWORD);
+    tsr_h_assert_error(tsr_h_req(limited, &req), 429, "rate_limited", TSR_H_SRC_NONE, NULL);
+    /* The console's login shares the limit; verify is never limited. */
+    struct tsr_h_req console = {.method = "POST",
+                                .path = "/v4/console/session",
+                                .body = "{\"email\":\"admin@localhost\",\"password\":\"x\"}"};
+    tsr_h_assert_error(tsr_h_req(limited, &console), 429, "rate_limited", TSR_H_SRC_NONE, NULL);
+    for (int i = 0; i < 20; i++)
+        assert_true(tsr_h_verify(limited, t.secret));
+    tsr_h_stop(limited);
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
@@ -361,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_personal_self),
         cmocka_unit_test(test_personal_token_manages_tokens),
         cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_login_rate_limit),
     };
     return TSR_H_RUN(tests, setup, NULL);
 }

@@ -379,6 +379,39 @@ static void test_sigint(void **state)
     assert_true(tsr_h_verify(srv, t.secret));
 }
 
+/* tesserad backup copies the live database; the copy opens and holds the
+ * data; an existing destination is refused. */
+static void test_backup(void **state)
+{
+    char s[TSR_H_SECRET_LEN + 1];
+    struct tsr_h_token t;
+    struct tsr_h_cmd *c;
+    struct stat st;
+    const char *dest = tsr_h_fmt("%s/copy.db", srv->dir);
+
+    (void)state;
+    tsr_h_login(srv, TSR_H_ADMIN_EMAIL, TSR_H_ADMIN_PASSWORD, s);
+    tsr_h_create_token(srv, s, "backed up", NULL, &t);
+    c = tsr_h_cmd(srv, NULL, "backup", dest, "--db", srv->db, NULL);
+    assert_int_equal(c->status, 0);
+    assert_int_equal(stat(dest, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    c = tsr_h_cmd(srv, NULL, "backup", dest, "--db", srv->db, NULL);
+    assert_int_equal(c->status, 1);
+    assert_non_null(strstr(c->err, "copy.db"));
+    c = tsr_h_cmd(srv, NULL, "backup", "--db", srv->db, NULL);
+    assert_int_equal(c->status, 2);
+    c = tsr_h_cmd(srv, NULL, "user", "list", "--db", dest, NULL);
+    assert_int_equal(c->status, 0);
+    assert_non_null(strstr(c->out, TSR_H_ADMIN_EMAIL));
+    /* A server started on the copy accepts the token. */
+    const char *args[] = {"--db", dest, NULL};
+    struct tsr_h_opts o = {.args = args};
+    struct tsr_h_server *restored = tsr_h_start(&o);
+    assert_true(tsr_h_verify(restored, t.secret));
+    tsr_h_stop(restored);
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
@@ -387,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_user_passwd),      cmocka_unit_test(test_user_remove),
         cmocka_unit_test(test_file_modes),       cmocka_unit_test(test_first_start_admin_password),
         cmocka_unit_test(test_environment),      cmocka_unit_test(test_sigint),
+        cmocka_unit_test(test_backup),
     };
     return TSR_H_RUN(tests, setup, NULL);
 }
