@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 # The tests whose threads race each other, run again under ThreadSanitizer.
-TSAN_TESTS ?= test_index test_service
+TSAN_TESTS ?= test_index test_service test_store_sqlite
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)

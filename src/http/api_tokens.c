@@ -1,5 +1,7 @@
 /* api_tokens.c - /v4/iam/personal_tokens: create, list, get, change, revoke */
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -138,14 +140,32 @@ static enum MHD_Result refused(struct tsr_req *req, enum tsr_err rc, const struc
     return tsr__reply_failure(req, rc);
 }
 
+/* Creates in flight, for a stop that must let them finish. */
+static atomic_int creates_in_flight;
+
+int tsr__creates_in_flight(void)
+{
+    return atomic_load(&creates_in_flight);
+}
+
+/* From the store's thread, once the create is durable or refused. */
+static void create_done(struct tsr_create_op *op)
+{
+    struct tsr_req *req = op->ctx;
+
+    atomic_store_explicit(&req->op_finished, true, memory_order_release);
+    MHD_resume_connection(req->conn);
+    atomic_fetch_sub(&creates_in_flight, 1);
+}
+
+/* A create does not hold its worker thread while the disk writes: the
+ * connection is suspended, the store commits it with whatever other
+ * creates arrive meanwhile, and create_done wakes the connection, which
+ * comes back here through tsr__api_tokens_created. */
 enum MHD_Result tsr__api_tokens_create(struct tsr_req *req)
 {
     struct tsr_token_input in;
-    struct tsr_token_row token;
-    struct tsr_problem why = {0};
-    char secret[TSR_SECRET_LEN + 1];
-    json_t *root, *data;
-    enum MHD_Result ret;
+    json_t *root;
     struct step s = read_input(req, &root, &in);
     enum tsr_err rc;
 
@@ -153,15 +173,43 @@ enum MHD_Result tsr__api_tokens_create(struct tsr_req *req)
         json_decref(root);
         return s.ret;
     }
-    rc = tsr_tokens_create(req->svc, &req->who, &in, req->remote, &token, secret, &why);
+    req->op = calloc(1, sizeof(*req->op));
+    if (!req->op) {
+        json_decref(root);
+        return tsr__reply_failure(req, TSR_ERR_NOMEM);
+    }
+    rc = tsr_tokens_create_prepare(req->svc, &req->who, &in, req->remote, req->op);
     json_decref(root);
     if (rc != TSR_OK)
-        return refused(req, rc, &why);
-    data = tsr__token_json(&token, tsr_time_now());
+        return refused(req, rc, &req->op->why);
+    req->op->done = create_done;
+    req->op->ctx = req;
+    /* Suspended before it is queued: the store may finish it at once. */
+    MHD_suspend_connection(req->conn);
+    atomic_fetch_add(&creates_in_flight, 1);
+    rc = tsr_tokens_create_submit(req->op);
+    if (rc != TSR_OK) {
+        req->op->rc = rc;
+        create_done(req->op);
+    }
+    return MHD_YES;
+}
+
+enum MHD_Result tsr__api_tokens_created(struct tsr_req *req)
+{
+    struct tsr_create_op *op = req->op;
+    json_t *data;
+    enum MHD_Result ret;
+
+    if (!atomic_load_explicit(&req->op_finished, memory_order_acquire))
+        return MHD_YES; /* not yet: create_done resumes the connection */
+    if (op->rc != TSR_OK)
+        return refused(req, op->rc, &op->why);
+    data = tsr__token_json(&op->token, tsr_time_now());
     if (data)
-        json_object_set_new(data, "key", json_string(secret));
+        json_object_set_new(data, "key", json_string(op->secret));
     ret = tsr__reply_json(req, MHD_HTTP_CREATED, data ? json_pack("{s:o}", "data", data) : NULL);
-    sodium_memzero(secret, sizeof(secret));
+    sodium_memzero(op->secret, sizeof(op->secret));
     return ret;
 }
 

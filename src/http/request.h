@@ -2,6 +2,7 @@
 #ifndef TSR_HTTP_REQUEST_H
 #define TSR_HTTP_REQUEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,8 @@ struct tsr_req {
     char remote[TSR_ADDR_MAX + 1];
     struct tsr_principal who;
     bool by_cookie;            /* authenticated by the console's cookie */
+    struct tsr_create_op *op;  /* a create under way (heap requests only) */
+    atomic_bool op_finished;   /* set by the store's thread when op is done */
     int64_t max_lifetime_days; /* the server's limit, for the consoles; 0: none */
     /* Headers that the next reply carries; the strings must outlive it. */
     const char *header_names[TSR_MAX_HEADERS];
@@ -99,6 +102,10 @@ enum MHD_Result tsr__api_verify(struct tsr_req *req);
 enum MHD_Result tsr__api_me(struct tsr_req *req);
 enum MHD_Result tsr__api_health(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_create(struct tsr_req *req);
+/* Answers a create once the store is done with it (see api_tokens.c). */
+enum MHD_Result tsr__api_tokens_created(struct tsr_req *req);
+/* How many creates wait for the store: a stop lets them finish first. */
+int tsr__creates_in_flight(void);
 enum MHD_Result tsr__api_tokens_list(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_get(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_update(struct tsr_req *req);

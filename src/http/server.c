@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "http/assets.h"
 #include "http/http.h"
 #include "http/router.h"
@@ -127,6 +129,9 @@ static void free_request(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     if (req && *con_cls != &bodiless) {
+        if (req->op)
+            sodium_memzero(req->op->secret, sizeof(req->op->secret));
+        free(req->op);
         free(req->body);
         free(req);
         *con_cls = NULL;
@@ -318,6 +323,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (req->op)
+        return tsr__api_tokens_created(req);
     return dispatch(req);
 }
 
@@ -421,7 +428,8 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
 {
     struct tsr_http *http = calloc(1, sizeof(*http));
     unsigned threads = cfg->threads ? cfg->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     bool v6;
 
     if (!http)
@@ -465,8 +473,11 @@ void tsr_http_stop(struct tsr_http *http)
 {
     if (!http)
         return;
-    /* Quiesce first: no new connections, while those in flight finish. */
+    /* Quiesce first: no new connections, while those in flight finish; a
+     * suspended create must be woken before the daemon can stop (at most 10 s). */
     MHD_quiesce_daemon(http->daemon);
+    for (int waited = 0; tsr__creates_in_flight() > 0 && waited < 1000; waited++)
+        usleep(10000);
     MHD_stop_daemon(http->daemon);
     close(http->fd);
     tsr__reply_release();

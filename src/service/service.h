@@ -149,6 +149,33 @@ enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_princip
                                struct tsr_token_row *out, char secret[TSR_SECRET_LEN + 1],
                                struct tsr_problem *why) TSR_MUST_CHECK;
 
+/* tsr_tokens_create in two halves, for a caller that must not wait for the
+ * disk (an event loop): prepare checks and builds, submit queues the write.
+ * The caller owns op until op->done(op) has been called. */
+struct tsr_create_op {
+    struct tsr_token_row token;      /* the new token */
+    char secret[TSR_SECRET_LEN + 1]; /* its only copy; wiped when refused */
+    struct tsr_problem why;
+    enum tsr_err rc; /* the outcome, set before done is called */
+    void (*done)(struct tsr_create_op *op);
+    void *ctx; /* the caller's */
+    /* the service's own */
+    struct tsr_service *svc;
+    struct tsr_audit_row audit;
+    char user_id[TSR_UUID_LEN + 1];
+};
+
+/* Checks in and builds the token in op, as tsr_tokens_create does; nothing
+ * is written yet. Returns its errors for input that breaks the rules. */
+enum tsr_err tsr_tokens_create_prepare(struct tsr_service *svc, const struct tsr_principal *p,
+                                       const struct tsr_token_input *in, const char *remote,
+                                       struct tsr_create_op *op) TSR_MUST_CHECK;
+
+/* Queues the write of a prepared op. TSR_OK: op->done(op) will be called
+ * once, from another thread, with op->rc as tsr_tokens_create would return
+ * it. Otherwise (out of memory) done is never called. */
+enum tsr_err tsr_tokens_create_submit(struct tsr_create_op *op) TSR_MUST_CHECK;
+
 /* Lists p's personal tokens (q->user_id is set here). See tsr_store_token_list. */
 enum tsr_err tsr_tokens_list(struct tsr_service *svc, const struct tsr_principal *p,
                              struct tsr_token_query *q,

@@ -165,32 +165,76 @@ static void new_token(const struct tsr_principal *p, int64_t now, struct tsr_tok
     t->created = now;
 }
 
+enum tsr_err tsr_tokens_create_prepare(struct tsr_service *svc, const struct tsr_principal *p,
+                                       const struct tsr_token_input *in, const char *remote,
+                                       struct tsr_create_op *op)
+{
+    int64_t now = tsr_time_now();
+    unsigned fields;
+    enum tsr_err rc;
+
+    memset(&op->token, 0, sizeof(op->token));
+    op->svc = svc;
+    memcpy(op->user_id, p->user_id, sizeof(op->user_id));
+    rc = check_input(svc, in, true, now, &op->token, &fields, &op->why);
+    if (rc != TSR_OK)
+        return rc;
+    new_token(p, now, &op->token, op->secret);
+    tsr__audit_success(&op->audit, "token.create", p->user_id, op->token.id, remote);
+    return TSR_OK;
+}
+
+/* The rest of a create, once the store has answered: the index learns of
+ * the token before the caller can answer anyone. */
+static enum tsr_err created(struct tsr_create_op *op, enum tsr_err rc)
+{
+    struct tsr_service *svc = op->svc;
+
+    if (rc == TSR_OK)
+        rc = tsr__index_put(svc->index, &op->token);
+    if (rc == TSR_ERR_LIMIT)
+        refuse(&op->why, rc, NULL, "you already hold the maximum of %lld personal tokens",
+               (long long)svc->cfg.max_tokens);
+    if (rc != TSR_OK) {
+        sodium_memzero(op->secret, sizeof(op->secret));
+        return rc;
+    }
+    tsr_log(TSR_LOG_INFO, "token created id=%s user=%s", op->token.id, op->user_id);
+    return TSR_OK;
+}
+
+static void submitted(void *ctx, enum tsr_err rc)
+{
+    struct tsr_create_op *op = ctx;
+
+    op->rc = created(op, rc);
+    op->done(op);
+}
+
+enum tsr_err tsr_tokens_create_submit(struct tsr_create_op *op)
+{
+    struct tsr_service *svc = op->svc;
+
+    return tsr_store_token_insert_async(svc->store, &op->token, svc->cfg.max_tokens,
+                                        op->token.created, &op->audit, submitted, op);
+}
+
 enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_principal *p,
                                const struct tsr_token_input *in, const char *remote,
                                struct tsr_token_row *out, char secret[TSR_SECRET_LEN + 1],
                                struct tsr_problem *why)
 {
-    int64_t now = tsr_time_now();
-    struct tsr_audit_row audit;
-    unsigned fields;
-    enum tsr_err rc;
+    struct tsr_create_op op = {0};
+    enum tsr_err rc = tsr_tokens_create_prepare(svc, p, in, remote, &op);
 
-    memset(out, 0, sizeof(*out));
-    rc = check_input(svc, in, true, now, out, &fields, why);
-    if (rc != TSR_OK)
-        return rc;
-    new_token(p, now, out, secret);
-    tsr__audit_success(&audit, "token.create", p->user_id, out->id, remote);
-    rc = tsr__token_insert(svc, out, svc->cfg.max_tokens, now, &audit);
-    if (rc == TSR_ERR_LIMIT)
-        refuse(why, rc, NULL, "you already hold the maximum of %lld personal tokens",
-               (long long)svc->cfg.max_tokens);
-    if (rc != TSR_OK) {
-        sodium_memzero(secret, TSR_SECRET_LEN + 1);
-        return rc;
-    }
-    tsr_log(TSR_LOG_INFO, "token created id=%s user=%s", out->id, p->user_id);
-    return TSR_OK;
+    if (rc == TSR_OK)
+        rc = created(&op, tsr_store_token_insert(svc->store, &op.token, svc->cfg.max_tokens,
+                                                 op.token.created, &op.audit));
+    *out = op.token;
+    *why = op.why;
+    memcpy(secret, op.secret, TSR_SECRET_LEN + 1);
+    sodium_memzero(op.secret, sizeof(op.secret));
+    return rc;
 }
 
 enum tsr_err tsr_tokens_list(struct tsr_service *svc, const struct tsr_principal *p,

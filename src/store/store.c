@@ -111,6 +111,14 @@ enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_to
     return store->ops->token_insert(store, token, max_live, now, audit);
 }
 
+enum tsr_err tsr_store_token_insert_async(struct tsr_store *store,
+                                          const struct tsr_token_row *token, int64_t max_live,
+                                          int64_t now, const struct tsr_audit_row *audit,
+                                          void (*then)(void *ctx, enum tsr_err rc), void *ctx)
+{
+    return store->ops->token_insert_async(store, token, max_live, now, audit, then, ctx);
+}
+
 enum tsr_err tsr_store_token_insert_many(struct tsr_store *store,
                                          const struct tsr_token_row *tokens, size_t n)
 {

@@ -133,6 +133,17 @@ enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_to
                                     int64_t max_live, int64_t now,
                                     const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
+/* As tsr_store_token_insert, without waiting: copies token and audit,
+ * queues the write and returns TSR_OK (or TSR_ERR_NOMEM, and then() is never
+ * called); once the write is durable, or refused, then(ctx, rc) is called
+ * from the store's own thread with what tsr_store_token_insert would have
+ * returned. then() must not wait for another write of the store. */
+enum tsr_err tsr_store_token_insert_async(struct tsr_store *store,
+                                          const struct tsr_token_row *token, int64_t max_live,
+                                          int64_t now, const struct tsr_audit_row *audit,
+                                          void (*then)(void *ctx, enum tsr_err rc),
+                                          void *ctx) TSR_MUST_CHECK;
+
 /* Inserts n tokens in one transaction, with no limit and no audit record:
  * for seeding a database in bulk (benchmarks, imports). Each token's
  * change_seq is assigned here. */

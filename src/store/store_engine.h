@@ -36,6 +36,10 @@ struct tsr__store_ops {
                                  int64_t max_live, int64_t now, const struct tsr_audit_row *audit);
     enum tsr_err (*token_by_hash)(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                   struct tsr_token_row *out);
+    enum tsr_err (*token_insert_async)(struct tsr_store *store, const struct tsr_token_row *token,
+                                       int64_t max_live, int64_t now,
+                                       const struct tsr_audit_row *audit,
+                                       void (*then)(void *ctx, enum tsr_err rc), void *ctx);
     enum tsr_err (*token_insert_many)(struct tsr_store *store, const struct tsr_token_row *tokens,
                                       size_t n);
     uint64_t (*statements)(struct tsr_store *store);

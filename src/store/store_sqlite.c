@@ -241,6 +241,10 @@ struct write_job {
     void *arg;
     enum tsr_err rc;
     bool done;
+    /* Set for a job whose caller does not wait: called once it is committed
+     * (or refused), after which the committer frees the job. */
+    void (*then)(void *ctx, enum tsr_err rc);
+    void *ctx;
     struct write_job *next;
 };
 
@@ -261,7 +265,10 @@ struct sqlite_store {
     size_t queued;
     size_t last_batch;  /* jobs in the batch committed last */
     bool arrived_while; /* a job came while that batch was being committed */
-    bool leading;
+    bool leading;       /* the committer is at work on a batch */
+    bool stopping;
+    pthread_t committer;
+    bool committer_started;
 };
 
 static struct sqlite_store *from_base(struct tsr_store *store)
@@ -443,25 +450,72 @@ static void wait_for_company(struct sqlite_store *s)
         ;
 }
 
-/* Queues run(arg) and waits until it is committed. The first writer to find
- * no leader leads: it takes the whole queue, commits it, and hands over. */
+static void enqueue(struct sqlite_store *s, struct write_job *job)
+{
+    pthread_mutex_lock(&s->queue_lock);
+    *s->queue_tail = job;
+    s->queue_tail = &job->next;
+    s->queued++;
+    if (s->leading)
+        s->arrived_while = true;
+    pthread_cond_signal(&s->queue_grew);
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* Queues run(arg) and waits until the committer has committed it. */
 static enum tsr_err write_grouped(struct sqlite_store *s,
                                   enum tsr_err (*run)(struct conn *, void *), void *arg)
 {
     struct write_job job = {.run = run, .arg = arg, .rc = TSR_ERR_STORE};
 
+    enqueue(s, &job);
     pthread_mutex_lock(&s->queue_lock);
-    *s->queue_tail = &job;
-    s->queue_tail = &job.next;
-    s->queued++;
-    if (s->leading)
-        s->arrived_while = true;
-    pthread_cond_signal(&s->queue_grew);
-    while (!job.done) {
-        if (s->leading) {
-            pthread_cond_wait(&s->queue_done, &s->queue_lock);
-            continue;
+    while (!job.done)
+        pthread_cond_wait(&s->queue_done, &s->queue_lock);
+    pthread_mutex_unlock(&s->queue_lock);
+    return job.rc;
+}
+
+/* Tells the batch's writers how it went: a waiting caller is woken, a job
+ * nobody waits for gets its callback and is freed. */
+static void finish_batch(struct sqlite_store *s, struct write_job *batch)
+{
+    struct write_job *waiting = NULL;
+
+    for (struct write_job *j = batch, *next; j; j = next) {
+        next = j->next;
+        if (j->then) {
+            j->then(j->ctx, j->rc);
+            free(j);
+        } else {
+            j->next = waiting;
+            waiting = j;
         }
+    }
+    pthread_mutex_lock(&s->queue_lock);
+    for (struct write_job *j = waiting, *next; j; j = next) {
+        next = j->next; /* j may return and vanish once done is set */
+        j->done = true;
+    }
+    s->leading = false;
+    pthread_cond_broadcast(&s->queue_done);
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* The one thread that commits: it takes the whole queue, commits it in one
+ * transaction, and comes back for more, until the store closes and the
+ * queue is empty. Writers never wait on the disk themselves unless they
+ * choose to (write_grouped). */
+static void *committer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+
+    pthread_mutex_lock(&s->queue_lock);
+    for (;;) {
+        while (!s->queue && !s->stopping)
+            pthread_cond_wait(&s->queue_grew, &s->queue_lock);
+        if (!s->queue)
+            break;
         s->leading = true;
         wait_for_company(s);
         struct write_job *batch = s->queue;
@@ -473,16 +527,11 @@ static enum tsr_err write_grouped(struct sqlite_store *s,
         s->queued = 0;
         pthread_mutex_unlock(&s->queue_lock);
         run_batch(s, batch);
+        finish_batch(s, batch);
         pthread_mutex_lock(&s->queue_lock);
-        for (struct write_job *j = batch, *next; j; j = next) {
-            next = j->next; /* j may return and vanish once done is set */
-            j->done = true;
-        }
-        s->leading = false;
-        pthread_cond_broadcast(&s->queue_done);
     }
     pthread_mutex_unlock(&s->queue_lock);
-    return job.rc;
+    return NULL;
 }
 
 /* Takes a free reader, or waits for one when all are taken. Release with
@@ -1228,6 +1277,38 @@ static enum tsr_err update_run(struct conn *c, void *arg)
     return rc;
 }
 
+/* An insert nobody waits for: the job owns copies of what it writes. */
+struct insert_later {
+    struct write_job job;
+    struct insert_job a;
+    struct tsr_token_row token;
+    struct tsr_audit_row audit;
+};
+
+static enum tsr_err sq_token_insert_async(struct tsr_store *store,
+                                          const struct tsr_token_row *token, int64_t max_live,
+                                          int64_t now, const struct tsr_audit_row *audit,
+                                          void (*then)(void *ctx, enum tsr_err rc), void *ctx)
+{
+    struct insert_later *l;
+    const char *kind = kind_text(token->kind);
+
+    if (kind == NULL)
+        return TSR_ERR_INVALID;
+    l = calloc(1, sizeof(*l));
+    if (!l)
+        return TSR_ERR_NOMEM;
+    l->token = *token;
+    if (audit)
+        l->audit = *audit;
+    l->a = (struct insert_job){&l->token, kind, max_live, now, audit ? &l->audit : NULL};
+    l->job = (struct write_job){
+        .run = insert_run, .arg = &l->a, .rc = TSR_ERR_STORE, .then = then, .ctx = ctx};
+    /* job is the first member: the committer frees l when it frees the job. */
+    enqueue(from_base(store), &l->job);
+    return TSR_OK;
+}
+
 static enum tsr_err sq_token_update(struct tsr_store *store, const char *user_id, const char *id,
                                     unsigned fields, const struct tsr_token_row *values,
                                     int64_t now, struct tsr_token_row *out,
@@ -1791,6 +1872,14 @@ static void sq_close(struct tsr_store *store)
 
     if (s == NULL)
         return;
+    if (s->committer_started) {
+        /* The committer empties the queue before it stops. */
+        pthread_mutex_lock(&s->queue_lock);
+        s->stopping = true;
+        pthread_cond_signal(&s->queue_grew);
+        pthread_mutex_unlock(&s->queue_lock);
+        pthread_join(s->committer, NULL);
+    }
     /* Readers first: the last connection to close checkpoints the WAL. */
     for (int i = 0; i < SQLITE_READERS; i++)
         conn_close(&s->readers[i]);
@@ -1898,6 +1987,7 @@ static const struct tsr__store_ops sqlite_ops = {
     .token_by_hash = sq_token_by_hash,
     .token_by_hash_any = sq_token_by_hash_any,
     .token_insert_many = sq_token_insert_many,
+    .token_insert_async = sq_token_insert_async,
     .statements = sq_statements,
     .purge = sq_purge,
     .backup = sq_backup,
@@ -1979,6 +2069,13 @@ enum tsr_err tsr__store_sqlite_open(const char *path, struct tsr_store **out, ch
         rc = make_files(path, err_msg, err_msg_size);
     if (rc == TSR_OK)
         rc = store_connect(s, err_msg, err_msg_size);
+    if (rc == TSR_OK) {
+        s->committer_started = pthread_create(&s->committer, NULL, committer_main, s) == 0;
+        if (!s->committer_started) {
+            set_msg(err_msg, err_msg_size, "cannot start a thread");
+            rc = TSR_ERR_NOMEM;
+        }
+    }
     if (rc != TSR_OK)
         goto out;
     *out = &s->base;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1236,6 +1237,43 @@ static void test_group_commit_keeps_the_limit(void **state)
     assert_int_equal(s.n, 25);
 }
 
+/* Inserts nobody waits for: each callback comes once, with the outcome, and
+ * closing the store commits what is still queued. */
+static atomic_int async_ok, async_limited;
+
+static void async_then(void *ctx, enum tsr_err rc)
+{
+    (void)ctx;
+    if (rc == TSR_OK)
+        atomic_fetch_add(&async_ok, 1);
+    else if (rc == TSR_ERR_LIMIT)
+        atomic_fetch_add(&async_limited, 1);
+}
+
+static void test_insert_async(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t;
+    char msg[256];
+    int live = 0;
+
+    add_user(f, "async@example.com", 1, &u);
+    atomic_store(&async_ok, 0);
+    atomic_store(&async_limited, 0);
+    for (int i = 0; i < 60; i++) {
+        fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "async", f->now, f->now + 100);
+        assert_int_equal(
+            tsr_store_token_insert_async(f->store, &t, 50, f->now, NULL, async_then, NULL), TSR_OK);
+    }
+    tsr_store_close(f->store);
+    assert_int_equal(atomic_load(&async_ok), 50);
+    assert_int_equal(atomic_load(&async_limited), 10);
+    assert_int_equal(tsr_store_open(f->path, &f->store, msg, sizeof(msg)), TSR_OK);
+    assert_int_equal(tsr_store_token_each_live(f->store, f->now, count_row, &live, NULL), TSR_OK);
+    assert_int_equal(live, 50);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1257,6 +1295,7 @@ int main(void)
         T(test_purge),
         T(test_backup),
         T(test_group_commit_keeps_the_limit),
+        T(test_insert_async),
         T(test_token_list_search),
         T(test_token_list_order),
         T(test_token_list_paging),
