@@ -8,18 +8,19 @@ import { after, before, test } from 'node:test';
 
 import {
   ADMIN,
+  DAY,
+  PRESETS,
   allowConsole,
   apiCreate,
-  apiSession,
   apiTokens,
   clean,
   dayInZone,
   inSeconds,
-  launch,
-  openPage,
   rowNames,
   screen,
-  startServer,
+  secretLeft,
+  setUp,
+  tearDown,
   verifyStatus,
 } from './harness.mjs';
 
@@ -29,19 +30,11 @@ let page;
 let session; // an API session of the same user, for set-up and checks
 let copied; // the secret read back from the clipboard
 
-const DAY = 86400000;
-
 before(async () => {
-  server = await startServer();
-  browser = await launch();
-  page = await openPage(browser, server.url);
-  session = await apiSession(server.url);
+  ({ server, browser, page, session } = await setUp());
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => tearDown({ browser, server }));
 
 const heading = (name) => page.getByRole('heading', { name, exact: true });
 const tokensPage = () => page.getByRole('heading', { name: 'Personal Tokens', level: 1 });
@@ -116,16 +109,8 @@ async function createInForm(name, choice, { date, description } = {}) {
 }
 
 test('+ Personal Token with every expiry choice, a custom date included', async () => {
-  const presets = [
-    ['1 day', 1],
-    ['7 days', 7],
-    ['15 days', 15],
-    ['30 days', 30],
-    ['90 days', 90],
-    ['1 year', 365],
-  ];
   const started = Date.now();
-  for (const [label] of presets) {
+  for (const [label] of PRESETS) {
     await createInForm(`Expires ${label}`, label, { description: `Made with the ${label} preset` });
     await page.getByRole('button', { name: 'Done' }).click();
   }
@@ -155,7 +140,7 @@ test('+ Personal Token with every expiry choice, a custom date included', async 
   await page.getByRole('button', { name: 'Done' }).click();
 
   const tokens = await apiTokens(server.url, session);
-  for (const [label, days] of presets) {
+  for (const [label, days] of PRESETS) {
     const t = tokens.find((x) => x.name === `Expires ${label}`);
     assert.ok(t, `the token of ${label} exists`);
     const want = started + days * DAY;
@@ -190,11 +175,7 @@ test('the pop-up: visibility icon, Copy, the clipboard, and no secret once it cl
 
   await dialog.getByRole('button', { name: 'Done' }).click();
   await dialog.waitFor({ state: 'hidden' });
-  const left = await page.evaluate(
-    (s) => document.documentElement.outerHTML.includes(s) || [...document.querySelectorAll('input, textarea')].some((e) => e.value.includes(s)),
-    copied,
-  );
-  assert.equal(left, false, 'the secret is gone from the page once the pop-up closes');
+  assert.equal(await secretLeft(page, copied), false, 'the secret is gone from the page once the pop-up closes');
   assert.equal(await page.locator('#secret-value').count(), 0);
   await page.locator('#tokens-body tr', { hasText: 'CI deploy' }).waitFor();
   assert.equal(await page.evaluate(() => document.activeElement.textContent), '+ Personal Token', 'focus goes back to the button');

@@ -20,6 +20,7 @@ export const ADMIN = { email: 'admin@localhost', password: 'browser-tests-passwo
 export const TIMEZONE = 'America/Sao_Paulo'; // UTC-3 all year: offsets are easy to check
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 375, height: 812 };
+export const DAY = 86400000; // ms
 
 const SHOTS = process.env.TSR_SCREENSHOTS || path.join(process.cwd(), 'screenshots');
 mkdirSync(SHOTS, { recursive: true });
@@ -77,6 +78,31 @@ export async function startServer(args = []) {
   };
 }
 
+// ---- a test file's set-up ----
+
+// What a test file's before() starts: a server, the browser, a page, and an
+// API session of the same user for set-up and checks. If a step fails, what
+// has started is stopped again.
+export async function setUp() {
+  const env = {};
+  try {
+    env.server = await startServer();
+    env.browser = await launch();
+    env.page = await openPage(env.browser, env.server.url);
+    env.session = await apiSession(env.server.url);
+  } catch (err) {
+    await tearDown(env).catch(() => {});
+    throw err;
+  }
+  return env;
+}
+
+// For the test file's after(): closes the browser, then stops the server.
+export async function tearDown({ browser, server }) {
+  await browser?.close();
+  await server?.stop();
+}
+
 // ---- the API, from Node ----
 
 export async function apiSession(base) {
@@ -120,7 +146,7 @@ export const inSeconds = (seconds) => new Date(Math.ceil(Date.now() / 1000) * 10
 
 // The calendar day in TIMEZONE (UTC-3), `days` from today there.
 export function dayInZone(days) {
-  const d = new Date(Date.now() - 3 * 3600000 + days * 86400000);
+  const d = new Date(Date.now() - 3 * 3600000 + days * DAY);
   return d.toISOString().slice(0, 10);
 }
 
@@ -221,6 +247,24 @@ export async function screen(page, name) {
   } finally {
     await page.setViewportSize(size);
   }
+}
+
+// The expiry presets both forms offer, with their length in days.
+export const PRESETS = [
+  ['1 day', 1],
+  ['7 days', 7],
+  ['15 days', 15],
+  ['30 days', 30],
+  ['90 days', 90],
+  ['1 year', 365],
+];
+
+// Whether `secret` is still anywhere in the page: its markup or a field.
+export function secretLeft(page, secret) {
+  return page.evaluate(
+    (s) => document.documentElement.outerHTML.includes(s) || [...document.querySelectorAll('input, textarea')].some((e) => e.value.includes(s)),
+    secret,
+  );
 }
 
 // The rows of the tokens table, as the names they show.

@@ -8,18 +8,19 @@ import { after, before, test } from 'node:test';
 
 import {
   ADMIN,
+  DAY,
+  PRESETS,
   allowConsole,
   apiCreate,
-  apiSession,
   apiTokens,
   clean,
   dayInZone,
   inSeconds,
-  launch,
-  openPage,
   rowNames,
   screen,
-  startServer,
+  secretLeft,
+  setUp,
+  tearDown,
   verifyStatus,
 } from './harness.mjs';
 
@@ -29,19 +30,11 @@ let page;
 let session;
 let copied;
 
-const DAY = 86400000;
-
 before(async () => {
-  server = await startServer();
-  browser = await launch();
-  page = await openPage(browser, server.url);
-  session = await apiSession(server.url);
+  ({ server, browser, page, session } = await setUp());
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => tearDown({ browser, server }));
 
 const heading = (name) => page.getByRole('heading', { name, exact: true });
 const tokensPage = () => page.getByRole('heading', { name: 'Personal Tokens', level: 1 });
@@ -93,16 +86,8 @@ async function addToken(name, choice, { date, description } = {}) {
 }
 
 test('Add Personal Token with every expiry choice, a custom date included', async () => {
-  const presets = [
-    ['1 day', 1],
-    ['7 days', 7],
-    ['15 days', 15],
-    ['30 days', 30],
-    ['90 days', 90],
-    ['1 year', 365],
-  ];
   const started = Date.now();
-  for (const [label] of presets) {
+  for (const [label] of PRESETS) {
     await addToken(`RTM ${label}`, label);
     await page.getByRole('button', { name: 'Close' }).click();
     await tokensPage().waitFor();
@@ -122,7 +107,7 @@ test('Add Personal Token with every expiry choice, a custom date included', asyn
   await page.getByRole('button', { name: 'Close' }).click();
 
   const tokens = await apiTokens(server.url, session);
-  for (const [label, days] of presets) {
+  for (const [label, days] of PRESETS) {
     const t = tokens.find((x) => x.name === `RTM ${label}`);
     assert.ok(Math.abs(Date.parse(t.expires_at) - (started + days * DAY)) < 120000, `${label}: ${t.expires_at}`);
   }
@@ -150,11 +135,7 @@ test('the new token: visibility icon, copy token icon, clipboard, gone after clo
   assert.equal(await verifyStatus(server.url, copied), 204);
   await dialog.getByRole('button', { name: 'Close' }).click();
   await dialog.waitFor({ state: 'hidden' });
-  const left = await page.evaluate(
-    (s) => document.documentElement.outerHTML.includes(s) || [...document.querySelectorAll('input, textarea')].some((e) => e.value.includes(s)),
-    copied,
-  );
-  assert.equal(left, false, 'the secret is gone from the page');
+  assert.equal(await secretLeft(page, copied), false, 'the secret is gone from the page');
   await clean(page);
 });
 

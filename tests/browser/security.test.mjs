@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { ADMIN, apiSession, apiTokens, clean, launch, openPage, startServer } from './harness.mjs';
+import { ADMIN, apiTokens, clean, setUp, tearDown } from './harness.mjs';
 
 let server;
 let browser;
@@ -22,16 +22,12 @@ let evilUrl;
 const WEB = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
 
 before(async () => {
-  server = await startServer();
-  browser = await launch();
-  page = await openPage(browser, server.url);
-  session = await apiSession(server.url);
+  ({ server, browser, page, session } = await setUp());
 });
 
 after(async () => {
-  await browser?.close();
   if (evil) await new Promise((resolve) => evil.close(resolve));
-  await server?.stop();
+  await tearDown({ browser, server });
 });
 
 // A raw request, so that nothing decodes or adds headers behind our back.

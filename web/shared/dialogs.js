@@ -1,8 +1,10 @@
 // dialogs.js - the two pop-ups both consoles share: the new token's secret,
 // and the verification before a delete.
 
+import { deleteToken } from './api.js';
 import { h, icon, showDialog } from './ui.js';
 import { sentence } from './forms.js';
+import { formatDate } from './time.js';
 
 // Puts text on the clipboard: the Clipboard API where the page may use it,
 // else the older copy command on the selected field.
@@ -87,7 +89,8 @@ export function secretDialog(dialog, { iconCopy = false } = {}) {
   dialog.querySelector('[data-secret-done]').addEventListener('click', () => dialog.close());
 
   return {
-    open({ key, text, from, fallback }) {
+    // token: the API's answer to a create, with the secret in `key`.
+    open({ key, name, expires_at: expiresAt }, from, fallback) {
       clear();
       secret = key;
       field = h('input', {
@@ -102,15 +105,16 @@ export function secretDialog(dialog, { iconCopy = false } = {}) {
       field.value = key;
       box.prepend(field);
       toggle.setAttribute('aria-controls', 'secret-value');
-      about.textContent = text;
+      about.textContent = `“${name}” expires on ${formatDate(new Date(expiresAt))}.`;
       showDialog(dialog, from, fallback);
     },
   };
 }
 
 // Type `delete`, then Delete: the button stays disabled until the word is
-// there. onConfirm(token) does the delete and throws an ApiError on failure.
-export function deleteDialog(dialog, { onConfirm }) {
+// there. The token is deleted through the API, then onDeleted(token) tells
+// the page; an ApiError on the way is shown in the pop-up.
+export function deleteDialog(dialog, { onDeleted }) {
   const form = dialog.querySelector('form');
   const input = form.elements.namedItem('confirm');
   const submit = dialog.querySelector('[data-delete-submit]');
@@ -137,7 +141,8 @@ export function deleteDialog(dialog, { onConfirm }) {
     sync();
     error.hidden = true;
     try {
-      await onConfirm(token);
+      await deleteToken(token.id);
+      await onDeleted(token);
       dialog.close();
     } catch (err) {
       if (err.status !== 401) {

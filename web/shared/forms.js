@@ -40,21 +40,6 @@ export function tokenForm(form, opts) {
   let current = null; // the token being edited, or null when creating
   let timer = 0;
 
-  const errorEl = (input) => document.getElementById(`${input.id}-error`);
-
-  function setError(input, message) {
-    const el = errorEl(input);
-    if (message) {
-      el.textContent = message;
-      el.hidden = false;
-      input.setAttribute('aria-invalid', 'true');
-    } else {
-      el.textContent = '';
-      el.hidden = true;
-      input.removeAttribute('aria-invalid');
-    }
-  }
-
   function setFormError(message) {
     formError.replaceChildren();
     formError.hidden = !message;
@@ -62,7 +47,7 @@ export function tokenForm(form, opts) {
   }
 
   function clearErrors() {
-    for (const input of [name, description, expiry, date]) setError(input, '');
+    for (const input of [name, description, expiry, date]) setFieldError(input, '');
     setFormError('');
   }
 
@@ -150,19 +135,19 @@ export function tokenForm(form, opts) {
 
   name.addEventListener('input', () => {
     count(name, NAME_MAX);
-    setError(name, '');
+    setFieldError(name, '');
   });
   description.addEventListener('input', () => {
     count(description, DESCRIPTION_MAX);
-    setError(description, '');
+    setFieldError(description, '');
   });
   expiry.addEventListener('change', () => {
-    setError(expiry, '');
-    setError(date, '');
+    setFieldError(expiry, '');
+    setFieldError(date, '');
     showSummary();
   });
   date.addEventListener('input', () => {
-    setError(date, '');
+    setFieldError(date, '');
     showSummary();
   });
 
@@ -187,7 +172,7 @@ export function tokenForm(form, opts) {
     clearErrors();
     const { problems, expiry: v } = validate();
     if (problems.length) {
-      for (const [input, msg] of problems) setError(input, msg);
+      for (const [input, msg] of problems) setFieldError(input, msg);
       problems[0][0].focus();
       return;
     }
@@ -226,7 +211,7 @@ export function tokenForm(form, opts) {
     for (const [field, msg] of Object.entries(err.fields || {})) {
       const input = map[field];
       if (!input) continue;
-      setError(input, sentence(msg));
+      setFieldError(input, sentence(msg));
       first ??= input;
     }
     if (first) first.focus();
@@ -254,6 +239,16 @@ export function tokenForm(form, opts) {
       clearInterval(timer);
     },
   };
+}
+
+// Shows `message` beside `input`, in the element `${input.id}-error`, and
+// marks the field invalid; an empty message clears both.
+export function setFieldError(input, message) {
+  const el = document.getElementById(`${input.id}-error`);
+  el.textContent = message;
+  el.hidden = !message;
+  if (message) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
 }
 
 // The API's details are lower-case phrases; shown to people, they start with
