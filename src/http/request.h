@@ -26,8 +26,9 @@ struct tsr_req {
     size_t body_cap;
     bool too_large;
     bool has_id;
-    char id[TSR_UUID_LEN + 1]; /* the {id} of the path */
-    char remote[TSR_ADDR_MAX + 1];
+    char id[TSR_UUID_LEN + 1];         /* the {id} of the path */
+    const char *remote;                /* the client's address as text; "" unknown */
+    char remote_buf[TSR_ADDR_MAX + 1]; /* where it is kept when not per connection */
     struct tsr_principal who;
     bool by_cookie;            /* authenticated by the console's cookie */
     struct tsr_create_op *op;  /* a create under way (heap requests only) */

@@ -33,11 +33,12 @@ static const struct tsr_route routes[] = {
 static bool matches(const char *pattern, const char *path, size_t len, char id[TSR_UUID_LEN + 1],
                     bool *has_id)
 {
-    const char *hole = strstr(pattern, "{id}");
+    size_t plen = strlen(pattern);
+    const char *hole = memchr(pattern, '{', plen);
     size_t head;
 
     if (!hole)
-        return strlen(pattern) == len && memcmp(pattern, path, len) == 0;
+        return plen == len && memcmp(pattern, path, len) == 0;
     head = (size_t)(hole - pattern);
     /* "{id}" is always the last segment of a pattern. */
     if (len != head + TSR_UUID_LEN || memcmp(pattern, path, head) != 0 ||

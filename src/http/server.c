@@ -76,12 +76,12 @@ static void client_address(struct tsr_req *req)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    const char *remote = info ? info->socket_context : NULL;
 
-    if (remote)
-        memcpy(req->remote, remote, strlen(remote) + 1);
-    else
-        remote_of(req->conn, req->remote);
+    req->remote = info ? info->socket_context : NULL;
+    if (!req->remote) {
+        remote_of(req->conn, req->remote_buf);
+        req->remote = req->remote_buf;
+    }
 }
 
 /* Copies url without one trailing slash; a path too long for any route
@@ -106,10 +106,18 @@ static void init_request(struct tsr_req *req, struct tsr_service *svc, struct MH
                          const char *url, const char *method)
 {
     memset(req, 0, sizeof(*req));
+    req->remote = "";
     req->conn = conn;
     req->svc = svc;
     req->method = method;
     set_path(req, url);
+}
+
+/* Methods that take no body here: told apart without reading any header,
+ * since every verify is a GET. */
+static bool bodiless_method(const char *method)
+{
+    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
 static bool has_body(struct MHD_Connection *conn)
@@ -283,6 +291,19 @@ static enum MHD_Result dispatch(struct tsr_req *req)
     return ep->handler(req);
 }
 
+static struct tsr_req *heap_request(struct tsr_http *http, struct MHD_Connection *conn,
+                                    const char *url, const char *method, void **con_cls)
+{
+    struct tsr_req *req = calloc(1, sizeof(*req));
+
+    if (req) {
+        init_request(req, http->svc, conn, url, method);
+        req->max_lifetime_days = http->max_lifetime_days;
+        *con_cls = req;
+    }
+    return req;
+}
+
 /* libmicrohttpd calls this once when the headers are in, once per piece of
  * body, and once more at the end: answering only at the end keeps the
  * connection alive. */
@@ -295,23 +316,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct tsr_req local;
 
     (void)version;
-    if (req == (void *)&bodiless) {
-        *upload_data_size = 0; /* none was announced; none is taken */
+    if (req == (void *)&bodiless && *upload_data_size == 0) {
         init_request(&local, http->svc, conn, url, method);
         local.max_lifetime_days = http->max_lifetime_days;
         return dispatch(&local);
     }
-    if (!req) {
-        if (!has_body(conn)) {
+    if (req == (void *)&bodiless) {
+        /* A body came after all (a GET may carry one): keep the request on
+         * the heap from here on, to take the body and hold it to its limit. */
+        req = heap_request(http, conn, url, method, con_cls);
+        if (!req)
+            return MHD_NO;
+    } else if (!req) {
+        if (bodiless_method(method) || !has_body(conn)) {
             *con_cls = &bodiless;
             return MHD_YES;
         }
-        req = calloc(1, sizeof(*req));
+        req = heap_request(http, conn, url, method, con_cls);
         if (!req)
             return MHD_NO;
-        init_request(req, http->svc, conn, url, method);
-        req->max_lifetime_days = http->max_lifetime_days;
-        *con_cls = req;
         if (declared_too_large(conn)) {
             req->too_large = true;
             return too_large(req);
