@@ -88,6 +88,11 @@ enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, con
                                enum tsr_token_kind kind, const uint8_t hash[TSR_HASH_LEN],
                                const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
+/* Fills why with field and a sentence made from fmt, and returns rc: the
+ * one way the service says why it refused something. */
+enum tsr_err tsr__refuse(struct tsr_problem *why, enum tsr_err rc, const char *field,
+                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Copies at most size-1 bytes of src and a NUL into dst. Cannot fail. */
 void tsr__copy(char *dst, size_t size, const char *src);
 

@@ -1,5 +1,7 @@
 /* service.c - the service's lifecycle and its background writer */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +23,18 @@ void tsr_service_config_defaults(struct tsr_service_config *cfg)
     cfg->login_window = TSR_DEFAULT_LOGIN_WINDOW;
     cfg->token_retention_days = TSR_DEFAULT_TOKEN_RETENTION;
     cfg->audit_retention_days = TSR_DEFAULT_AUDIT_RETENTION;
+}
+
+enum tsr_err tsr__refuse(struct tsr_problem *why, enum tsr_err rc, const char *field,
+                         const char *fmt, ...)
+{
+    va_list ap;
+
+    why->field = field;
+    va_start(ap, fmt);
+    vsnprintf(why->detail, sizeof(why->detail), fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 void tsr__copy(char *dst, size_t size, const char *src)

@@ -53,18 +53,6 @@ const char *tsr_token_status(const struct tsr_token_row *t, int64_t now)
     return t->expires_at <= now ? "expired" : "active";
 }
 
-__attribute__((format(printf, 4, 5))) static enum tsr_err
-refuse(struct tsr_problem *why, enum tsr_err rc, const char *field, const char *fmt, ...)
-{
-    va_list ap;
-
-    why->field = field;
-    va_start(ap, fmt);
-    vsnprintf(why->detail, sizeof(why->detail), fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 /* Copies a checked text field (which holds no NUL) into a row's array. */
 static void put_text(char *dst, size_t size, const char *s, size_t len)
 {
@@ -111,17 +99,17 @@ static enum tsr_err check_expiry(struct tsr_service *svc, const struct tsr_field
     int64_t t;
 
     if (tsr_time_parse(f->s, f->len, &t) != TSR_OK)
-        return refuse(why, TSR_ERR_INVALID, "expires_at",
-                      "expires_at must be a date such as 2026-12-30 or 2026-12-30T02:13:00Z");
+        return tsr__refuse(why, TSR_ERR_INVALID, "expires_at",
+                           "expires_at must be a date such as 2026-12-30 or 2026-12-30T02:13:00Z");
     if (t <= now)
-        return refuse(why, TSR_ERR_INVALID, "expires_at", "expires_at must be in the future");
+        return tsr__refuse(why, TSR_ERR_INVALID, "expires_at", "expires_at must be in the future");
     if (days > 0 && t > now + days * DAY)
-        return refuse(why, TSR_ERR_INVALID, "expires_at",
-                      "expires_at must be at most %lld day%s from now", (long long)days,
-                      days == 1 ? "" : "s");
+        return tsr__refuse(why, TSR_ERR_INVALID, "expires_at",
+                           "expires_at must be at most %lld day%s from now", (long long)days,
+                           days == 1 ? "" : "s");
     if (t > TSR_TIME_MAX)
-        return refuse(why, TSR_ERR_INVALID, "expires_at",
-                      "expires_at must be before the year 10000");
+        return tsr__refuse(why, TSR_ERR_INVALID, "expires_at",
+                           "expires_at must be before the year 10000");
     row->expires_at = t;
     return TSR_OK;
 }
@@ -136,9 +124,9 @@ static enum tsr_err check_input(struct tsr_service *svc, const struct tsr_token_
 
     *fields = 0;
     if (creating && !in->name.has)
-        return refuse(why, TSR_ERR_MISSING, "name", "name is required");
+        return tsr__refuse(why, TSR_ERR_MISSING, "name", "name is required");
     if (creating && !in->expires_at.has)
-        return refuse(why, TSR_ERR_MISSING, "expires_at", "expires_at is required");
+        return tsr__refuse(why, TSR_ERR_MISSING, "expires_at", "expires_at is required");
     if (in->name.has && (rc = check_name(&in->name, row, why)) != TSR_OK)
         return rc;
     if (in->description.has && (rc = check_description(&in->description, row, why)) != TSR_OK)
@@ -148,8 +136,8 @@ static enum tsr_err check_input(struct tsr_service *svc, const struct tsr_token_
     *fields = (in->name.has ? TSR_SET_NAME : 0) | (in->description.has ? TSR_SET_DESCRIPTION : 0) |
               (in->expires_at.has ? TSR_SET_EXPIRES_AT : 0);
     if (*fields == 0)
-        return refuse(why, TSR_ERR_MISSING, NULL,
-                      "give at least one of name, description and expires_at");
+        return tsr__refuse(why, TSR_ERR_MISSING, NULL,
+                           "give at least one of name, description and expires_at");
     return TSR_OK;
 }
 
@@ -193,8 +181,8 @@ static enum tsr_err created(struct tsr_create_op *op, enum tsr_err rc)
     if (rc == TSR_OK)
         rc = tsr__index_put(svc->index, &op->token);
     if (rc == TSR_ERR_LIMIT)
-        refuse(&op->why, rc, NULL, "you already hold the maximum of %lld personal tokens",
-               (long long)svc->cfg.max_tokens);
+        tsr__refuse(&op->why, rc, NULL, "you already hold the maximum of %lld personal tokens",
+                    (long long)svc->cfg.max_tokens);
     if (rc != TSR_OK) {
         sodium_memzero(op->secret, sizeof(op->secret));
         return rc;

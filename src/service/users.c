@@ -10,18 +10,6 @@
 #include "service/internal.h"
 #include "service/log.h"
 
-__attribute__((format(printf, 3, 4))) static enum tsr_err
-refuse(struct tsr_problem *why, const char *field, const char *fmt, ...)
-{
-    va_list ap;
-
-    why->field = field;
-    va_start(ap, fmt);
-    vsnprintf(why->detail, sizeof(why->detail), fmt, ap);
-    va_end(ap);
-    return TSR_ERR_INVALID;
-}
-
 /* The store revoked tokens behind the index's back: catch up at once
  * rather than at the next periodic sync. */
 static void sync_now(struct tsr_service *svc)
@@ -39,12 +27,13 @@ static enum tsr_err hash_password(const char *password, char out[TSR_PWHASH_MAX 
     size_t chars;
 
     if (!tsr_utf8_count(password, len, &chars))
-        return refuse(why, "password", "the password must be valid UTF-8");
+        return tsr__refuse(why, TSR_ERR_INVALID, "password", "the password must be valid UTF-8");
     if (chars < TSR_PASSWORD_MIN)
-        return refuse(why, "password", "the password must be at least %d characters",
-                      TSR_PASSWORD_MIN);
+        return tsr__refuse(why, TSR_ERR_INVALID, "password",
+                           "the password must be at least %d characters", TSR_PASSWORD_MIN);
     if (len > TSR_PASSWORD_MAX)
-        return refuse(why, "password", "the password must be at most %d bytes", TSR_PASSWORD_MAX);
+        return tsr__refuse(why, TSR_ERR_INVALID, "password",
+                           "the password must be at most %d bytes", TSR_PASSWORD_MAX);
     _Static_assert(crypto_pwhash_STRBYTES <= TSR_PWHASH_MAX + 1, "hash fits the row");
     if (crypto_pwhash_str(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
@@ -59,7 +48,7 @@ enum tsr_err tsr_users_add(struct tsr_service *svc, const char *email, const cha
 
     memset(out, 0, sizeof(*out));
     if (!tsr_email_valid(email, strlen(email)))
-        return refuse(why, "email", "'%s' is not an email address", email);
+        return tsr__refuse(why, TSR_ERR_INVALID, "email", "'%s' is not an email address", email);
     rc = hash_password(password, out->password_hash, why);
     if (rc != TSR_OK)
         return rc;
