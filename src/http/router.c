@@ -26,6 +26,7 @@ static const struct tsr_route routes[] = {
     {"/v4/console/session",
      {{"POST", tsr__api_console_login, 0, true, false},
       {"DELETE", tsr__api_console_logout, TSR_ACCEPT_SESSION, false, false}}},
+    {"/v4/iam/activity", {{"GET", tsr__api_activity_list, SECRET, false, true}}},
     {"/v4/console/config", {{"GET", tsr__api_console_config, SECRET, false, false}}},
 };
 

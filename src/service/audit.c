@@ -228,3 +228,11 @@ enum tsr_err tsr__pending_write(struct tsr_service *svc, struct tsr__pending *p)
     p->dropped_audits = 0;
     return rc != TSR_OK ? rc : rc2;
 }
+
+enum tsr_err tsr_activity_list(struct tsr_service *svc, const struct tsr_principal *p,
+                               int64_t offset, int64_t limit,
+                               enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
+                               void *ctx, int64_t *total)
+{
+    return tsr_store_audit_list(svc->store, p->user_id, offset, limit, each, ctx, total);
+}

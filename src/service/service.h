@@ -203,6 +203,16 @@ enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_princip
 /* "active" or "expired" for t at now. Cannot fail. */
 const char *tsr_token_status(const struct tsr_token_row *t, int64_t now);
 
+/* ---- the audit log ---- */
+
+/* Calls each for p's user's own audit records, newest first, at most limit
+ * after skipping offset; *total is how many there are. A user never sees
+ * another user's records. See tsr_store_audit_list. */
+enum tsr_err tsr_activity_list(struct tsr_service *svc, const struct tsr_principal *p,
+                               int64_t offset, int64_t limit,
+                               enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
+                               void *ctx, int64_t *total) TSR_MUST_CHECK;
+
 /* ---- users ---- */
 
 /* p's own account. */

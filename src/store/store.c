@@ -220,3 +220,11 @@ enum tsr_err tsr_store_audit_each(struct tsr_store *store, const char *user_id, 
 {
     return store->ops->audit_each(store, user_id, offset, limit, each, ctx);
 }
+
+enum tsr_err tsr_store_audit_list(struct tsr_store *store, const char *user_id, int64_t offset,
+                                  int64_t limit,
+                                  enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
+                                  void *ctx, int64_t *total)
+{
+    return store->ops->audit_list(store, user_id, offset, limit, each, ctx, total);
+}

@@ -276,4 +276,23 @@ enum tsr_err tsr_store_audit_each(struct tsr_store *store, const char *user_id, 
                                   enum tsr_err (*each)(const struct tsr_audit_row *, void *),
                                   void *ctx) TSR_MUST_CHECK;
 
+/* An audit record as its owner reads it: the row and the name of its token
+ * (has_token_name false when the record names no token, or the token is
+ * gone from the database). */
+struct tsr_audit_entry {
+    struct tsr_audit_row row;
+    bool has_token_name;
+    char token_name[TSR_NAME_MAX_BYTES + 1];
+};
+
+/* Calls each(entry, ctx) for user_id's audit records, newest first, at most
+ * limit of them after skipping offset; *total (when not NULL) is the number
+ * of user_id's records. Total and page come from one read transaction, so
+ * they agree. Stops early and returns what each returned when that is not
+ * TSR_OK. */
+enum tsr_err tsr_store_audit_list(struct tsr_store *store, const char *user_id, int64_t offset,
+                                  int64_t limit,
+                                  enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
+                                  void *ctx, int64_t *total) TSR_MUST_CHECK;
+
 #endif

@@ -75,6 +75,10 @@ struct tsr__store_ops {
                                int64_t limit,
                                enum tsr_err (*each)(const struct tsr_audit_row *, void *),
                                void *ctx);
+    enum tsr_err (*audit_list)(struct tsr_store *store, const char *user_id, int64_t offset,
+                               int64_t limit,
+                               enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
+                               void *ctx, int64_t *total);
 };
 
 /* The part of every engine's store that store.c sees. */

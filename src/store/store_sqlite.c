@@ -135,6 +135,8 @@ enum stmt_id {
     ST_AUDIT_INSERT,
     ST_AUDIT_EACH,
     ST_AUDIT_EACH_USER,
+    ST_AUDIT_COUNT_USER,
+    ST_AUDIT_LIST_USER,
     ST_PURGE_TOKENS,
     ST_PURGE_AUDIT,
     ST_SAVEPOINT,
@@ -213,6 +215,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " FROM audit ORDER BY id DESC LIMIT ?1 OFFSET ?2",
     [ST_AUDIT_EACH_USER] = "SELECT at, user_id, token_id, action, remote_addr, outcome, count"
                            " FROM audit WHERE user_id = ?3 ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+    [ST_AUDIT_COUNT_USER] = "SELECT count(*) FROM audit WHERE user_id = ?1",
+    [ST_AUDIT_LIST_USER] = "SELECT a.at, a.user_id, a.token_id, a.action, a.remote_addr,"
+                           " a.outcome, a.count, t.name FROM audit a"
+                           " LEFT JOIN tokens t ON t.id = a.token_id"
+                           " WHERE a.user_id = ?1 ORDER BY a.id DESC LIMIT ?2 OFFSET ?3",
     /* The row with the highest change_seq stays, whatever its age: the next
      * change must get a higher number than any a node has seen. */
     [ST_PURGE_TOKENS] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
@@ -1600,6 +1607,70 @@ out:
     return rc;
 }
 
+/* The body of audit_list, inside a read transaction on c. */
+static enum tsr_err audit_list_on(struct conn *c, const char *user_id, int64_t offset,
+                                  int64_t limit,
+                                  enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
+                                  void *ctx, int64_t *total)
+{
+    sqlite3_stmt *st = NULL;
+    struct tsr_audit_entry e;
+    int src = SQLITE_OK;
+    int64_t n = 0;
+    bool have = false;
+    enum tsr_err rc = stmt_get(c, ST_AUDIT_COUNT_USER, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = query_int(st, &n);
+    if (rc != TSR_OK)
+        goto out;
+    if (total != NULL)
+        *total = n;
+    stmt_done(st);
+    st = NULL;
+    /* LIMIT -1 would mean "no limit" to SQLite: an empty page is meant. */
+    if (limit <= 0)
+        goto out;
+    rc = stmt_get(c, ST_AUDIT_LIST_USER, &st);
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    bind_int(st, 2, limit, &src);
+    bind_int(st, 3, offset > 0 ? offset : 0, &src);
+    rc = bind_done(src);
+    while (rc == TSR_OK) {
+        rc = stmt_step(st, &have);
+        if (rc != TSR_OK || !have)
+            break;
+        read_audit(st, &e.row);
+        e.has_token_name = sqlite3_column_type(st, 7) != SQLITE_NULL;
+        col_str(st, 7, e.token_name, sizeof(e.token_name));
+        rc = each(&e, ctx);
+    }
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err sq_audit_list(struct tsr_store *store, const char *user_id, int64_t offset,
+                                  int64_t limit,
+                                  enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
+                                  void *ctx, int64_t *total)
+{
+    struct conn *c = reader_take(from_base(store));
+    /* One read transaction, so that the total and the page agree. */
+    enum tsr_err rc = exec_cached(c, ST_BEGIN);
+
+    if (rc == TSR_OK)
+        rc = tx_end(c, audit_list_on(c, user_id, offset, limit, each, ctx, total));
+    reader_release(c);
+    return rc;
+}
+
 /* ---- the store ---- */
 
 static enum tsr_err sq_ping(struct tsr_store *store)
@@ -2001,6 +2072,7 @@ static const struct tsr__store_ops sqlite_ops = {
     .token_touch = sq_token_touch,
     .audit_append = sq_audit_append,
     .audit_each = sq_audit_each,
+    .audit_list = sq_audit_list,
 };
 
 /* Allocates a store with no connection open yet. */

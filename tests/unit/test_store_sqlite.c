@@ -1008,6 +1008,94 @@ static void test_audit(void **state)
     assert_int_equal(s.n, 0);
 }
 
+static enum tsr_err see_entry(const struct tsr_audit_entry *e, void *ctx)
+{
+    struct seen *s = ctx;
+
+    assert_true(s->n < MAX_SEEN);
+    s->seq[s->n] = e->row.at;
+    s->revoked_at[s->n] = e->has_token_name;
+    set_str(s->id[s->n], sizeof(s->id[0]), e->row.token_id);
+    join(s->text[s->n], sizeof(s->text[0]), e->row.action, e->token_name);
+    s->n++;
+    return (s->stop_after > 0 && s->n >= s->stop_after) ? TSR_ERR_LIMIT : TSR_OK;
+}
+
+static void test_audit_list(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u1, u2;
+    struct tsr_token_row t;
+    struct tsr_audit_row rows[5];
+    struct seen s;
+    int64_t total = -1;
+    const char *gone = "00000000-0000-7000-8000-00000000dead";
+
+    add_user(f, "one@example.com", f->now, &u1);
+    add_user(f, "two@example.com", f->now, &u2);
+    add_token(f, u1.id, TSR_TOKEN_PERSONAL, "CI deploy", f->now + 3600, &t);
+    fill_audit(&rows[0], 1, u1.id, "login", "::1", 1);
+    fill_audit(&rows[1], 2, u1.id, "token.create", "::1", 1);
+    set_str(rows[1].token_id, sizeof(rows[1].token_id), t.id);
+    fill_audit(&rows[2], 3, u2.id, "login", "::1", 1);
+    fill_audit(&rows[3], 4, u1.id, "auth", "10.0.0.9", 3);
+    set_str(rows[3].token_id, sizeof(rows[3].token_id), gone); /* purged: no name */
+    set_str(rows[3].outcome, sizeof(rows[3].outcome), "failure");
+    fill_audit(&rows[4], 5, u1.id, "token.delete", "::1", 1);
+    set_str(rows[4].token_id, sizeof(rows[4].token_id), t.id);
+    assert_int_equal(tsr_store_audit_append(f->store, rows, 5), TSR_OK);
+    /* A revoked token still names its records. */
+    assert_int_equal(
+        tsr_store_token_revoke(f->store, u1.id, t.id, TSR_TOKEN_PERSONAL, f->now, NULL), TSR_OK);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_audit_list(f->store, u1.id, 0, 100, see_entry, &s, &total), TSR_OK);
+    assert_int_equal(total, 4);
+    assert_int_equal(s.n, 4);
+    assert_int_equal(s.seq[0], 5); /* newest first, only u1's */
+    assert_int_equal(s.seq[1], 4);
+    assert_int_equal(s.seq[2], 2);
+    assert_int_equal(s.seq[3], 1);
+    assert_string_equal(s.text[0], "token.deleteCI deploy");
+    assert_int_equal(s.revoked_at[0], 1);
+    assert_string_equal(s.text[1], "auth");
+    assert_string_equal(s.id[1], gone);
+    assert_int_equal(s.revoked_at[1], 0);
+    assert_string_equal(s.text[2], "token.createCI deploy");
+    assert_string_equal(s.id[3], "");
+    assert_int_equal(s.revoked_at[3], 0);
+
+    /* A page: the total counts them all. */
+    memset(&s, 0, sizeof(s));
+    total = -1;
+    assert_int_equal(tsr_store_audit_list(f->store, u1.id, 1, 2, see_entry, &s, &total), TSR_OK);
+    assert_int_equal(total, 4);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.seq[0], 4);
+    assert_int_equal(s.seq[1], 2);
+
+    /* Past the end, and an empty page, still give the total. */
+    memset(&s, 0, sizeof(s));
+    total = -1;
+    assert_int_equal(tsr_store_audit_list(f->store, u1.id, 10, 5, see_entry, &s, &total), TSR_OK);
+    assert_int_equal(total, 4);
+    assert_int_equal(s.n, 0);
+    total = -1;
+    assert_int_equal(tsr_store_audit_list(f->store, u2.id, 0, 0, see_entry, &s, &total), TSR_OK);
+    assert_int_equal(total, 1);
+    assert_int_equal(s.n, 0);
+    total = -1;
+    assert_int_equal(tsr_store_audit_list(f->store, gone, 0, 5, see_entry, &s, &total), TSR_OK);
+    assert_int_equal(total, 0);
+
+    /* What each returns stops the walk and comes back. */
+    memset(&s, 0, sizeof(s));
+    s.stop_after = 1;
+    assert_int_equal(tsr_store_audit_list(f->store, u1.id, 0, 100, see_entry, &s, NULL),
+                     TSR_ERR_LIMIT);
+    assert_int_equal(s.n, 1);
+}
+
 static enum tsr_err count_row(const struct tsr_token_row *t, void *ctx)
 {
     (void)t;
@@ -1304,6 +1392,7 @@ int main(void)
         T(test_token_each_live_and_changes),
         T(test_token_touch),
         T(test_audit),
+        T(test_audit_list),
         T(test_concurrent_inserts),
     };
 
