@@ -4,13 +4,17 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 # The tests whose threads race each other, run again under ThreadSanitizer.
 TSAN_TESTS ?= test_index test_service test_store_sqlite
+# The libFuzzer harnesses (tests/fuzz), built with clang; each runs this long.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 LISTEN     ?= 127.0.0.1:8080
 DB         ?= ./data/tessera.db
 
-.PHONY: all deps build build-asan run test test-plain test-asan test-tsan bench install clean
+.PHONY: all deps build build-asan run test test-plain test-asan test-tsan test-fuzz fuzz bench \
+	install clean
 
 all: build
 
@@ -31,7 +35,7 @@ run: build
 	@echo "$(dir $(DB))admin-password (see README.md). Stop with Ctrl-C."
 	@exec $(BUILD)/bin/tesserad serve --listen $(LISTEN) --db $(DB)
 
-test: test-plain test-asan test-tsan
+test: test-plain test-asan test-tsan test-fuzz
 
 test-plain: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -46,6 +50,18 @@ test-tsan: deps
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 \
 		ctest --output-on-failure -R '^($(subst $(eval) ,|,$(TSAN_TESTS)))$$'
 
+# Every harness for FUZZ_SECONDS under ASan+UBSan, two at a time: `make fuzz
+# FUZZ_SECONDS=600` runs longer. Findings are kept in $(FUZZ_BUILD)/tests/fuzz/work/.
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTSR_FUZZ=ON \
+		-DFUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target tsr_fuzzers
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz -j2
+
+# What `make test` runs: 30 s a harness, whatever FUZZ_SECONDS says.
+test-fuzz:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
+
 # Benchmarks (issue 5): several minutes; installs wrk and nginx when missing.
 bench: build
 	@BUILD=$(BUILD) bench/run
@@ -54,4 +70,4 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "core/timefmt.h"
+#include "http/parse.h"
 #include "http/request.h"
 
 /* Splits "<scheme> <credential>": the scheme compared case-insensitively,
@@ -34,10 +35,8 @@ bool tsr__parse_bearer(const char *value, const char **secret, size_t *len)
     return split_scheme(value, "Token", secret, len) || split_scheme(value, "Bearer", secret, len);
 }
 
-/* Decodes "Basic base64(email:password)" into buf; email and password point
- * into it. Returns false for anything malformed. */
-static bool parse_basic(const char *value, char *buf, size_t size, const char **email,
-                        size_t *email_len, const char **password, size_t *password_len)
+bool tsr__parse_basic(const char *value, char *buf, size_t size, const char **email,
+                      size_t *email_len, const char **password, size_t *password_len)
 {
     const char *b64;
     size_t b64_len, bin_len;
@@ -70,7 +69,7 @@ enum MHD_Result tsr__api_login(struct tsr_req *req)
     enum tsr_err rc;
     enum MHD_Result ret;
 
-    if (!parse_basic(auth, buf, sizeof(buf), &email, &email_len, &password, &password_len))
+    if (!tsr__parse_basic(auth, buf, sizeof(buf), &email, &email_len, &password, &password_len))
         return tsr__reply_unauthorized(req, "Basic");
     if (!tsr__query_empty(req, &ret)) {
         sodium_memzero(buf, sizeof(buf));

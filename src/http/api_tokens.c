@@ -8,6 +8,7 @@
 
 #include "core/timefmt.h"
 #include "core/validate.h"
+#include "http/parse.h"
 #include "http/request.h"
 
 #define PAGE_SIZE_DEFAULT 20
@@ -36,19 +37,19 @@ static struct step bad_body(struct tsr_req *req, const char *code, const char *d
 }
 
 /* Takes one member of the body: it must be a string (null is refused too). */
-static struct step take_field(struct tsr_req *req, const char *key, json_t *value,
-                              struct tsr_field *f)
+static bool take_field(const char *key, json_t *value, struct tsr_field *f,
+                       struct tsr_body_problem *why)
 {
-    char detail[96];
-
     if (!json_is_string(value)) {
-        snprintf(detail, sizeof(detail), "%s must be a string", key);
-        return bad_body(req, "invalid_field", detail, key);
+        why->code = "invalid_field";
+        why->field = key;
+        snprintf(why->detail, sizeof(why->detail), "%s must be a string", key);
+        return false;
     }
     f->has = true;
     f->s = json_string_value(value);
     f->len = json_string_length(value);
-    return proceed;
+    return true;
 }
 
 /* A member name fit to quote in a sentence: at most 64 bytes, cut at a
@@ -65,45 +66,64 @@ static void quote_key(const char *key, char *out, size_t size)
     out[n] = '\0';
 }
 
-static struct step unknown_field(struct tsr_req *req, const char *key)
+static void unknown_field(const char *key, struct tsr_body_problem *why)
 {
-    char quoted[65], detail[128];
+    char quoted[65];
 
     quote_key(key, quoted, sizeof(quoted));
-    snprintf(detail, sizeof(detail), "unknown field '%s'", quoted);
-    return answered(tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "unknown_field", detail,
-                                     TSR_SOURCE_POINTER, key));
+    why->code = "unknown_field";
+    why->field = key;
+    snprintf(why->detail, sizeof(why->detail), "unknown field '%s'", quoted);
 }
 
-/* Parses the body into in; the strings stay valid as long as *root. */
-static struct step read_input(struct tsr_req *req, json_t **root, struct tsr_token_input *in)
+enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
+                                   struct tsr_token_input *in, struct tsr_body_problem *why)
 {
     json_error_t error;
     const char *key;
     json_t *value;
-    char detail[256];
 
     memset(in, 0, sizeof(*in));
-    *root = json_loadb(req->body ? req->body : "", req->body_len,
-                       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
+    why->code = NULL;
+    why->field = NULL;
+    why->detail[0] = '\0';
+    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
     if (!*root) {
-        snprintf(detail, sizeof(detail), "the body is not valid JSON: %s (line %d, column %d)",
-                 error.text, error.line, error.column);
-        return bad_body(req, "invalid_json", detail, NULL);
+        why->code = "invalid_json";
+        snprintf(why->detail, sizeof(why->detail),
+                 "the body is not valid JSON: %s (line %d, column %d)", error.text, error.line,
+                 error.column);
+        return TSR_ERR_INVALID;
     }
-    if (!json_is_object(*root))
-        return bad_body(req, "invalid_json", "the body must be a JSON object", NULL);
+    if (!json_is_object(*root)) {
+        why->code = "invalid_json";
+        snprintf(why->detail, sizeof(why->detail), "the body must be a JSON object");
+        return TSR_ERR_INVALID;
+    }
     json_object_foreach(*root, key, value)
     {
         struct tsr_field *f = strcmp(key, "name") == 0          ? &in->name
                               : strcmp(key, "description") == 0 ? &in->description
                               : strcmp(key, "expires_at") == 0  ? &in->expires_at
                                                                 : NULL;
-        struct step s = f ? take_field(req, key, value, f) : unknown_field(req, key);
 
-        if (!s.ok)
-            return s;
+        if (!f) {
+            unknown_field(key, why);
+            return TSR_ERR_INVALID;
+        }
+        if (!take_field(key, value, f, why))
+            return TSR_ERR_INVALID;
     }
+    return TSR_OK;
+}
+
+/* Parses the body into in; the strings stay valid as long as *root. */
+static struct step read_input(struct tsr_req *req, json_t **root, struct tsr_token_input *in)
+{
+    struct tsr_body_problem why;
+
+    if (tsr__parse_token_body(req->body ? req->body : "", req->body_len, root, in, &why) != TSR_OK)
+        return bad_body(req, why.code, why.detail, why.field);
     return proceed;
 }
 
@@ -259,9 +279,7 @@ enum MHD_Result tsr__api_tokens_delete(struct tsr_req *req)
 
 struct list_params {
     struct tsr_req *req;
-    struct tsr_token_query q;
-    int64_t page;
-    unsigned seen; /* one bit per known parameter, to refuse repeats */
+    struct tsr_list_params p;
     struct step result;
 };
 
@@ -314,36 +332,32 @@ static bool search_ok(const char *value, size_t len)
            !tsr_has_control(value, len, true);
 }
 
-static enum MHD_Result bad_parameter(struct list_params *lp, const char *name, const char *detail)
+static enum tsr_err bad_parameter(struct tsr_param_problem *why, const char *name,
+                                  const char *detail)
 {
-    lp->result = answered(tsr__reply_error(lp->req, MHD_HTTP_BAD_REQUEST, "invalid_parameter",
-                                           detail, TSR_SOURCE_PARAMETER, name));
-    return MHD_NO; /* stops the iteration */
+    why->name = name;
+    snprintf(why->detail, sizeof(why->detail), "%s", detail);
+    return TSR_ERR_INVALID;
 }
 
-static enum MHD_Result unknown_parameter(struct list_params *lp, const char *key, size_t key_size)
-{
-    lp->result = answered(tsr__reply_unknown_parameter(lp->req, key, key_size));
-    return MHD_NO;
-}
-
-static enum MHD_Result take_value(struct list_params *lp, size_t which, const char *value,
-                                  size_t len)
+static enum tsr_err take_value(struct tsr_list_params *lp, size_t which, const char *value,
+                               size_t len, struct tsr_param_problem *why)
 {
     struct tsr_token_query *q = &lp->q;
 
     switch (which) {
     case 0:
         if (!parse_count(value, len, 1, PAGE_MAX, &lp->page))
-            return bad_parameter(lp, "page", "page must be a whole number from 1");
+            return bad_parameter(why, "page", "page must be a whole number from 1");
         break;
     case 1:
         if (!parse_count(value, len, 1, PAGE_SIZE_MAX, &q->limit))
-            return bad_parameter(lp, "page_size", "page_size must be a whole number from 1 to 100");
+            return bad_parameter(why, "page_size",
+                                 "page_size must be a whole number from 1 to 100");
         break;
     case 2:
         if (!search_ok(value, len))
-            return bad_parameter(lp, "search",
+            return bad_parameter(why, "search",
                                  "search must be valid UTF-8 text of at most 500 characters with "
                                  "no control characters");
         q->search = value;
@@ -351,37 +365,68 @@ static enum MHD_Result take_value(struct list_params *lp, size_t which, const ch
         break;
     default:
         if (!parse_ordering(value, len, q))
-            return bad_parameter(lp, "ordering",
+            return bad_parameter(why, "ordering",
                                  "ordering must be one of name, created, expires_at and "
                                  "last_used_at, each optionally prefixed by '-'");
         break;
     }
-    return MHD_YES;
+    return TSR_OK;
 }
 
-/* Checks one parameter; names are matched with their lengths, so that a name
- * with a NUL in it is never taken for a known one. */
-static enum MHD_Result take_parameter(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      size_t key_size, const char *value, size_t value_size)
+void tsr__list_params_init(struct tsr_list_params *lp)
+{
+    memset(lp, 0, sizeof(*lp));
+    lp->page = 1;
+    lp->q.order = TSR_ORDER_CREATED;
+    lp->q.descending = true;
+    lp->q.limit = PAGE_SIZE_DEFAULT;
+}
+
+/* Names are matched with their lengths, so that a name with a NUL in it is
+ * never taken for a known one. */
+enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, size_t key_size,
+                                   const char *value, size_t value_size,
+                                   struct tsr_param_problem *why)
 {
     static const char *const names[] = {"page", "page_size", "search", "ordering"};
-    struct list_params *lp = cls;
-    char detail[96];
     size_t i;
 
-    (void)kind;
+    why->unknown = false;
+    why->name = NULL;
+    why->detail[0] = '\0';
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strlen(names[i]) == key_size && memcmp(names[i], key, key_size) == 0)
             break;
     }
-    if (i == sizeof(names) / sizeof(names[0]))
-        return unknown_parameter(lp, key, key_size);
+    if (i == sizeof(names) / sizeof(names[0])) {
+        why->unknown = true;
+        return TSR_ERR_INVALID;
+    }
     if (lp->seen & (1u << i)) {
-        snprintf(detail, sizeof(detail), "%s must be given at most once", names[i]);
-        return bad_parameter(lp, names[i], detail);
+        why->name = names[i];
+        snprintf(why->detail, sizeof(why->detail), "%s must be given at most once", names[i]);
+        return TSR_ERR_INVALID;
     }
     lp->seen |= 1u << i;
-    return take_value(lp, i, value ? value : "", value ? value_size : 0);
+    return take_value(lp, i, value ? value : "", value ? value_size : 0, why);
+}
+
+/* Checks one parameter; the first refused one is answered and stops the
+ * iteration. */
+static enum MHD_Result take_parameter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    struct list_params *lp = cls;
+    struct tsr_param_problem why;
+
+    (void)kind;
+    if (tsr__parse_list_param(&lp->p, key, key_size, value, value_size, &why) == TSR_OK)
+        return MHD_YES;
+    lp->result =
+        answered(why.unknown ? tsr__reply_unknown_parameter(lp->req, key, key_size)
+                             : tsr__reply_error(lp->req, MHD_HTTP_BAD_REQUEST, "invalid_parameter",
+                                                why.detail, TSR_SOURCE_PARAMETER, why.name));
+    return MHD_NO; /* stops the iteration */
 }
 
 struct list_out {
@@ -400,27 +445,25 @@ static enum tsr_err add_result(const struct tsr_token_row *t, void *ctx)
 
 enum MHD_Result tsr__api_tokens_list(struct tsr_req *req)
 {
-    struct list_params lp = {.req = req, .page = 1, .result = {true, MHD_YES}};
+    struct list_params lp = {.req = req, .result = {true, MHD_YES}};
     struct list_out out = {.results = json_array(), .now = tsr_time_now()};
     int64_t total = 0;
     enum tsr_err rc;
 
-    lp.q.order = TSR_ORDER_CREATED;
-    lp.q.descending = true;
-    lp.q.limit = PAGE_SIZE_DEFAULT;
+    tsr__list_params_init(&lp.p);
     MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, take_parameter, &lp);
     if (!lp.result.ok || !out.results) {
         json_decref(out.results);
         return lp.result.ok ? MHD_NO : lp.result.ret;
     }
-    lp.q.offset = (lp.page - 1) * lp.q.limit;
-    rc = tsr_tokens_list(req->svc, &req->who, &lp.q, add_result, &out, &total);
+    lp.p.q.offset = (lp.p.page - 1) * lp.p.q.limit;
+    rc = tsr_tokens_list(req->svc, &req->who, &lp.p.q, add_result, &out, &total);
     if (rc != TSR_OK) {
         json_decref(out.results);
         return tsr__reply_failure(req, rc);
     }
     return tsr__reply_json(req, MHD_HTTP_OK,
                            json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "total_pages",
-                                     (json_int_t)((total + lp.q.limit - 1) / lp.q.limit), "results",
-                                     out.results));
+                                     (json_int_t)((total + lp.p.q.limit - 1) / lp.p.q.limit),
+                                     "results", out.results));
 }

@@ -13,6 +13,7 @@
 
 #include "http/assets.h"
 #include "http/http.h"
+#include "http/parse.h"
 #include "http/router.h"
 
 #define LISTEN_BACKLOG     1024
@@ -183,8 +184,7 @@ static enum MHD_Result too_large(struct tsr_req *req)
                             "the body must be at most 65536 bytes", TSR_SOURCE_NONE, NULL);
 }
 
-/* application/json, with at most a charset parameter that says UTF-8. */
-static bool is_json(const char *type)
+bool tsr__is_json(const char *type)
 {
     const char *p;
 
@@ -282,7 +282,7 @@ static enum MHD_Result dispatch(struct tsr_req *req)
                                 "X-Tessera-CSRF: 1",
                                 TSR_SOURCE_NONE, NULL);
     if (ep->json_body &&
-        !is_json(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type")))
+        !tsr__is_json(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type")))
         return tsr__reply_error(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                                 "the body must be JSON, sent as Content-Type: application/json",
                                 TSR_SOURCE_NONE, NULL);

@@ -1,0 +1,69 @@
+/* parse.h - the pure parsers of request parts, apart from libmicrohttpd
+ *
+ * The handlers call these; the fuzz harnesses (tests/fuzz/) call them too.
+ */
+#ifndef TSR_HTTP_PARSE_H
+#define TSR_HTTP_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "service/service.h"
+
+/* Why a body was refused: one of api.md's codes, the member at fault (NULL
+ * when none; it points into the parsed root) and a sentence for people. */
+struct tsr_body_problem {
+    const char *code;
+    const char *field;
+    char detail[256];
+};
+
+/* Parses the len bytes at body as the JSON object of a token's create or
+ * update into in (members name, description, expires_at, each a string).
+ * Returns TSR_OK, or TSR_ERR_INVALID with *why filled in. Either way *root
+ * is the parsed document or NULL; the caller json_decref()s it, and the
+ * strings of in and why->field stay valid as long as it. */
+enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
+                                   struct tsr_token_input *in,
+                                   struct tsr_body_problem *why) TSR_MUST_CHECK;
+
+/* The query parameters of the token list, as they are read one by one. */
+struct tsr_list_params {
+    struct tsr_token_query q;
+    int64_t page;
+    unsigned seen; /* one bit per known parameter, to refuse repeats */
+};
+
+/* Sets lp to the defaults: page 1 of 20, newest first. Cannot fail. */
+void tsr__list_params_init(struct tsr_list_params *lp);
+
+/* Why a query parameter was refused: unknown (then the caller names the key
+ * itself), or a known one, name, with a sentence for people. */
+struct tsr_param_problem {
+    bool unknown;
+    const char *name;
+    char detail[160];
+};
+
+/* Takes one query parameter (key_size bytes at key, value_size at value;
+ * value NULL for a bare key) into lp. Returns TSR_OK, or TSR_ERR_INVALID
+ * with *why filled in. lp->q.search points into value when it is set. */
+enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, size_t key_size,
+                                   const char *value, size_t value_size,
+                                   struct tsr_param_problem *why) TSR_MUST_CHECK;
+
+/* Decodes an "Authorization: Basic base64(email:password)" value into buf of
+ * size bytes; email and password point into it. False for anything malformed
+ * (value NULL included). */
+bool tsr__parse_basic(const char *value, char *buf, size_t size, const char **email,
+                      size_t *email_len, const char **password, size_t *password_len);
+
+/* True when the Content-Type value type (NULL: none) is application/json with
+ * at most a charset parameter that says UTF-8. */
+bool tsr__is_json(const char *type);
+
+#endif

@@ -1,0 +1,19 @@
+/* fuzz_content_type.c - the Content-Type check of JSON bodies */
+#include <string.h>
+#include <strings.h>
+
+#include "http/parse.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *value = malloc(size + 1);
+
+    FUZZ_CHECK(value != NULL);
+    memcpy(value, data, size);
+    value[size] = '\0';
+    if (tsr__is_json(value))
+        FUZZ_CHECK(strncasecmp(value, "application/json", 16) == 0);
+    free(value);
+    return 0;
+}
