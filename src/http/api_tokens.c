@@ -389,16 +389,17 @@ enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, 
                                    struct tsr_param_problem *why)
 {
     static const char *const names[] = {"page", "page_size", "search", "ordering"};
+    size_t known = lp->paging_only ? 2 : sizeof(names) / sizeof(names[0]);
     size_t i;
 
     why->unknown = false;
     why->name = NULL;
     why->detail[0] = '\0';
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (i = 0; i < known; i++) {
         if (strlen(names[i]) == key_size && memcmp(names[i], key, key_size) == 0)
             break;
     }
-    if (i == sizeof(names) / sizeof(names[0])) {
+    if (i == known) {
         why->unknown = true;
         return TSR_ERR_INVALID;
     }
@@ -429,6 +430,16 @@ static enum MHD_Result take_parameter(void *cls, enum MHD_ValueKind kind, const 
     return MHD_NO; /* stops the iteration */
 }
 
+bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *p, enum MHD_Result *ret)
+{
+    struct list_params lp = {.req = req, .p = *p, .result = {true, MHD_YES}};
+
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, take_parameter, &lp);
+    *p = lp.p;
+    *ret = lp.result.ret;
+    return lp.result.ok;
+}
+
 struct list_out {
     json_t *results;
     int64_t now;
@@ -445,25 +456,25 @@ static enum tsr_err add_result(const struct tsr_token_row *t, void *ctx)
 
 enum MHD_Result tsr__api_tokens_list(struct tsr_req *req)
 {
-    struct list_params lp = {.req = req, .result = {true, MHD_YES}};
+    struct tsr_list_params p;
     struct list_out out = {.results = json_array(), .now = tsr_time_now()};
     int64_t total = 0;
+    enum MHD_Result ret;
     enum tsr_err rc;
 
-    tsr__list_params_init(&lp.p);
-    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, take_parameter, &lp);
-    if (!lp.result.ok || !out.results) {
+    tsr__list_params_init(&p);
+    if (!tsr__read_list_params(req, &p, &ret) || !out.results) {
         json_decref(out.results);
-        return lp.result.ok ? MHD_NO : lp.result.ret;
+        return out.results ? ret : MHD_NO;
     }
-    lp.p.q.offset = (lp.p.page - 1) * lp.p.q.limit;
-    rc = tsr_tokens_list(req->svc, &req->who, &lp.p.q, add_result, &out, &total);
+    p.q.offset = (p.page - 1) * p.q.limit;
+    rc = tsr_tokens_list(req->svc, &req->who, &p.q, add_result, &out, &total);
     if (rc != TSR_OK) {
         json_decref(out.results);
         return tsr__reply_failure(req, rc);
     }
     return tsr__reply_json(req, MHD_HTTP_OK,
                            json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "total_pages",
-                                     (json_int_t)((total + lp.p.q.limit - 1) / lp.p.q.limit),
-                                     "results", out.results));
+                                     (json_int_t)((total + p.q.limit - 1) / p.q.limit), "results",
+                                     out.results));
 }

@@ -33,9 +33,10 @@ enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
 
 /* The query parameters of the token list, as they are read one by one. */
 struct tsr_list_params {
-    struct tsr_token_query q;
+    struct tsr_token_query q; /* q.limit is the page size */
     int64_t page;
-    unsigned seen; /* one bit per known parameter, to refuse repeats */
+    unsigned seen;    /* one bit per known parameter, to refuse repeats */
+    bool paging_only; /* a list that takes page and page_size, no search or ordering */
 };
 
 /* Sets lp to the defaults: page 1 of 20, newest first. Cannot fail. */

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "http/parse.h"
 #include "service/service.h"
 
 #define TSR_BODY_MAX    (64 * 1024)
@@ -84,6 +85,10 @@ void tsr__reply_release(void);
 /* Builds and frees the per-thread caches of verify's answers. */
 enum tsr_err tsr__verify_init(unsigned threads) TSR_MUST_CHECK;
 void tsr__verify_release(void);
+
+/* Reads the request's query parameters into lp. Returns true, or false when
+ * one is refused, after queueing the 400 and setting *ret. */
+bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *lp, enum MHD_Result *ret);
 
 /* Queues 401 unauthorized with the WWW-Authenticate challenge of scheme
  * ("Token" or "Basic"). */
