@@ -79,14 +79,21 @@ export function secretDialog(dialog, { iconCopy = false } = {}) {
       ? 'Token copied to the clipboard.'
       : 'The browser did not allow copying: show the token, then select and copy it.';
   });
+  // The dialog's close event comes a task after close(): the secret is
+  // dropped at once by our own buttons, and on close for any other way out.
+  const closeNow = () => {
+    clear();
+    dialog.close();
+  };
+  dialog.addEventListener('cancel', clear);
   dialog.addEventListener('close', clear);
   // Nothing here is ever submitted: a form that sends a password-like field
   // could make a browser offer to save the secret.
   dialog.querySelector('form').addEventListener('submit', (e) => {
     e.preventDefault();
-    dialog.close();
+    closeNow();
   });
-  dialog.querySelector('[data-secret-done]').addEventListener('click', () => dialog.close());
+  dialog.querySelector('[data-secret-done]').addEventListener('click', closeNow);
 
   return {
     // token: the API's answer to a create, with the secret in `key`.
