@@ -223,7 +223,9 @@ test('search, sort and pagination over 45 tokens', async () => {
   }
   await page.reload();
   await tokensPage().waitFor();
-  await page.locator('#tokens-body tr').first().waitFor();
+  // Real rows, not the loading placeholders (skeleton rows) before them.
+  await page.locator('#tokens-body tr:not(.skeleton-row)').first().waitFor();
+  await page.locator('#pager-range', { hasText: '1–20 of 45' }).waitFor();
   assert.equal(await page.locator('#tokens-body tr').count(), 20);
   assert.equal(await page.locator('#pager-page').textContent(), 'Page 1 of 3');
   assert.equal(await page.locator('#pager-range').textContent(), '1–20 of 45');

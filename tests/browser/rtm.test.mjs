@@ -145,7 +145,9 @@ test('search, sort and pagination over 45 tokens', async () => {
     await apiCreate(server.url, session, { name: `Service ${String(i).padStart(2, '0')}`, expires_at: inSeconds(DAY / 1000 * (i + 3)) });
   await page.reload();
   await tokensPage().waitFor();
-  await page.locator('#tokens-body tr').first().waitFor();
+  // Real rows, not the loading placeholders (skeleton rows) before them.
+  await page.locator('#tokens-body tr:not(.skeleton-row)').first().waitFor();
+  await page.locator('#pager-range', { hasText: '1–20 of 45' }).waitFor();
   assert.equal(await page.locator('#tokens-body tr').count(), 20);
   assert.equal(await page.locator('#pager-range').textContent(), 'Showing 1–20 of 45');
   await screen(page, 'rtm-08-tokens-list');
