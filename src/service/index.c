@@ -12,7 +12,10 @@
 #define MAX_LOAD_NUM 3 /* grow past 3/4 full */
 #define MAX_LOAD_DEN 4
 
-/* 72 bytes a token; slots hold an entry's index + 1, 0 for empty.
+/* 72 bytes a token. A slot holds an entry's index + 1 in its low half, 0
+ * for empty, and a tag of the key in its high half: a probe passes over
+ * other keys' slots without reading their entries, so a look-up touches one
+ * entry, one cache line and page of a large index, however long the run.
  *
  * A revoked token stays for a minute as a tombstone, which no put can bring
  * back: revocation is final, so a sync that read the token just before it
@@ -33,7 +36,7 @@ struct entry {
 
 struct shard {
     pthread_rwlock_t lock;
-    uint32_t *slots;
+    uint64_t *slots;
     size_t mask; /* number of slots - 1 */
     struct entry *entries;
     size_t count; /* tombstones included */
@@ -59,13 +62,36 @@ static struct shard *shard_of(struct tsr_index *ix, const uint8_t *key)
     return &ix->shards[key[0] & (SHARDS - 1)];
 }
 
+/* Other bytes of the key than home() and shard_of() use. */
+static uint64_t tag_of(const uint8_t *key)
+{
+    uint32_t t;
+
+    memcpy(&t, key + 4, sizeof(t));
+    return (uint64_t)t << 32;
+}
+
+static uint64_t slot_value(const uint8_t *key, size_t e)
+{
+    return tag_of(key) | (uint64_t)(e + 1);
+}
+
+static struct entry *entry_at(const struct shard *sh, size_t i)
+{
+    return &sh->entries[(uint32_t)sh->slots[i] - 1];
+}
+
 /* The slot that holds key, or the empty slot where it would go. */
 static size_t probe(const struct shard *sh, const uint8_t *key)
 {
+    uint64_t tag = tag_of(key);
     size_t i = home(sh, key);
 
-    while (sh->slots[i] != 0 && memcmp(sh->entries[sh->slots[i] - 1].key, key, KEY_LEN) != 0)
-        i = (i + 1) & sh->mask;
+    for (; sh->slots[i] != 0; i = (i + 1) & sh->mask) {
+        if ((sh->slots[i] & ~(uint64_t)UINT32_MAX) == tag &&
+            memcmp(entry_at(sh, i)->key, key, KEY_LEN) == 0)
+            break;
+    }
     return i;
 }
 
@@ -112,7 +138,7 @@ void tsr__index_free(struct tsr_index *ix)
 static enum tsr_err grow_slots(struct shard *sh)
 {
     size_t n = (sh->mask + 1) * 2;
-    uint32_t *slots = calloc(n, sizeof(*slots));
+    uint64_t *slots = calloc(n, sizeof(*slots));
 
     if (!slots)
         return TSR_ERR_NOMEM;
@@ -120,7 +146,7 @@ static enum tsr_err grow_slots(struct shard *sh)
     sh->slots = slots;
     sh->mask = n - 1;
     for (size_t e = 0; e < sh->count; e++)
-        sh->slots[probe(sh, sh->entries[e].key)] = (uint32_t)(e + 1);
+        sh->slots[probe(sh, sh->entries[e].key)] = slot_value(sh->entries[e].key, e);
     return TSR_OK;
 }
 
@@ -160,7 +186,7 @@ static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t)
     enum tsr_err rc;
 
     if (sh->slots[i] != 0) {
-        struct entry *e = &sh->entries[sh->slots[i] - 1];
+        struct entry *e = entry_at(sh, i);
 
         if (newer(e, t))
             fill(e, t);
@@ -175,7 +201,7 @@ static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t)
         return rc;
     memset(&sh->entries[sh->count], 0, sizeof(sh->entries[0]));
     fill(&sh->entries[sh->count], t);
-    sh->slots[i] = (uint32_t)(++sh->count);
+    sh->slots[i] = slot_value(t->secret_hash, sh->count++);
     return TSR_OK;
 }
 
@@ -201,7 +227,7 @@ static void clear_slot(struct shard *sh, size_t i)
         j = (j + 1) & sh->mask;
         if (sh->slots[j] == 0)
             return;
-        size_t k = home(sh, sh->entries[sh->slots[j] - 1].key);
+        size_t k = home(sh, entry_at(sh, j)->key);
         /* Move j back to i unless its home lies cyclically in (i, j]. */
         bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
         if (!stays) {
@@ -219,7 +245,7 @@ static void remove_locked(struct shard *sh, const uint8_t *key)
 
     if (sh->slots[i] == 0)
         return;
-    e = sh->slots[i] - 1;
+    e = (uint32_t)sh->slots[i] - 1;
     if (sh->entries[e].revoked)
         sh->tombstones--;
     clear_slot(sh, i);
@@ -227,7 +253,7 @@ static void remove_locked(struct shard *sh, const uint8_t *key)
     last = sh->count - 1;
     if (e != last) {
         sh->entries[e] = sh->entries[last];
-        sh->slots[probe(sh, sh->entries[e].key)] = (uint32_t)(e + 1);
+        sh->slots[probe(sh, sh->entries[e].key)] = slot_value(sh->entries[e].key, e);
     }
     sh->count--;
 }
@@ -250,7 +276,7 @@ static enum tsr_err bury_locked(struct shard *sh, const uint8_t *hash, int64_t n
             return rc;
         i = probe(sh, hash);
     }
-    e = &sh->entries[sh->slots[i] - 1];
+    e = entry_at(sh, i);
     if (!e->revoked)
         sh->tombstones++;
     e->revoked = true;
@@ -278,9 +304,9 @@ bool tsr__index_find(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN], int
 
     pthread_rwlock_rdlock(&sh->lock);
     size_t i = probe(sh, hash);
-    found = sh->slots[i] != 0 && !sh->entries[sh->slots[i] - 1].revoked;
+    found = sh->slots[i] != 0 && !entry_at(sh, i)->revoked;
     if (found) {
-        struct entry *e = &sh->entries[sh->slots[i] - 1];
+        struct entry *e = entry_at(sh, i);
         uint32_t seen = atomic_load_explicit(&e->last_used, memory_order_relaxed);
 
         memcpy(out->token_id, e->token_id, sizeof(out->token_id));

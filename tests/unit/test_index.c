@@ -146,6 +146,31 @@ static void test_many_and_removals(void **state)
     free(order);
 }
 
+/* The index numbers users rather than holding each token's user id: many
+ * tokens of a few users must each still name their own. */
+static void test_tokens_share_users(void **state)
+{
+    enum { USERS = 3, TOKENS = 3000 };
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row *rows = calloc(TOKENS, sizeof(*rows));
+    char users[USERS][TSR_UUID_LEN + 1];
+
+    (void)state;
+    assert_non_null(rows);
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    for (size_t u = 0; u < USERS; u++)
+        tsr_uuid7_new(users[u]);
+    for (size_t i = 0; i < TOKENS; i++) {
+        make_token(&rows[i], NOW + 100);
+        memcpy(rows[i].user_id, users[i % USERS], sizeof(rows[i].user_id));
+        assert_int_equal(tsr__index_put(ix, &rows[i]), TSR_OK);
+    }
+    for (size_t i = 0; i < TOKENS; i++)
+        assert_hit(ix, &rows[i]);
+    tsr__index_free(ix);
+    free(rows);
+}
+
 /* Revocation is final, and an older row never overwrites a newer one: what
  * a sync that read the store a moment too early would try. */
 static void test_stale_puts_lose(void **state)
@@ -270,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_put_find_remove),
         cmocka_unit_test(test_newly_used_once_a_second),
         cmocka_unit_test(test_many_and_removals),
+        cmocka_unit_test(test_tokens_share_users),
         cmocka_unit_test(test_stale_puts_lose),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_concurrent_readers_and_writer),
