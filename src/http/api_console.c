@@ -9,10 +9,20 @@
 
 #define COOKIE_NAME "tessera_session"
 
-/* The cookie's attributes. tesserad speaks plain HTTP only for now: when it
- * learns TLS, a request that came over it must add "; Secure" here, so that
- * the browser never sends the session over plain HTTP. */
+/* The cookie's attributes; a request that came over TLS adds COOKIE_SECURE,
+ * so that the browser never sends the session over plain HTTP. */
 #define COOKIE_ATTRIBUTES "; HttpOnly; SameSite=Strict; Path=/"
+#define COOKIE_SECURE     "; Secure"
+
+/* Whether conn came over TLS: the daemon serves either TLS or plain HTTP. */
+static bool over_tls(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+    const union MHD_DaemonInfo *di =
+        ci ? MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_FLAGS) : NULL;
+
+    return di && (di->flags & MHD_USE_TLS) != 0;
+}
 
 bool tsr__session_cookie(struct MHD_Connection *conn, const char **secret, size_t *len)
 {
@@ -97,7 +107,8 @@ enum MHD_Result tsr__api_console_login(struct tsr_req *req)
 {
     struct credentials c = {0};
     struct tsr_session session;
-    char cookie[sizeof(COOKIE_NAME) + TSR_SECRET_LEN + sizeof(COOKIE_ATTRIBUTES) + 1];
+    char cookie[sizeof(COOKIE_NAME) + TSR_SECRET_LEN + sizeof(COOKIE_ATTRIBUTES) +
+                sizeof(COOKIE_SECURE) + 1];
     json_error_t error;
     char detail[256];
     json_t *root;
@@ -128,7 +139,8 @@ enum MHD_Result tsr__api_console_login(struct tsr_req *req)
     }
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
-    snprintf(cookie, sizeof(cookie), "%s=%s%s", COOKIE_NAME, session.secret, COOKIE_ATTRIBUTES);
+    snprintf(cookie, sizeof(cookie), "%s=%s%s%s", COOKIE_NAME, session.secret, COOKIE_ATTRIBUTES,
+             over_tls(req->conn) ? COOKIE_SECURE : "");
     tsr__req_header(req, "Set-Cookie", cookie);
     ret = tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
     sodium_memzero(session.secret, sizeof(session.secret));
@@ -138,11 +150,14 @@ enum MHD_Result tsr__api_console_login(struct tsr_req *req)
 
 enum MHD_Result tsr__api_console_logout(struct tsr_req *req)
 {
+    static const char clear[] = COOKIE_NAME "=" COOKIE_ATTRIBUTES "; Max-Age=0";
+    static const char clear_secure[] =
+        COOKIE_NAME "=" COOKIE_ATTRIBUTES COOKIE_SECURE "; Max-Age=0";
     enum tsr_err rc = tsr_auth_logout(req->svc, &req->who, req->remote);
 
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
-    tsr__req_header(req, "Set-Cookie", COOKIE_NAME "=" COOKIE_ATTRIBUTES "; Max-Age=0");
+    tsr__req_header(req, "Set-Cookie", over_tls(req->conn) ? clear_secure : clear);
     return tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
 }
 

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +15,35 @@
 #include "http/assets.h"
 #include "http/http.h"
 #include "http/parse.h"
+#include "http/proxy.h"
 #include "http/router.h"
 
-#define LISTEN_BACKLOG     1024
-#define CONNECTION_TIMEOUT 60 /* seconds a connection may sit idle */
-#define CONNECTION_LIMIT   4096
+#define LISTEN_BACKLOG 1024
+/* What libmicrohttpd may hold per connection: the request's headers and its
+ * I/O buffers (bodies are copied out as they come); headers past it are
+ * answered 431 by the library. Half its default, because it zeroes the whole
+ * of it between two requests on a connection: at 32 KiB that was a tenth of
+ * the CPU of a verify. 16 KiB still holds request headers of some 15,000
+ * bytes, more than nginx takes by default (8 KiB a header line). */
+#define CONNECTION_MEMORY (16 * 1024)
+#define FORWARDED_MAX     8   /* X-Forwarded-For headers read; more: keep the peer's address */
+#define WHY_MAX           256 /* a message of libmicrohttpd or of the proxy list */
+/* GnuTLS's defaults without TLS 1.0 and 1.1, which RFC 8996 retires. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct tsr_http {
     struct MHD_Daemon *daemon;
     struct tsr_service *svc;
     int fd;
     int64_t max_lifetime_days;
+    struct tsr_proxies proxies; /* n == 0: X-Forwarded-For is never read */
+};
+
+/* What is known of a connection from its start, worked out once rather than
+ * once per request: keep-alive connections carry thousands of verifies. */
+struct conn_info {
+    char remote[TSR_ADDR_MAX + 1];     /* the peer's address as text */
+    const struct tsr_proxies *proxies; /* set when the peer is a trusted proxy */
 };
 
 static bool declared_too_large(struct MHD_Connection *conn)
@@ -40,12 +59,16 @@ static bool declared_too_large(struct MHD_Connection *conn)
     return errno == 0 && end != cl && n > TSR_BODY_MAX;
 }
 
-static void remote_of(struct MHD_Connection *conn, char out[TSR_ADDR_MAX + 1])
+static const struct sockaddr *peer_of(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = info ? info->client_addr : NULL;
 
+    return info ? info->client_addr : NULL;
+}
+
+static void remote_of(const struct sockaddr *sa, char out[TSR_ADDR_MAX + 1])
+{
     out[0] = '\0';
     if (sa && sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
@@ -55,34 +78,74 @@ static void remote_of(struct MHD_Connection *conn, char out[TSR_ADDR_MAX + 1])
                   TSR_ADDR_MAX + 1);
 }
 
-/* The client's address, as text once per connection rather than once per
- * request: keep-alive connections carry thousands of verifies. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        char *remote = malloc(TSR_ADDR_MAX + 1);
+    struct tsr_http *http = cls;
 
-        if (remote)
-            remote_of(conn, remote);
-        *socket_context = remote;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn_info *ci = malloc(sizeof(*ci));
+        const struct sockaddr *sa = peer_of(conn);
+
+        if (ci) {
+            remote_of(sa, ci->remote);
+            ci->proxies = tsr__proxies_trust_peer(&http->proxies, sa) ? &http->proxies : NULL;
+        }
+        *socket_context = ci;
     } else {
         free(*socket_context);
         *socket_context = NULL;
     }
 }
 
+struct forwarded {
+    const char *values[FORWARDED_MAX];
+    size_t n;
+    bool too_many;
+};
+
+static enum MHD_Result each_forwarded(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct forwarded *f = cls;
+
+    (void)kind;
+    if (!value || strcasecmp(key, "X-Forwarded-For") != 0)
+        return MHD_YES;
+    if (f->n == FORWARDED_MAX) {
+        f->too_many = true;
+        return MHD_NO;
+    }
+    f->values[f->n++] = value;
+    return MHD_YES;
+}
+
+/* A request relayed by a trusted proxy: the client is in X-Forwarded-For,
+ * every header of that name read in order; on junk, the peer it stays. */
+static void forwarded_address(struct tsr_req *req, const struct tsr_proxies *proxies)
+{
+    struct forwarded f = {.n = 0};
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, each_forwarded, &f);
+    if (!f.too_many && tsr__forwarded_client(proxies, f.values, f.n, req->remote_buf))
+        req->remote = req->remote_buf;
+}
+
 static void client_address(struct tsr_req *req)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const struct conn_info *ci = info ? info->socket_context : NULL;
 
-    req->remote = info ? info->socket_context : NULL;
-    if (!req->remote) {
-        remote_of(req->conn, req->remote_buf);
+    if (!ci) {
+        /* Out of memory when the connection began: the peer, and no more. */
+        remote_of(peer_of(req->conn), req->remote_buf);
         req->remote = req->remote_buf;
+        return;
     }
+    req->remote = ci->remote;
+    if (ci->proxies)
+        forwarded_address(req, ci->proxies);
 }
 
 /* Copies url without one trailing slash; a path too long for any route
@@ -418,9 +481,10 @@ static int bind_listen(const char *where, char *err, size_t err_size)
     return fd;
 }
 
-/* "http://HOST:PORT" of the address actually bound, port 0 resolved. */
-static void bound_url(int fd, char *url, size_t size, bool *v6)
+/* "http://HOST:PORT" (or https) of the address actually bound, port 0 resolved. */
+static void bound_url(int fd, bool tls, char *url, size_t size, bool *v6)
 {
+    const char *scheme = tls ? "https" : "http";
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     char host[INET6_ADDRSTRLEN] = "";
@@ -435,14 +499,97 @@ static void bound_url(int fd, char *url, size_t size, bool *v6)
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
         port = ntohs(in6->sin6_port);
         *v6 = true;
-        snprintf(url, size, "http://[%s]:%u", host, port);
+        snprintf(url, size, "%s://[%s]:%u", scheme, host, port);
     } else {
         const struct sockaddr_in *in4 = (const struct sockaddr_in *)(const void *)&ss;
 
         inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
         port = ntohs(in4->sin_port);
-        snprintf(url, size, "http://%s:%u", host, port);
+        snprintf(url, size, "%s://%s:%u", scheme, host, port);
     }
+}
+
+/* Keeps libmicrohttpd's first message, on one line: why it refused a
+ * certificate or a key. */
+__attribute__((format(printf, 2, 0))) static void first_message(void *cls, const char *fmt,
+                                                                va_list ap)
+{
+    char *why = cls;
+
+    if (why[0] != '\0')
+        return;
+    vsnprintf(why, WHY_MAX, fmt, ap);
+    why[strcspn(why, "\r\n")] = '\0';
+}
+
+static enum MHD_Result refuse(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+    (void)cls;
+    (void)conn;
+    (void)url;
+    (void)method;
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)con_cls;
+    return MHD_NO;
+}
+
+/* Lets libmicrohttpd load the certificate and key as the server will, in a
+ * daemon with no socket and no thread: GnuTLS parses both and checks that
+ * they match, and says why not. */
+static enum tsr_err check_tls(const struct tsr_http_config *cfg, char *err, size_t err_size)
+{
+    char why[WHY_MAX] = "";
+    struct MHD_Daemon *d;
+
+    if ((cfg->tls_cert_pem == NULL) != (cfg->tls_key_pem == NULL)) {
+        snprintf(err, err_size, "--tls-cert and --tls-key go together: give both or neither");
+        return TSR_ERR_INVALID;
+    }
+    if (!cfg->tls_cert_pem)
+        return TSR_OK;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, err_size, "cannot serve TLS: this libmicrohttpd was built without it");
+        return TSR_ERR_INVALID;
+    }
+    d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                         refuse, NULL, MHD_OPTION_EXTERNAL_LOGGER, first_message, why,
+                         MHD_OPTION_HTTPS_MEM_CERT, cfg->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+                         cfg->tls_key_pem, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+                         MHD_OPTION_END);
+    if (!d) {
+        snprintf(err, err_size, "--tls-cert and --tls-key cannot be used: %s",
+                 why[0] ? why : "not a PEM certificate and private key that belong together");
+        return TSR_ERR_INVALID;
+    }
+    MHD_stop_daemon(d);
+    return TSR_OK;
+}
+
+enum tsr_err tsr_http_check(const struct tsr_http_config *cfg, char *err, size_t err_size)
+{
+    struct tsr_proxies proxies;
+    char why[WHY_MAX];
+
+    if (cfg->trusted_proxies &&
+        tsr__proxies_parse(cfg->trusted_proxies, &proxies, why, sizeof(why)) != TSR_OK) {
+        snprintf(err, err_size, "--trusted-proxy: %s", why);
+        return TSR_ERR_INVALID;
+    }
+    return check_tls(cfg, err, err_size);
+}
+
+/* Frees what tsr_http_start took before the daemon runs. */
+static void start_failed(struct tsr_http *http)
+{
+    if (http->fd >= 0)
+        close(http->fd);
+    tsr__reply_release();
+    tsr__verify_release();
+    free(http);
 }
 
 enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_config *cfg,
@@ -451,12 +598,28 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
 {
     struct tsr_http *http = calloc(1, sizeof(*http));
     unsigned threads = cfg->threads ? cfg->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned limit = cfg->max_connections ? cfg->max_connections : TSR_HTTP_MAX_CONNECTIONS;
+    unsigned timeout = cfg->idle_timeout ? cfg->idle_timeout : TSR_HTTP_IDLE_TIMEOUT;
     unsigned flags =
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+    bool tls = cfg->tls_cert_pem != NULL;
+    /* Only the TLS options vary, so they alone go in an array. */
+    struct MHD_OptionItem tls_options[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)(uintptr_t)cfg->tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)cfg->tls_key_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
     bool v6;
 
     if (!http)
         return TSR_ERR_NOMEM;
+    http->fd = -1;
+    if (threads < 1)
+        threads = 1;
+    /* Each thread takes its share of the limit: none may get a share of 0. */
+    if (threads > limit)
+        threads = limit;
     if (tsr__reply_init() != TSR_OK || tsr__verify_init(threads) != TSR_OK) {
         tsr__reply_release();
         free(http);
@@ -464,28 +627,38 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
     }
     http->svc = svc;
     http->max_lifetime_days = cfg->max_lifetime_days;
+    if (check_tls(cfg, err, err_size) != TSR_OK ||
+        (cfg->trusted_proxies &&
+         tsr__proxies_parse(cfg->trusted_proxies, &http->proxies, err, err_size) != TSR_OK)) {
+        start_failed(http);
+        return TSR_ERR_INVALID;
+    }
     http->fd = bind_listen(cfg->listen, err, err_size);
     if (http->fd < 0) {
-        tsr__reply_release();
-        tsr__verify_release();
-        free(http);
+        start_failed(http);
         return TSR_ERR_IO;
     }
-    bound_url(http->fd, url, url_size, &v6);
+    bound_url(http->fd, tls, url, url_size, &v6);
     if (v6)
         flags |= MHD_USE_IPv6;
+    if (tls)
+        flags |= MHD_USE_TLS;
+    /* One time-out for every connection, whether it is still sending its
+     * request or idle between two: libmicrohttpd keeps connections with the
+     * daemon's time-out in a list it checks from the oldest end, but scans
+     * every connection with a time-out of its own on each turn of its loop,
+     * so a shorter one for unfinished requests would make thousands of
+     * slow attackers cost every request. */
     http->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, http, MHD_OPTION_LISTEN_SOCKET, http->fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 1),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)CONNECTION_LIMIT, MHD_OPTION_NOTIFY_COMPLETED, free_request, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, free_request, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, http, MHD_OPTION_ARRAY, tls_options,
+        MHD_OPTION_END);
     if (!http->daemon) {
         snprintf(err, err_size, "cannot start the HTTP server on %s", cfg->listen);
-        close(http->fd);
-        tsr__reply_release();
-        tsr__verify_release();
-        free(http);
+        start_failed(http);
         return TSR_ERR_IO;
     }
     *out = http;

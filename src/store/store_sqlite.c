@@ -1941,7 +1941,12 @@ static enum tsr_err conn_open(struct conn *c, const char *path, bool writer, cha
 
     if (rc == TSR_OK)
         return rc;
-    if (c->db != NULL && sqlite3_errcode(c->db) != SQLITE_OK)
+    /* A full disk shows as an I/O error here (the -shm file cannot grow to
+     * its first page): say what the operator must fix. */
+    if (c->db != NULL && sqlite3_system_errno(c->db) == ENOSPC) {
+        why = "the disk is full";
+        rc = TSR_ERR_FULL;
+    } else if (c->db != NULL && sqlite3_errcode(c->db) != SQLITE_OK)
         why = sqlite3_errmsg(c->db);
     else if (c->db != NULL)
         why = "the file system cannot hold a WAL database";

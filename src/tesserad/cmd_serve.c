@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,10 @@
 #include "tesserad/commands.h"
 
 #define ADMIN_PASSWORD_FILE "admin-password"
+#define PEM_MAX             (1024 * 1024) /* a certificate chain or key file, at most */
+/* Open files beside the connections: the listening socket, each thread's
+ * epoll and wake-up descriptors, the database and its -wal and -shm. */
+#define FILES_RESERVE 64
 
 struct serve_options {
     const char *listen;
@@ -25,7 +30,19 @@ struct serve_options {
     struct tsr_service_config svc;
     unsigned threads;
     bool log_json;
+    const char *tls_cert; /* paths; both or neither */
+    const char *tls_key;
+    int64_t max_connections;
+    int64_t idle_timeout;
+    const char *trusted_proxies;
 };
+
+static const char *env_text(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? v : NULL;
+}
 
 static bool env_number(const char *name, int64_t min, int64_t max, int64_t *out)
 {
@@ -49,7 +66,14 @@ static bool defaults(struct serve_options *o)
     o->listen = listen && *listen ? listen : "127.0.0.1:8080";
     o->db = db_path(NULL);
     o->log_json = !isatty(STDERR_FILENO);
-    return env_number("TESSERA_MAX_LIFETIME_DAYS", 0, 36500, &o->svc.max_lifetime_days) &&
+    o->tls_cert = env_text("TESSERA_TLS_CERT");
+    o->tls_key = env_text("TESSERA_TLS_KEY");
+    o->trusted_proxies = env_text("TESSERA_TRUSTED_PROXY");
+    o->max_connections = TSR_HTTP_MAX_CONNECTIONS;
+    o->idle_timeout = TSR_HTTP_IDLE_TIMEOUT;
+    return env_number("TESSERA_MAX_CONNECTIONS", 1, 1000000, &o->max_connections) &&
+           env_number("TESSERA_IDLE_TIMEOUT", 1, 86400, &o->idle_timeout) &&
+           env_number("TESSERA_MAX_LIFETIME_DAYS", 0, 36500, &o->svc.max_lifetime_days) &&
            env_number("TESSERA_MAX_TOKENS", 0, 1000000, &o->svc.max_tokens) &&
            env_number("TESSERA_LOGIN_MAX_FAILURES", 0, 1000000, &o->svc.login_max_failures) &&
            env_number("TESSERA_LOGIN_WINDOW", 1, 86400 * 7, &o->svc.login_window) &&
@@ -80,6 +104,11 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         {"login-window", required_argument, NULL, 'W'},
         {"token-retention", required_argument, NULL, 'R'},
         {"audit-retention", required_argument, NULL, 'A'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
+        {"max-connections", required_argument, NULL, 'c'},
+        {"idle-timeout", required_argument, NULL, 'i'},
+        {"trusted-proxy", required_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
     int64_t threads = 0;
@@ -121,6 +150,21 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         case 'A':
             ok = number_flag("--audit-retention", optarg, 0, 36500, &o->svc.audit_retention_days);
             break;
+        case 'C':
+            o->tls_cert = optarg;
+            break;
+        case 'K':
+            o->tls_key = optarg;
+            break;
+        case 'c':
+            ok = number_flag("--max-connections", optarg, 1, 1000000, &o->max_connections);
+            break;
+        case 'i':
+            ok = number_flag("--idle-timeout", optarg, 1, 86400, &o->idle_timeout);
+            break;
+        case 'p':
+            o->trusted_proxies = optarg;
+            break;
         case 'f':
             ok = strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0;
             o->log_json = strcmp(optarg, "json") == 0;
@@ -141,7 +185,82 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         die_message("unexpected argument '%s'; see 'tesserad --help'", argv[optind]);
         return EXIT_USAGE;
     }
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+        die_message("--tls-cert and --tls-key go together: give both or neither");
+        return EXIT_USAGE;
+    }
     return EXIT_OK;
+}
+
+/* Reads the PEM file at path (named by flag in messages) into a new
+ * NUL-terminated buffer at *out, at most PEM_MAX bytes. */
+static bool read_pem(const char *flag, const char *path, char **out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *buf = NULL;
+    size_t len = 0;
+    ssize_t got = 1;
+    int saved;
+
+    *out = NULL;
+    if (fd < 0)
+        goto fail;
+    buf = malloc(PEM_MAX + 1);
+    if (!buf) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    while (len <= PEM_MAX && (got = read(fd, buf + len, PEM_MAX + 1 - len)) > 0)
+        len += (size_t)got;
+    if (got < 0)
+        goto fail;
+    close(fd);
+    if (len > PEM_MAX) {
+        die_message("cannot use %s '%s': larger than %d bytes", flag, path, PEM_MAX);
+        free(buf);
+        return false;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return true;
+fail:
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    die_message("cannot read %s '%s': %s", flag, path, strerror(saved));
+    return false;
+}
+
+/* Frees a PEM buffer, wiping it first: it may hold a private key. */
+static void free_pem(char *pem)
+{
+    if (pem) {
+        sodium_memzero(pem, strlen(pem));
+        free(pem);
+    }
+}
+
+/* Raises the soft limit on open files to the hard limit, so that the
+ * connection limit can be reached, and warns when it still cannot. */
+static void raise_files_limit(int64_t max_connections)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)rl.rlim_cur < (uint64_t)max_connections + FILES_RESERVE)
+        tsr_log(TSR_LOG_WARN,
+                "--max-connections %lld needs about %lld open files, but this process may "
+                "open %llu; raise the limit (ulimit -n, or LimitNOFILE= in systemd)",
+                (long long)max_connections, (long long)max_connections + FILES_RESERVE,
+                (unsigned long long)rl.rlim_cur);
 }
 
 /* Writes the generated password to a 0600 file beside the database. */
@@ -203,15 +322,13 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static int serve(const struct serve_options *o, struct tsr_service *svc, sigset_t *set)
+static int serve(const struct tsr_http_config *hc, struct tsr_service *svc, sigset_t *set)
 {
-    struct tsr_http_config hc = {
-        .listen = o->listen, .threads = o->threads, .max_lifetime_days = o->svc.max_lifetime_days};
     struct tsr_http *http = NULL;
     char url[128], err[512];
     int sig = 0;
 
-    if (tsr_http_start(svc, &hc, &http, url, sizeof(url), err, sizeof(err)) != TSR_OK) {
+    if (tsr_http_start(svc, hc, &http, url, sizeof(url), err, sizeof(err)) != TSR_OK) {
         die_message("%s", err);
         return EXIT_FAIL;
     }
@@ -225,31 +342,69 @@ static int serve(const struct serve_options *o, struct tsr_service *svc, sigset_
     return EXIT_OK;
 }
 
+/* Reads the TLS files and checks the HTTP settings into hc, before anything
+ * is opened: what is wrong with them is a usage error. */
+static int http_config(const struct serve_options *o, struct tsr_http_config *hc, char **cert,
+                       char **key)
+{
+    char err[512];
+
+    *cert = *key = NULL;
+    if (o->tls_cert &&
+        (!read_pem("--tls-cert", o->tls_cert, cert) || !read_pem("--tls-key", o->tls_key, key)))
+        return EXIT_USAGE;
+    *hc = (struct tsr_http_config){
+        .listen = o->listen,
+        .threads = o->threads,
+        .max_lifetime_days = o->svc.max_lifetime_days,
+        .tls_cert_pem = *cert,
+        .tls_key_pem = *key,
+        .max_connections = (unsigned)o->max_connections,
+        .idle_timeout = (unsigned)o->idle_timeout,
+        .trusted_proxies = o->trusted_proxies,
+    };
+    if (tsr_http_check(hc, err, sizeof(err)) != TSR_OK) {
+        die_message("%s", err);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct serve_options o;
-    struct tsr_store *store;
-    struct tsr_service *svc = NULL;
+    struct tsr_http_config hc;
+    struct tsr_store *store = NULL;
+    struct tsr_service *svc;
+    char *cert = NULL, *key = NULL;
     int status = parse_options(argc, argv, &o);
     sigset_t set;
     enum tsr_err rc;
 
+    if (status == EXIT_OK)
+        status = http_config(&o, &hc, &cert, &key);
     if (status != EXIT_OK)
-        return status;
+        goto out;
     block_signals(&set);
     tsr_log_set_json(o.log_json);
+    raise_files_limit(o.max_connections);
     store = open_store(o.db);
-    if (!store)
-        return EXIT_FAIL;
+    if (!store) {
+        status = EXIT_FAIL;
+        goto out;
+    }
     rc = tsr_service_new(store, &o.svc, &svc);
     if (rc != TSR_OK) {
         die_message("cannot start: %s", tsr_strerror(rc));
-        tsr_store_close(store);
-        return EXIT_FAIL;
+        status = EXIT_FAIL;
+        goto out;
     }
-    status = ensure_admin(svc, o.db) ? serve(&o, svc, &set) : EXIT_FAIL;
+    status = ensure_admin(svc, o.db) ? serve(&hc, svc, &set) : EXIT_FAIL;
     tsr_service_free(svc); /* writes what it still holds */
+out:
     tsr_store_close(store);
+    free_pem(cert);
+    free_pem(key);
     if (status == EXIT_OK)
         tsr_log(TSR_LOG_INFO, "stopped");
     return status;

@@ -21,12 +21,62 @@
 extern char **environ;
 
 #define MAX_SERVERS   16
-#define START_WAIT_MS 20000
-#define STOP_WAIT_MS  30000
-#define CMD_WAIT_MS   60000
+#define START_WAIT_MS wait_ms(20000)
+#define STOP_WAIT_MS  wait_ms(30000)
+#define CMD_WAIT_MS   wait_ms(60000)
+#define MAX_WRAP      32 /* words of TSR_H_WRAPPER */
 #define MAX_BODY      (16 * 1024 * 1024)
 #define READY_PREFIX  "listening on http://127.0.0.1:"
+#define READY_TLS     "listening on https://127.0.0.1:"
 #define BASE62        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+/* ---- the wrapper (TSR_H_WRAPPER) ---- */
+
+static char *g_wrap_text;                /* a copy of TSR_H_WRAPPER, cut into words */
+static char *g_wrap_words[MAX_WRAP + 1]; /* NULL-ended; empty when there is no wrapper */
+static bool g_wrap_read;
+
+static void read_wrapper(void)
+{
+    const char *w = getenv("TSR_H_WRAPPER");
+    size_t n = 0;
+
+    g_wrap_read = true;
+    if (w == NULL || strspn(w, " \t") == strlen(w)) {
+        return;
+    }
+    g_wrap_text = strdup(w);
+    if (g_wrap_text == NULL) {
+        fail_msg("out of memory");
+    }
+    for (char *p = g_wrap_text; *p != '\0' && n < MAX_WRAP;) {
+        p += strspn(p, " \t");
+        if (*p == '\0') {
+            break;
+        }
+        g_wrap_words[n++] = p;
+        p += strcspn(p, " \t");
+        if (*p != '\0') {
+            *p++ = '\0';
+        }
+    }
+    g_wrap_words[n] = NULL;
+}
+
+const char *tsr_h_wrapper(void)
+{
+    if (!g_wrap_read) {
+        read_wrapper();
+    }
+    return g_wrap_words[0] != NULL ? getenv("TSR_H_WRAPPER") : NULL;
+}
+
+/* A wait for tesserad: six times as long under a wrapper (valgrind runs a
+ * program some 20 to 50 times slower, but most of a wait is not its work). */
+static int wait_ms(int ms)
+{
+    return tsr_h_wrapper() != NULL ? ms * 6 : ms;
+}
 
 /* ---- harness-owned memory ---- */
 
@@ -346,6 +396,33 @@ static void record_secrets_in(const char *buf, size_t len, long response)
     }
 }
 
+static int cmp_secret(const void *a, const void *b)
+{
+    return memcmp(a, b, TSR_H_SECRET_LEN);
+}
+
+/* The first recorded secret in buf[0..len), or NULL. A test that records
+ * thousands of secrets (test_api_crash) would make one memmem per secret
+ * too slow over megabytes of database: sorted holds the n secrets in order,
+ * and first2 marks their first two bytes, so that only a position that
+ * starts like one of them costs a binary search. */
+static const char *find_secret(const char *buf, size_t len,
+                               const char (*sorted)[TSR_H_SECRET_LEN + 1], size_t n,
+                               const uint8_t first2[8192])
+{
+    for (size_t i = 0; n > 0 && i + TSR_H_SECRET_LEN <= len; i++) {
+        unsigned k = (unsigned)(unsigned char)buf[i] << 8 | (unsigned char)buf[i + 1];
+        if ((first2[k >> 3] & (1u << (k & 7))) == 0) {
+            continue;
+        }
+        const char *s = bsearch(buf + i, sorted, n, sizeof(*sorted), cmp_secret);
+        if (s != NULL) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
 /* Searches every regular file in dir for every recorded secret; returns a
  * malloc'd description of the first hit, or NULL. */
 static char *scan_dir(const char *dir)
@@ -353,6 +430,19 @@ static char *scan_dir(const char *dir)
     DIR *d = opendir(dir);
     if (d == NULL) {
         return NULL;
+    }
+    char(*sorted)[TSR_H_SECRET_LEN + 1] = calloc(g_secrets_n + 1, sizeof(*sorted));
+    static uint8_t first2[8192];
+    if (sorted == NULL) {
+        closedir(d);
+        return strdup("out of memory");
+    }
+    memcpy(sorted, g_secrets, g_secrets_n * sizeof(*sorted));
+    qsort(sorted, g_secrets_n, sizeof(*sorted), cmp_secret);
+    memset(first2, 0, sizeof(first2));
+    for (size_t i = 0; i < g_secrets_n; i++) {
+        unsigned k = (unsigned)(unsigned char)sorted[i][0] << 8 | (unsigned char)sorted[i][1];
+        first2[k >> 3] |= (uint8_t)(1u << (k & 7));
     }
     char *hit = NULL;
     struct dirent *e;
@@ -368,14 +458,14 @@ static char *scan_dir(const char *dir)
         if (buf == NULL) {
             continue;
         }
-        for (size_t i = 0; i < g_secrets_n && hit == NULL; i++) {
-            if (memmem(buf, len, g_secrets[i], TSR_H_SECRET_LEN) != NULL) {
-                hit = strdup(tsr_h_fmt("secret %s found in %s", g_secrets[i], path));
-            }
+        const char *found = find_secret(buf, len, sorted, g_secrets_n, first2);
+        if (found != NULL) {
+            hit = strdup(tsr_h_fmt("secret %.*s found in %s", TSR_H_SECRET_LEN, found, path));
         }
         free(buf);
     }
     closedir(d);
+    free(sorted);
     return hit;
 }
 
@@ -391,9 +481,9 @@ const char *tsr_h_tesserad(void)
     return g_tesserad;
 }
 
-static void make_tmpdir(char *out, size_t size)
+static void make_tmpdir(char *out, size_t size, const char *parent)
 {
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = parent != NULL ? parent : getenv("TMPDIR");
     if (tmp == NULL || tmp[0] == '\0') {
         tmp = "/tmp";
     }
@@ -448,6 +538,22 @@ static pid_t spawn(char **argv, char **env, const char *in_path, const char *out
     if (in < 0 || out < 0 || err < 0) {
         fail_msg("cannot open the files of a child: %s", strerror(errno));
     }
+    /* Under a wrapper, its words come first and argv[0] (tesserad) after
+     * them; built before the fork, as the child may only exec. */
+    char *wrapped[MAX_WRAP + 64];
+    const char *path = g_tesserad;
+    if (tsr_h_wrapper() != NULL) {
+        size_t n = 0;
+        for (size_t i = 0; g_wrap_words[i] != NULL; i++) {
+            wrapped[n++] = g_wrap_words[i];
+        }
+        for (size_t i = 0; argv[i] != NULL && n < MAX_WRAP + 63; i++) {
+            wrapped[n++] = argv[i];
+        }
+        wrapped[n] = NULL;
+        argv = wrapped;
+        path = wrapped[0];
+    }
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -458,7 +564,13 @@ static pid_t spawn(char **argv, char **env, const char *in_path, const char *out
         if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
             _exit(126);
         }
-        execve(g_tesserad, argv, env);
+        if (strchr(path, '/') != NULL) {
+            execve(path, argv, env);
+        } else {
+            /* A wrapper named without a folder ("valgrind"): look in PATH. */
+            environ = env;
+            execvp(path, argv);
+        }
         _exit(127);
     }
     close(in);
@@ -548,9 +660,10 @@ static void run_server(struct tsr_h_server *srv)
                      stderr_tail(srv));
         }
         const char *e = tsr_h_server_stderr(srv);
-        const char *p = strstr(e, READY_PREFIX);
+        const char *ready = srv->cainfo[0] ? READY_TLS : READY_PREFIX;
+        const char *p = strstr(e, ready);
         if (p != NULL) {
-            p += strlen(READY_PREFIX);
+            p += strlen(ready);
             char *endp = NULL;
             errno = 0;
             long port = strtol(p, &endp, 10);
@@ -559,7 +672,8 @@ static void run_server(struct tsr_h_server *srv)
                     fail_msg("bad port in the ready line: %s", e);
                 }
                 srv->port = (int)port;
-                snprintf(srv->base, sizeof(srv->base), "http://127.0.0.1:%d", srv->port);
+                snprintf(srv->base, sizeof(srv->base), "%s://127.0.0.1:%d",
+                         srv->cainfo[0] ? "https" : "http", srv->port);
                 return;
             }
         }
@@ -567,7 +681,7 @@ static void run_server(struct tsr_h_server *srv)
             kill(srv->pid, SIGKILL);
             waitpid(srv->pid, NULL, 0);
             srv->pid = 0;
-            fail_msg("tesserad did not print '" READY_PREFIX "PORT' within %d ms; stderr:\n%s",
+            fail_msg("tesserad did not print '%sPORT' within %d ms; stderr:\n%s", ready,
                      START_WAIT_MS, stderr_tail(srv));
         }
         tsr_h_sleep_ms(20);
@@ -584,10 +698,13 @@ struct tsr_h_server *tsr_h_start(const struct tsr_h_opts *opts)
         fail_msg("out of memory");
     }
     g_servers[g_servers_n++] = srv;
-    make_tmpdir(srv->dir, sizeof(srv->dir));
+    make_tmpdir(srv->dir, sizeof(srv->dir), opts != NULL ? opts->parent : NULL);
     snprintf(srv->db, sizeof(srv->db), "%s/tessera.db", srv->dir);
     snprintf(srv->log, sizeof(srv->log), "%s/stderr.log", srv->dir);
     srv->admin_env = !(opts != NULL && opts->no_admin_password);
+    if (opts != NULL && opts->cainfo != NULL) {
+        snprintf(srv->cainfo, sizeof(srv->cainfo), "%s", opts->cainfo);
+    }
     int n = 0;
     for (int i = 0; opts != NULL && opts->args != NULL && opts->args[i] != NULL; i++) {
         if (n == 15) {
@@ -679,6 +796,24 @@ void tsr_h_restart(struct tsr_h_server *srv)
     run_server(srv);
 }
 
+void tsr_h_kill(struct tsr_h_server *srv)
+{
+    if (srv->pid == 0) {
+        fail_msg("kill: the server is not running");
+    }
+    int status = 0;
+    kill(srv->pid, SIGKILL);
+    if (!wait_bounded(srv->pid, STOP_WAIT_MS, &status)) {
+        fail_msg("tesserad did not end within %d ms of SIGKILL", STOP_WAIT_MS);
+    }
+    srv->pid = 0;
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+        fail_msg("tesserad %s before SIGKILL reached it (want killed by signal %d); stderr:\n%s",
+                 describe_status(status), SIGKILL, stderr_tail(srv));
+    }
+    tsr_h_scan_secrets(srv);
+}
+
 /* ---- operator commands ---- */
 
 static struct tsr_h_cmd *run_cmd(const char *dir, const char *stdin_text, char **args)
@@ -727,7 +862,7 @@ struct tsr_h_cmd *tsr_h_cmd(const struct tsr_h_server *srv, const char *stdin_te
     va_end(ap);
     args[n] = NULL;
     if (srv == NULL && g_scratch[0] == '\0') {
-        make_tmpdir(g_scratch, sizeof(g_scratch));
+        make_tmpdir(g_scratch, sizeof(g_scratch), NULL);
     }
     return run_cmd(srv ? srv->dir : g_scratch, stdin_text, args);
 }
@@ -831,6 +966,9 @@ struct tsr_h_resp *tsr_h_req(struct tsr_h_server *srv, const struct tsr_h_req *r
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
+    if (srv->cainfo[0] != '\0') {
+        curl_easy_setopt(c, CURLOPT_CAINFO, srv->cainfo);
+    }
 
     size_t blen = req->body ? (req->body_len ? req->body_len : strlen(req->body)) : 0;
     if (strcmp(method, "HEAD") == 0) {
@@ -1350,6 +1488,9 @@ int tsr_h_run(const char *tesserad_path, const char *name, const struct CMUnitTe
     curl_global_cleanup();
     free(g_secrets);
     free(g_seen);
+    free(g_wrap_text);
+    g_wrap_text = NULL;
+    g_wrap_words[0] = NULL;
     free_owned();
     return failed;
 }

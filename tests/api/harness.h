@@ -66,12 +66,16 @@ struct tsr_h_server {
     char *args[16]; /* extra arguments after "serve --listen ... --db ...", NULL-ended */
     char *env[8];   /* extra "NAME=value" environment entries, NULL-ended */
     long log_start; /* where the current run's lines start in log */
+    char cainfo[4200]; /* TLS: the CA file libcurl checks the server with; "" for HTTP */
 };
 
 struct tsr_h_opts {
     const char *const *args; /* extra `serve` arguments, NULL-ended; may be NULL */
     bool no_admin_password;  /* leave TESSERA_ADMIN_PASSWORD unset */
     const char *const *env;  /* more "NAME=value" environment entries, NULL-ended; may be NULL */
+    const char *parent;      /* where to make the server's folder (NULL: $TMPDIR or /tmp) */
+    const char *cainfo;      /* the server serves HTTPS (args or env give --tls-cert and
+                                --tls-key): the CA file that verifies it; NULL: HTTP */
 };
 
 /* Makes a temporary folder and starts `tesserad serve --listen 127.0.0.1:0
@@ -90,6 +94,19 @@ void tsr_h_stop(struct tsr_h_server *srv);
 
 /* Stops (SIGTERM, must exit 0) and starts the server again on the same db. */
 void tsr_h_restart(struct tsr_h_server *srv);
+
+/* Kills the server with SIGKILL, on purpose: the only stop after which an
+ * end by a signal is what the test wants (fails unless SIGKILL ended it).
+ * Then searches its files for every recorded secret. tsr_h_resume starts it
+ * again on the same database. */
+void tsr_h_kill(struct tsr_h_server *srv);
+
+/* The command that runs before every tesserad the harness starts (servers
+ * and operator commands), from the environment variable TSR_H_WRAPPER: words
+ * split at white space, no quoting, e.g. "valgrind --error-exitcode=1 -q".
+ * With a wrapper, every wait for tesserad (start, stop, command) is 6 times
+ * as long. NULL when unset or empty. */
+const char *tsr_h_wrapper(void);
 
 /* Fails when any of the server's files (database, -wal, -shm, stderr, and
  * every other file in its folder) holds a recorded secret. */
