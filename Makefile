@@ -14,7 +14,7 @@ LISTEN     ?= 127.0.0.1:8080
 DB         ?= ./data/tessera.db
 
 .PHONY: all deps build build-asan run test test-plain test-asan test-tsan test-fuzz fuzz bench \
-	install clean
+	bench-pg install clean
 
 all: build
 
@@ -65,6 +65,11 @@ test-fuzz:
 # Benchmarks (issue 5): several minutes; installs wrk and nginx when missing.
 bench: build
 	@BUILD=$(BUILD) bench/run
+
+# PostgreSQL (issue 7): a revocation's way to three nodes, and CPU per verify
+# on a PostgreSQL node against a SQLite one; a throwaway cluster on loopback.
+bench-pg: build
+	@BUILD=$(BUILD) bench/pg
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)

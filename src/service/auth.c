@@ -21,7 +21,8 @@ static unsigned accept_bit(enum tsr_secret_kind kind)
 }
 
 /* The checksum turns away garbage before any hashing; a well-formed secret
- * costs one SHA-256 and one look-up in the in-memory index, no I/O. */
+ * costs one SHA-256 and one look-up in the in-memory index, no I/O (but for
+ * a miss with a shared store: see tsr__find_token). */
 enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t len,
                              unsigned accept, const char *remote, struct tsr_principal *out)
 {
@@ -34,8 +35,7 @@ enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t
         return TSR_ERR_UNAUTHORIZED;
     }
     tsr_secret_hash(secret, len, out->secret_hash);
-    if ((accept_bit(kind) & accept) == 0 ||
-        !tsr__index_find(svc->index, out->secret_hash, now, &hit)) {
+    if ((accept_bit(kind) & accept) == 0 || !tsr__find_token(svc, out->secret_hash, now, &hit)) {
         tsr__audit_later(svc, NULL, NULL, out->secret_hash, remote);
         return TSR_ERR_UNAUTHORIZED;
     }

@@ -47,7 +47,28 @@ struct tsr_service {
     pthread_t writer;
     bool writer_started;
     bool stopping;
+
+    /* With a store that other nodes share (tsr_store_shared): the watcher
+     * thread waits for the store to hear of a change and then reads the
+     * changes at once; a verify that misses the index asks the store, at
+     * most TSR_MISS_ASKS_PER_SEC times a second (a token bucket under
+     * ask_lock). */
+    bool shared;
+    pthread_t watcher;
+    bool watcher_started;
+    pthread_mutex_t ask_lock;
+    double ask_budget;
+    int64_t ask_refilled_ms;
 };
+
+#define TSR_MISS_ASKS_PER_SEC 500
+
+/* Finds the token with that secret hash in the index, as tsr__index_find
+ * does; when the index lacks it and the store is shared, asks the store
+ * (within the rate above), puts what it finds in the index and finds it
+ * there. Cannot fail: a store that fails to answer is a miss. */
+bool tsr__find_token(struct tsr_service *svc, const uint8_t hash[TSR_HASH_LEN], int64_t now,
+                     struct tsr_index_hit *out);
 
 /* Appends one audit record now (written before the caller answers). A
  * failure to write is logged, not returned: the action itself succeeded. */

@@ -1,6 +1,7 @@
 /* service.c - the service's lifecycle and its background writer */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,19 +92,26 @@ static enum tsr_err apply_change(const struct tsr_token_row *t, void *ctx)
     return tsr__index_put(svc->index, t);
 }
 
+/* Reads every change after the index's change_seq, and applies it, when
+ * the store's change_seq is past it (any when above is INT64_MAX). */
+static enum tsr_err read_changes(struct tsr_service *svc, int64_t above)
+{
+    enum tsr_err rc = TSR_OK;
+
+    pthread_mutex_lock(&svc->sync_lock);
+    if (above > svc->synced_seq)
+        rc = tsr_store_token_changes(svc->store, svc->synced_seq, apply_change, svc,
+                                     &svc->synced_seq);
+    pthread_mutex_unlock(&svc->sync_lock);
+    return rc;
+}
+
 enum tsr_err tsr_service_sync(struct tsr_service *svc)
 {
     int64_t seq = 0;
     enum tsr_err rc = tsr_store_change_seq(svc->store, &seq);
 
-    if (rc != TSR_OK)
-        return rc;
-    pthread_mutex_lock(&svc->sync_lock);
-    if (seq > svc->synced_seq)
-        rc = tsr_store_token_changes(svc->store, svc->synced_seq, apply_change, svc,
-                                     &svc->synced_seq);
-    pthread_mutex_unlock(&svc->sync_lock);
-    return rc;
+    return rc == TSR_OK ? read_changes(svc, seq) : rc;
 }
 
 size_t tsr_service_indexed(struct tsr_service *svc)
@@ -174,6 +182,14 @@ static void writer_tick(struct tsr_service *svc, struct schedule *due, bool stop
     }
 }
 
+/* With a shared store, how often the writer reads change_seq whatever it
+ * has heard: the safety net for a NOTIFY lost or never sent (a listener
+ * that lost its connection, a pooler that drops notifications). */
+#define SHARED_SYNC_MS 5000
+/* How long the watcher waits for news at a time: also how long stopping
+ * may wait for it. */
+#define WATCH_SLICE_MS 100
+
 static void *writer_main(void *arg)
 {
     struct tsr_service *svc = arg;
@@ -185,7 +201,13 @@ static void *writer_main(void *arg)
     bool stopping = false;
 
     while (!stopping) {
-        deadline_after(&deadline, svc->cfg.sync_interval_ms);
+        int64_t wait = svc->shared ? SHARED_SYNC_MS : svc->cfg.sync_interval_ms;
+        int64_t to_flush = due.next_flush - monotonic_ms();
+
+        /* A shared store's long wait must not hold up the flush. */
+        if (to_flush < wait)
+            wait = to_flush > 0 ? to_flush : 0;
+        deadline_after(&deadline, (int)wait);
         pthread_mutex_lock(&svc->lock);
         while (!svc->stopping &&
                pthread_cond_timedwait(&svc->wake, &svc->lock, &deadline) != ETIMEDOUT)
@@ -195,6 +217,76 @@ static void *writer_main(void *arg)
         writer_tick(svc, &due, stopping);
     }
     return NULL;
+}
+
+/* Waits for the store to hear of changes made on other nodes and reads
+ * them at once, itself: a revocation anywhere reaches this node's index in
+ * a millisecond or two rather than at the next periodic check. News means
+ * a change, so it skips the check of change_seq and reads the changes: one
+ * query. */
+static void *watcher_main(void *arg)
+{
+    struct tsr_service *svc = arg;
+
+    for (;;) {
+        bool stopping;
+
+        pthread_mutex_lock(&svc->lock);
+        stopping = svc->stopping;
+        pthread_mutex_unlock(&svc->lock);
+        if (stopping)
+            break;
+        if (tsr_store_wait_change(svc->store, WATCH_SLICE_MS) == TSR_OK) {
+            enum tsr_err rc = read_changes(svc, INT64_MAX);
+
+            /* The writer's periodic check tries again within seconds. */
+            if (rc != TSR_OK)
+                tsr_log(TSR_LOG_ERROR, "cannot read changes to tokens: %s", tsr_strerror(rc));
+        }
+    }
+    return NULL;
+}
+
+/* Takes one look-up from the bucket, which refills at TSR_MISS_ASKS_PER_SEC
+ * and holds at most a second's worth. */
+static bool may_ask(struct tsr_service *svc)
+{
+    int64_t now = monotonic_ms();
+    bool ok;
+
+    pthread_mutex_lock(&svc->ask_lock);
+    svc->ask_budget += (double)(now - svc->ask_refilled_ms) * TSR_MISS_ASKS_PER_SEC / 1000.0;
+    if (svc->ask_budget > TSR_MISS_ASKS_PER_SEC)
+        svc->ask_budget = TSR_MISS_ASKS_PER_SEC;
+    svc->ask_refilled_ms = now;
+    ok = svc->ask_budget >= 1.0;
+    if (ok)
+        svc->ask_budget -= 1.0;
+    pthread_mutex_unlock(&svc->ask_lock);
+    return ok;
+}
+
+/* A node learns of a token created on another within milliseconds (NOTIFY),
+ * but a client may be quicker still: it gets its secret from one node and
+ * presents it at once to another, behind the same load balancer. So a miss
+ * asks the database, rate-limited, since anyone can make well-formed
+ * secrets that no index holds. SQLite, with one process serving, never
+ * gets here: its verifies read no database. What the store finds goes
+ * through the index, whose tombstones keep a revocation final. */
+bool tsr__find_token(struct tsr_service *svc, const uint8_t hash[TSR_HASH_LEN], int64_t now,
+                     struct tsr_index_hit *out)
+{
+    struct tsr_token_row t;
+
+    if (tsr__index_find(svc->index, hash, now, out))
+        return true;
+    if (!svc->shared || !may_ask(svc))
+        return false;
+    if (tsr_store_token_by_hash(svc->store, hash, &t) != TSR_OK)
+        return false;
+    if (tsr__index_put(svc->index, &t) != TSR_OK)
+        return false;
+    return tsr__index_find(svc->index, hash, now, out);
 }
 
 static enum tsr_err make_dummy_hash(struct tsr_service *svc)
@@ -239,6 +331,11 @@ static enum tsr_err start_writer(struct tsr_service *svc)
     if (pthread_create(&svc->writer, NULL, writer_main, svc) != 0)
         return TSR_ERR_NOMEM;
     svc->writer_started = true;
+    if (svc->shared) {
+        if (pthread_create(&svc->watcher, NULL, watcher_main, svc) != 0)
+            return TSR_ERR_NOMEM;
+        svc->watcher_started = true;
+    }
     return TSR_OK;
 }
 
@@ -262,6 +359,10 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
     pthread_mutex_init(&svc->lock, NULL);
     pthread_mutex_init(&svc->sync_lock, NULL);
     pthread_mutex_init(&svc->flush_lock, NULL);
+    pthread_mutex_init(&svc->ask_lock, NULL);
+    svc->shared = tsr_store_shared(store);
+    svc->ask_budget = TSR_MISS_ASKS_PER_SEC;
+    svc->ask_refilled_ms = monotonic_ms();
     svc->pending = &svc->tables[0];
 
     rc = tsr__pending_init(&svc->tables[0]);
@@ -294,6 +395,8 @@ void tsr_service_free(struct tsr_service *svc)
         pthread_mutex_unlock(&svc->lock);
         /* The writer flushes once more as it stops. */
         pthread_join(svc->writer, NULL);
+        if (svc->watcher_started)
+            pthread_join(svc->watcher, NULL);
         pthread_cond_destroy(&svc->wake);
     }
     tsr__pending_release(&svc->tables[0]);
@@ -301,6 +404,7 @@ void tsr_service_free(struct tsr_service *svc)
     pthread_mutex_destroy(&svc->lock);
     pthread_mutex_destroy(&svc->flush_lock);
     pthread_mutex_destroy(&svc->sync_lock);
+    pthread_mutex_destroy(&svc->ask_lock);
     tsr__index_free(svc->index);
     tsr__ratelimit_free(svc->logins);
     sodium_memzero(svc->dummy_hash, sizeof(svc->dummy_hash));

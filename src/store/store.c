@@ -1,8 +1,10 @@
 /* store.c - picks the engine for a target and forwards each call to it */
 #include "store/store.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "store/store_engine.h"
 
@@ -38,8 +40,7 @@ enum tsr_err tsr_store_open(const char *target, struct tsr_store **out, char *er
         goto out;
     }
     if (has_scheme(target, "postgres://") || has_scheme(target, "postgresql://")) {
-        msg = "PostgreSQL is not supported in this build";
-        rc = TSR_ERR_INVALID;
+        rc = tsr__store_pg_open(target, out, err_msg, err_msg_size);
         goto out;
     }
     rc = tsr__store_sqlite_open(target, out, err_msg, err_msg_size);
@@ -227,4 +228,20 @@ enum tsr_err tsr_store_audit_list(struct tsr_store *store, const char *user_id, 
                                   void *ctx, int64_t *total)
 {
     return store->ops->audit_list(store, user_id, offset, limit, each, ctx, total);
+}
+
+bool tsr_store_shared(struct tsr_store *store)
+{
+    return store->ops->shared != NULL && store->ops->shared(store);
+}
+
+enum tsr_err tsr_store_wait_change(struct tsr_store *store, int timeout_ms)
+{
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+
+    if (store->ops->wait_change != NULL)
+        return store->ops->wait_change(store, timeout_ms);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    return TSR_ERR_NOT_FOUND;
 }

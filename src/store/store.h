@@ -1,7 +1,7 @@
 /* store.h - the storage interface: users, tokens and audit, for any engine
  *
  * The service layer talks to storage only through these calls; SQL lives in
- * the engine files behind them (store_sqlite.c, and later store_pg.c). Every
+ * the engine files behind them (store_sqlite.c, store_pg.c). Every
  * call is safe to make from many threads at once. A write returns TSR_OK only
  * after it is durable. Times are Unix seconds (UTC); 0 means "never" or
  * "not set" where a field says so.
@@ -61,10 +61,12 @@ struct tsr_token_row {
 
 /* Opens the store named by target and applies pending migrations. A target
  * is a file path for SQLite (the folder is created 0700 when missing, the
- * files 0600). On success *out is the store, to be closed with
- * tsr_store_close. Returns TSR_ERR_IO when the file cannot be opened or
- * created, TSR_ERR_INVALID for a target no engine takes; *err_msg (when not
- * NULL) then points at a static or store-owned sentence for people. */
+ * files 0600), or a postgres:// or postgresql:// URL for PostgreSQL (libpq's
+ * form; the database must exist, with UTF-8 encoding). On success *out is
+ * the store, to be closed with tsr_store_close. Returns TSR_ERR_IO when the
+ * file cannot be opened or created (or the database server cannot be
+ * reached), TSR_ERR_INVALID for a target no engine takes; *err_msg (when
+ * not NULL) then points at a static or store-owned sentence for people. */
 enum tsr_err tsr_store_open(const char *target, struct tsr_store **out, char *err_msg,
                             size_t err_msg_size) TSR_MUST_CHECK;
 
@@ -160,7 +162,8 @@ enum tsr_err tsr_store_purge(struct tsr_store *store, int64_t tokens_before, int
 /* Writes a consistent copy of the database, as it is at one moment, to the
  * new file dest (0600; an existing file is refused), while others go on
  * reading and writing. On failure writes a sentence for people to err_msg
- * and leaves no file at dest. */
+ * and leaves no file at dest. PostgreSQL refuses with TSR_ERR_INVALID and a
+ * sentence that points at pg_dump, which does this job there. */
 enum tsr_err tsr_store_backup(struct tsr_store *store, const char *dest, char *err_msg,
                               size_t err_msg_size) TSR_MUST_CHECK;
 
@@ -295,5 +298,25 @@ enum tsr_err tsr_store_audit_list(struct tsr_store *store, const char *user_id, 
                                   int64_t limit,
                                   enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
                                   void *ctx, int64_t *total) TSR_MUST_CHECK;
+
+/* ---- changes made elsewhere ---- */
+
+/* Whether other processes on other machines write this store too (several
+ * nodes on one PostgreSQL): an in-memory index may then lack a token created
+ * a moment ago elsewhere, and may ask the store about it. False for SQLite,
+ * whose other writers (the operator's commands) the periodic change check
+ * finds within a second. Cannot fail. */
+bool tsr_store_shared(struct tsr_store *store);
+
+/* Waits at most timeout_ms for the engine to hear that tokens changed
+ * (PostgreSQL: a NOTIFY, sent in the transaction of every change of
+ * change_seq). TSR_OK when it heard of a change, or may have missed one (its
+ * listening connection was opened or opened again): read the changes now.
+ * TSR_ERR_NOT_FOUND when the time ran out without news, or the database
+ * cannot be reached. An engine that hears nothing (SQLite) only waits and
+ * returns TSR_ERR_NOT_FOUND: its callers poll tsr_store_change_seq. For one
+ * caller at a time, the thread that keeps an index in step: a notification
+ * goes to the first call that waits after it came. */
+enum tsr_err tsr_store_wait_change(struct tsr_store *store, int timeout_ms) TSR_MUST_CHECK;
 
 #endif

@@ -79,6 +79,11 @@ struct tsr__store_ops {
                                int64_t limit,
                                enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
                                void *ctx, int64_t *total);
+
+    /* Optional (NULL): an engine without them is not shared and hears of no
+     * change; store.c answers for it. */
+    enum tsr_err (*wait_change)(struct tsr_store *store, int timeout_ms);
+    bool (*shared)(struct tsr_store *store);
 };
 
 /* The part of every engine's store that store.c sees. */
@@ -91,5 +96,11 @@ struct tsr_store {
  * err_msg (when not NULL) and leaves *out untouched. */
 enum tsr_err tsr__store_sqlite_open(const char *path, struct tsr_store **out, char *err_msg,
                                     size_t err_msg_size) TSR_MUST_CHECK;
+
+/* Opens the PostgreSQL database named by a postgres:// or postgresql:// URL
+ * (libpq's), applying pending migrations, as tsr_store_open describes; on
+ * failure writes a sentence for people to err_msg (when not NULL). */
+enum tsr_err tsr__store_pg_open(const char *url, struct tsr_store **out, char *err_msg,
+                                size_t err_msg_size) TSR_MUST_CHECK;
 
 #endif

@@ -700,6 +700,7 @@ struct tsr_h_server *tsr_h_start(const struct tsr_h_opts *opts)
     g_servers[g_servers_n++] = srv;
     make_tmpdir(srv->dir, sizeof(srv->dir), opts != NULL ? opts->parent : NULL);
     snprintf(srv->db, sizeof(srv->db), "%s/tessera.db", srv->dir);
+    tsr__h_db_init(srv);
     snprintf(srv->log, sizeof(srv->log), "%s/stderr.log", srv->dir);
     srv->admin_env = !(opts != NULL && opts->no_admin_password);
     if (opts != NULL && opts->cainfo != NULL) {
@@ -766,6 +767,7 @@ static char *stop_quiet(struct tsr_h_server *srv, int sig)
 
 void tsr_h_scan_secrets(const struct tsr_h_server *srv)
 {
+    tsr__h_db_dump(srv);
     char *hit = scan_dir(srv->dir);
     if (hit != NULL) {
         char *m = tsr_h_fmt("%s", hit);
@@ -1419,6 +1421,7 @@ static void final_check(void **state)
         }
     }
     for (size_t i = 0; i < g_servers_n && problem == NULL; i++) {
+        tsr__h_db_dump(g_servers[i]);
         problem = scan_dir(g_servers[i]->dir);
     }
     if (problem != NULL) {

@@ -288,4 +288,22 @@ char *tsr_h_strndup(const char *s, size_t len);
 /* Reads a whole file into a harness-owned buffer; NULL when it cannot be read. */
 char *tsr_h_read_file(const char *path, size_t *len);
 
+/* ---- the engine (harness_db.c) ---- */
+
+/* The PostgreSQL cluster's base URL when the tests run on PostgreSQL
+ * (TSR_H_PG, or the file TSR_H_PG_FILE names), else NULL: SQLite. With
+ * PostgreSQL each server gets a fresh database of its own and srv->db is
+ * its URL. */
+const char *tsr_h_pg(void);
+
+/* One integer from sql (SQLite's ?1 and ?2 stand for a and b, either may be
+ * NULL) on srv's database, whichever the engine; fails without a row. */
+long long tsr_h_sql_int(const struct tsr_h_server *srv, const char *sql, const char *a,
+                        const char *b);
+
+/* The harness's own: with PostgreSQL, gives srv a fresh database (srv->db)
+ * and writes a pg_dump of it into srv's folder for the secret search. */
+void tsr__h_db_init(struct tsr_h_server *srv);
+void tsr__h_db_dump(const struct tsr_h_server *srv);
+
 #endif

@@ -1,4 +1,9 @@
-/* test_store_sqlite.c - the SQLite store: files, users, tokens, audit, threads */
+/* test_store_sqlite.c - the SQLite store: files, users, tokens, audit, threads
+ *
+ * The same program tests the PostgreSQL engine when TSR_TEST_PG names a
+ * cluster's base URL (postgresql://user@host:port), or TSR_TEST_PG_FILE a
+ * file that holds one (tests/pg/pg-cluster writes it): each test then gets a
+ * database of its own, and the tests of SQLite's files are skipped. */
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -11,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "core/secret.h"
@@ -23,10 +30,15 @@
 
 #define MAX_SEEN 128
 
-/* A fresh folder and a store in its (not yet existing) subfolder "data". */
+/* The PostgreSQL cluster's base URL, or NULL to test SQLite. */
+static const char *g_pg;
+
+/* A fresh folder and a store in its (not yet existing) subfolder "data";
+ * with PostgreSQL, a fresh database, and path is its URL. */
 struct fixture {
     char dir[64];
-    char path[128];
+    char path[512];
+    char pg_db[64]; /* the database's name; "" for SQLite */
     struct tsr_store *store;
     int64_t now;
 };
@@ -61,6 +73,57 @@ static int remove_one(const char *path, const struct stat *sb, int flag, struct 
     return remove(path);
 }
 
+/* Runs sql (no values) on the cluster's database db; fails the test when
+ * it fails. Returns the first column of the first row as an integer (-1
+ * when there is none). */
+static int64_t pg_exec(const char *db, const char *sql)
+{
+    char url[512];
+    PGconn *pg;
+    PGresult *r;
+    int64_t v = -1;
+
+    snprintf(url, sizeof(url), "%s/%s", g_pg, db);
+    pg = PQconnectdb(url);
+    if (PQstatus(pg) != CONNECTION_OK)
+        fail_msg("connect %s: %s", url, PQerrorMessage(pg));
+    r = PQexec(pg, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(pg));
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(pg);
+    return v;
+}
+
+/* Gives f a new empty database and points f->path at it. */
+static void pg_create(struct fixture *f)
+{
+    static int n;
+    char sql[128];
+
+    snprintf(f->pg_db, sizeof(f->pg_db), "tsr_store_%d_%d", (int)getpid(), ++n);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pg_db);
+    pg_exec("postgres", sql);
+    snprintf(f->path, sizeof(f->path), "%s/%s", g_pg, f->pg_db);
+}
+
+static void pg_drop(struct fixture *f)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->pg_db);
+    pg_exec("postgres", sql);
+}
+
+/* Skips a test of what only SQLite has (files, pragmas). */
+#define SQLITE_ONLY()                                                                              \
+    do {                                                                                           \
+        if (g_pg != NULL)                                                                          \
+            skip();                                                                                \
+    } while (0)
+
 static void open_store(struct fixture *f)
 {
     char msg[256] = "";
@@ -83,6 +146,8 @@ static int setup(void **state)
         return -1;
     }
     join(f->path, sizeof(f->path), f->dir, "/data/tessera.db");
+    if (g_pg != NULL)
+        pg_create(f);
     f->now = tsr_time_now();
     open_store(f);
     *state = f;
@@ -94,6 +159,8 @@ static int teardown(void **state)
     struct fixture *f = *state;
 
     tsr_store_close(f->store);
+    if (f->pg_db[0])
+        pg_drop(f);
     nftw(f->dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
@@ -235,6 +302,8 @@ static int64_t sql_int(struct fixture *f, const char *sql)
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
 
+    if (g_pg != NULL)
+        return pg_exec(f->pg_db, sql);
     assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -250,7 +319,10 @@ static void test_open_creates_private_files(void **state)
 {
     struct fixture *f = *state;
     char name[160];
-    mode_t old = umask(0);
+    mode_t old;
+
+    SQLITE_ONLY();
+    old = umask(0);
 
     /* Again from nothing, with no umask to hide a wrong mode. */
     tsr_store_close(f->store);
@@ -274,6 +346,8 @@ static void test_open_creates_private_files(void **state)
 static void test_open_tightens_wide_mode(void **state)
 {
     struct fixture *f = *state;
+
+    SQLITE_ONLY();
 
     tsr_store_close(f->store);
     f->store = NULL;
@@ -307,6 +381,8 @@ static void test_open_pragmas(void **state)
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
 
+    SQLITE_ONLY();
+
     assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -315,19 +391,21 @@ static void test_open_pragmas(void **state)
     sqlite3_close(db);
 }
 
-static void test_open_rejects_postgres(void **state)
+/* A PostgreSQL URL goes to that engine, which says when it cannot connect. */
+static void test_open_reports_unreachable_postgres(void **state)
 {
     struct tsr_store *store = NULL;
-    char msg[128] = "";
+    char msg[256] = "";
 
     (void)state;
-    assert_int_equal(tsr_store_open("postgres://u@h/db", &store, msg, sizeof(msg)),
-                     TSR_ERR_INVALID);
-    assert_string_equal(msg, "PostgreSQL is not supported in this build");
+    assert_int_equal(tsr_store_open("postgres://u@127.0.0.1:1/db", &store, msg, sizeof(msg)),
+                     TSR_ERR_IO);
+    assert_non_null(strstr(msg, "cannot connect to PostgreSQL"));
+    assert_null(strstr(msg, "postgres://"));
     msg[0] = '\0';
-    assert_int_equal(tsr_store_open("postgresql://h/db", &store, msg, sizeof(msg)),
-                     TSR_ERR_INVALID);
-    assert_string_equal(msg, "PostgreSQL is not supported in this build");
+    assert_int_equal(tsr_store_open("postgresql://127.0.0.1:1/db", &store, msg, sizeof(msg)),
+                     TSR_ERR_IO);
+    assert_non_null(strstr(msg, "cannot connect to PostgreSQL"));
     assert_null(store);
 }
 
@@ -337,6 +415,8 @@ static void test_open_reports_missing_folders(void **state)
     struct tsr_store *store = NULL;
     char path[160];
     char msg[256] = "";
+
+    SQLITE_ONLY();
 
     join(path, sizeof(path), f->dir, "/a/b/t.db");
     assert_int_equal(tsr_store_open(path, &store, msg, sizeof(msg)), TSR_ERR_IO);
@@ -1205,6 +1285,13 @@ static void test_backup(void **state)
     add_user(f, "backup@example.com", 1, &u);
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "kept", f->now + 1000, &t);
     snprintf(dest, sizeof(dest), "%s/copy.db", f->dir);
+    if (g_pg != NULL) {
+        /* pg_dump's job: refused with a sentence that says so, no file. */
+        assert_int_equal(tsr_store_backup(f->store, dest, msg, sizeof(msg)), TSR_ERR_INVALID);
+        assert_non_null(strstr(msg, "pg_dump"));
+        assert_int_not_equal(stat(dest, &st), 0);
+        return;
+    }
     assert_int_equal(tsr_store_backup(f->store, dest, msg, sizeof(msg)), TSR_OK);
     assert_int_equal(stat(dest, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -1379,7 +1466,94 @@ static void test_insert_async(void **state)
     assert_int_equal(live, 50);
 }
 
+/* Two stores on one database, as two nodes are: a limit holds across them,
+ * each sees the other's changes, and with PostgreSQL a change on one wakes
+ * a waiter on the other. */
+static void *race_on(void *arg)
+{
+    return race_for_places(arg);
+}
+
+static void test_two_stores_share(void **state)
+{
+    enum { RACERS = 4 };
+    struct fixture *f = *state;
+    struct tsr_store *other = NULL;
+    struct tsr_user_row u;
+    struct tsr_token_row t, got;
+    struct racer r[RACERS];
+    pthread_t th[RACERS];
+    struct fixture g;
+    struct seen s;
+    char msg[256] = "";
+    int64_t max = 0, t0;
+    int ok = 0;
+
+    assert_int_equal(tsr_store_open(f->path, &other, msg, sizeof(msg)), TSR_OK);
+    assert_int_equal(tsr_store_shared(other), g_pg != NULL);
+    add_user(f, "two@example.com", 1, &u);
+    g = *f;
+    g.store = other;
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){.f = i % 2 ? &g : f, .user_id = u.id};
+        assert_int_equal(pthread_create(&th[i], NULL, race_on, &r[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(r[i].other, 0);
+        ok += r[i].ok;
+    }
+    assert_int_equal(ok, 25);
+    /* Numbered without gaps, whichever store wrote. */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_changes(other, 0, see_token, &s, &max), TSR_OK);
+    assert_int_equal(s.n, 25);
+    for (int i = 0; i < s.n; i++)
+        assert_int_equal(s.seq[i], i + 1);
+
+    /* The first wait after opening reports news (it may have missed some);
+     * then a change on one store wakes a waiter on the other at once. */
+    if (g_pg != NULL) {
+        assert_int_equal(tsr_store_wait_change(other, 10), TSR_OK);
+        while (tsr_store_wait_change(other, 10) == TSR_OK)
+            ;
+    }
+    assert_int_equal(tsr_store_wait_change(other, 10), TSR_ERR_NOT_FOUND);
+    add_token(f, u.id, TSR_TOKEN_SESSION, "news", f->now + 100, &t);
+    if (g_pg != NULL) {
+        t0 = (int64_t)time(NULL);
+        assert_int_equal(tsr_store_wait_change(other, 5000), TSR_OK);
+        assert_true((int64_t)time(NULL) - t0 <= 1);
+    }
+    assert_int_equal(tsr_store_token_by_hash(other, t.secret_hash, &got), TSR_OK);
+    assert_string_equal(got.id, t.id);
+    tsr_store_close(other);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+/* The cluster's base URL from TSR_TEST_PG, or from the file TSR_TEST_PG_FILE
+ * names; NULL for neither. */
+static const char *pg_base(void)
+{
+    static char url[256];
+    const char *v = getenv("TSR_TEST_PG");
+    const char *file = getenv("TSR_TEST_PG_FILE");
+    FILE *fp;
+
+    if (v != NULL && v[0] != '\0')
+        return v;
+    if (file == NULL || file[0] == '\0')
+        return NULL;
+    fp = fopen(file, "r");
+    if (fp == NULL || fgets(url, sizeof(url), fp) == NULL) {
+        fprintf(stderr, "cannot read the cluster's URL from %s\n", file);
+        exit(1);
+    }
+    fclose(fp);
+    url[strcspn(url, "\n")] = '\0';
+    return url;
+}
 
 int main(void)
 {
@@ -1388,7 +1562,7 @@ int main(void)
         T(test_open_tightens_wide_mode),
         T(test_reopen_keeps_data),
         T(test_open_pragmas),
-        T(test_open_rejects_postgres),
+        T(test_open_reports_unreachable_postgres),
         T(test_open_reports_missing_folders),
         T(test_user_insert_and_find),
         T(test_user_each_and_count),
@@ -1411,7 +1585,9 @@ int main(void)
         T(test_audit),
         T(test_audit_list),
         T(test_concurrent_inserts),
+        T(test_two_stores_share),
     };
 
+    g_pg = pg_base();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
