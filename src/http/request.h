@@ -120,6 +120,7 @@ enum MHD_Result tsr__api_console_login(struct tsr_req *req);
 enum MHD_Result tsr__api_console_logout(struct tsr_req *req);
 enum MHD_Result tsr__api_console_config(struct tsr_req *req);
 enum MHD_Result tsr__api_activity_list(struct tsr_req *req);
+enum MHD_Result tsr__api_introspect(struct tsr_req *req);
 
 /* The console's session cookie (api_console.c): finds its value, a session
  * secret to check. Returns false when the request has none. */

@@ -246,4 +246,39 @@ enum tsr_err tsr_users_each(struct tsr_service *svc,
                             enum tsr_err (*each)(const struct tsr_user_row *, void *),
                             void *ctx) TSR_MUST_CHECK;
 
+/* ---- introspection (RFC 7662) ---- */
+
+/* What an introspection tells of a secret. When active is false (the secret
+ * is malformed, unknown, expired or revoked, or its user is gone) nothing
+ * else is set. */
+struct tsr_introspection {
+    bool active;
+    char user_id[TSR_UUID_LEN + 1];
+    char email[TSR_EMAIL_MAX + 1];
+    char token_id[TSR_UUID_LEN + 1];
+    enum tsr_token_kind kind;
+    int64_t created;
+    int64_t expires_at;
+};
+
+/* Authenticates an OAuth 2.0 client by HTTP Basic (RFC 6749's
+ * client_secret_basic): the client's id is the id of the personal token
+ * whose secret it presents. As tsr_auth_secret with TSR_ACCEPT_PERSONAL, and
+ * TSR_ERR_UNAUTHORIZED (audited as a refusal of that token) when the id_len
+ * bytes at id are not that token's id. */
+enum tsr_err tsr_auth_client(struct tsr_service *svc, const char *id, size_t id_len,
+                             const char *secret, size_t len, const char *remote,
+                             struct tsr_principal *out) TSR_MUST_CHECK;
+
+/* Tells caller (an authenticated principal) about the secret of len bytes
+ * at secret, of either kind. Any caller may introspect any secret it
+ * presents: holding the secret is the proof, and the answer says no more
+ * than the secret itself would get from the API. Like tsr_auth_secret it
+ * notes the secret's use or audits its refusal (remote: the caller's
+ * address, may be ""). Reads the store for the email and creation time.
+ * TSR_OK with out->active true or false; the store's errors otherwise. */
+enum tsr_err tsr_auth_introspect(struct tsr_service *svc, const struct tsr_principal *caller,
+                                 const char *secret, size_t len, const char *remote,
+                                 struct tsr_introspection *out) TSR_MUST_CHECK;
+
 #endif
