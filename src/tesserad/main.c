@@ -73,14 +73,51 @@ int parse_db_option(int argc, char **argv, int first, const char **db)
     return EXIT_OK;
 }
 
+/* Appends len bytes of s to out at *at, as far as size allows. */
+static void append(char *out, size_t size, size_t *at, const char *s, size_t len)
+{
+    size_t room = size - 1 - *at;
+
+    if (len > room)
+        len = room;
+    memcpy(out + *at, s, len);
+    *at += len;
+    out[*at] = '\0';
+}
+
+/* Copies a database target for a message, without what a URL may carry of
+ * credentials (user:password@ and ?password=...): messages go to logs. */
+static void redact_target(const char *target, char *out, size_t size)
+{
+    const char *scheme_end = strstr(target, "://");
+    const char *host, *path, *at_sign, *end;
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (!scheme_end) {
+        append(out, size, &n, target, strlen(target));
+        return;
+    }
+    host = scheme_end + 3;
+    path = host + strcspn(host, "/?");
+    at_sign = memchr(host, '@', (size_t)(path - host));
+    end = target + strcspn(target, "?");
+    append(out, size, &n, target, (size_t)(host - target));
+    if (at_sign)
+        host = at_sign + 1;
+    append(out, size, &n, host, (size_t)(end - host));
+}
+
 struct tsr_store *open_store(const char *path)
 {
     struct tsr_store *store = NULL;
     char why[256] = "";
+    char shown[512];
     enum tsr_err rc = tsr_store_open(path, &store, why, sizeof(why));
 
     if (rc != TSR_OK) {
-        die_message("cannot open database '%s': %s", path, why[0] ? why : tsr_strerror(rc));
+        redact_target(path, shown, sizeof(shown));
+        die_message("cannot open database '%s': %s", shown, why[0] ? why : tsr_strerror(rc));
         return NULL;
     }
     return store;
