@@ -1,5 +1,4 @@
 /* api_auth.c - log in with Basic, log out, and verify a secret for gateways */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -99,70 +98,6 @@ enum MHD_Result tsr__api_logout(struct tsr_req *req)
     return tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
 }
 
-/* Verify's 204 depends only on the token (its id, its user's, its expiry),
- * so each worker thread keeps the answers it built, direct-mapped by token
- * id: a token verified again is answered without building anything. A
- * revoked token never gets here (the index refuses it first), and a changed
- * expiry misses. libmicrohttpd counts the references of a response, so one
- * replaced here while still being sent lives until it is sent. */
-struct verify_answer {
-    char token_id[TSR_UUID_LEN + 1];
-    int64_t expires_at;
-    struct MHD_Response *resp;
-};
-
-struct verify_cache {
-    size_t mask;
-    struct verify_answer slots[];
-};
-
-#define VERIFY_CACHE_TOTAL 32768 /* answers kept in all threads together */
-
-static pthread_key_t verify_key;
-static size_t verify_slots;
-
-static void free_cache(void *arg)
-{
-    struct verify_cache *cache = arg;
-
-    for (size_t i = 0; cache && i <= cache->mask; i++) {
-        if (cache->slots[i].resp)
-            MHD_destroy_response(cache->slots[i].resp);
-    }
-    free(cache);
-}
-
-enum tsr_err tsr__verify_init(unsigned threads)
-{
-    verify_slots = 1024;
-    while (verify_slots * 2 * (threads ? threads : 1) <= VERIFY_CACHE_TOTAL)
-        verify_slots *= 2;
-    return pthread_key_create(&verify_key, free_cache) == 0 ? TSR_OK : TSR_ERR_NOMEM;
-}
-
-void tsr__verify_release(void)
-{
-    /* The worker threads have ended and freed their caches; the main thread
-     * never verifies, but free whatever it may hold. */
-    free_cache(pthread_getspecific(verify_key));
-    pthread_setspecific(verify_key, NULL);
-    pthread_key_delete(verify_key);
-}
-
-static struct verify_cache *thread_cache(void)
-{
-    struct verify_cache *cache = pthread_getspecific(verify_key);
-
-    if (!cache) {
-        cache = calloc(1, sizeof(*cache) + verify_slots * sizeof(cache->slots[0]));
-        if (cache) {
-            cache->mask = verify_slots - 1;
-            pthread_setspecific(verify_key, cache);
-        }
-    }
-    return cache;
-}
-
 static struct MHD_Response *build_answer(const struct tsr_principal *who)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -178,42 +113,18 @@ static struct MHD_Response *build_answer(const struct tsr_principal *who)
     return resp;
 }
 
-static size_t answer_slot(const struct verify_cache *cache, const char *token_id)
-{
-    size_t h = 0;
-
-    /* The tail of a UUIDv7 is random. */
-    for (size_t i = TSR_UUID_LEN - 8; i < TSR_UUID_LEN; i++)
-        h = h * 31 + (unsigned char)token_id[i];
-    return h & cache->mask;
-}
-
+/* The answer is built for each verify. Keeping built answers for tokens
+ * seen before (one libmicrohttpd response each, a dozen allocations) saved
+ * building them when a thousand tokens were in use, but cost more than it
+ * saved in cache misses when ten thousand were. */
 enum MHD_Result tsr__api_verify(struct tsr_req *req)
 {
-    struct verify_cache *cache = thread_cache();
-    struct verify_answer *a;
-    struct MHD_Response *resp;
+    struct MHD_Response *resp = build_answer(&req->who);
     enum MHD_Result ret;
 
-    if (!cache) {
-        resp = build_answer(&req->who);
-        if (!resp)
-            return MHD_NO;
-        ret = MHD_queue_response(req->conn, MHD_HTTP_NO_CONTENT, resp);
-        MHD_destroy_response(resp);
-        return ret;
-    }
-    a = &cache->slots[answer_slot(cache, req->who.token_id)];
-    if (!a->resp || a->expires_at != req->who.expires_at ||
-        memcmp(a->token_id, req->who.token_id, sizeof(a->token_id)) != 0) {
-        resp = build_answer(&req->who);
-        if (!resp)
-            return MHD_NO;
-        if (a->resp)
-            MHD_destroy_response(a->resp);
-        a->resp = resp;
-        a->expires_at = req->who.expires_at;
-        memcpy(a->token_id, req->who.token_id, sizeof(a->token_id));
-    }
-    return MHD_queue_response(req->conn, MHD_HTTP_NO_CONTENT, a->resp);
+    if (!resp)
+        return MHD_NO;
+    ret = MHD_queue_response(req->conn, MHD_HTTP_NO_CONTENT, resp);
+    MHD_destroy_response(resp);
+    return ret;
 }

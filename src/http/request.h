@@ -82,10 +82,6 @@ bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *ret);
 enum tsr_err tsr__reply_init(void) TSR_MUST_CHECK;
 void tsr__reply_release(void);
 
-/* Builds and frees the per-thread caches of verify's answers. */
-enum tsr_err tsr__verify_init(unsigned threads) TSR_MUST_CHECK;
-void tsr__verify_release(void);
-
 /* Reads the request's query parameters into lp. Returns true, or false when
  * one is refused, after queueing the 400 and setting *ret. */
 bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *lp, enum MHD_Result *ret);

@@ -588,7 +588,6 @@ static void start_failed(struct tsr_http *http)
     if (http->fd >= 0)
         close(http->fd);
     tsr__reply_release();
-    tsr__verify_release();
     free(http);
 }
 
@@ -620,7 +619,7 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
     /* Each thread takes its share of the limit: none may get a share of 0. */
     if (threads > limit)
         threads = limit;
-    if (tsr__reply_init() != TSR_OK || tsr__verify_init(threads) != TSR_OK) {
+    if (tsr__reply_init() != TSR_OK) {
         tsr__reply_release();
         free(http);
         return TSR_ERR_NOMEM;
@@ -677,6 +676,5 @@ void tsr_http_stop(struct tsr_http *http)
     MHD_stop_daemon(http->daemon);
     close(http->fd);
     tsr__reply_release();
-    tsr__verify_release();
     free(http);
 }
