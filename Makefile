@@ -87,26 +87,22 @@ clean:
 # by exiting 1 at its stop, every process by a non-empty log in
 # $(BUILD)/valgrind/ (printed). tests/api/valgrind.supp names the libraries'
 # own leaks that are not counted.
-# The whole suite takes some 13 minutes under valgrind here, so by default a
-# representative subset runs (about 4 minutes): every request path of the
-# server (auth, tokens, errors, activity, introspection), TLS, and the store's
-# failure paths (diskfull). Left out: test_operator (about 280 s: each of its
-# many short-lived `tesserad user` commands hashes a password with Argon2id,
-# 64 MiB, which memcheck runs some 50 times slower; test-asan checks those
-# commands for leaks), test_api_crash (its SIGKILLs end each server before
-# valgrind could check it), test_api_limits (time bounds of a second or so,
-# as a slow client's, that a program under valgrind cannot keep) and
-# test_api_proxy (124 s; the parser of forwarded addresses it exercises has
-# its unit test and fuzzer under ASan). VALGRIND_TESTS=. runs them all.
+# Every program of the suite runs, two at a time, but two whose servers
+# valgrind cannot judge: test_api_crash (its SIGKILLs end each server before
+# valgrind could check it) and test_api_limits (time bounds of a second or
+# so, as a slow client's, that a program under valgrind cannot keep; the
+# connection limits it proves are libmicrohttpd's). About 4 minutes here, most
+# of it test_operator's Argon2id password hashing under memcheck.
 VALGRIND       ?= valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite -q --suppressions=$(CURDIR)/tests/api/valgrind.supp
-VALGRIND_TESTS ?= ^test_api_(auth|tokens|errors|activity|introspect|tls|diskfull)$$
+VALGRIND_TESTS ?= .
+VALGRIND_SKIP  ?= ^test_api_(crash|limits)$$
 test-valgrind: build
 	@command -v valgrind >/dev/null || { echo "test-valgrind: valgrind is missing (scripts/install-deps)" >&2; exit 1; }
 	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
 	@cd $(BUILD) || exit 1; status=0; \
 	TSR_H_WRAPPER="$(VALGRIND) --log-file=$(abspath $(BUILD))/valgrind/%p.log" \
-		ctest --output-on-failure -L api -LE pg -R '$(VALGRIND_TESTS)' \
+		ctest --output-on-failure -j$(JOBS) -L api -LE pg -R '$(VALGRIND_TESTS)' -E '$(VALGRIND_SKIP)' \
 		|| status=$$?; \
 	bad=$$(find valgrind -name '*.log' -size +0c | sort); \
 	if [ -n "$$bad" ]; then for f in $$bad; do echo "== $(BUILD)/$$f"; cat "$$f"; done; \
