@@ -1849,8 +1849,7 @@ static enum tsr_err make_files(const char *path, char *msg, size_t size)
     }
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_msg(msg, size, "cannot open database '%s': %s", path,
-                errno_text(errno, ebuf, sizeof(ebuf)));
+        set_msg(msg, size, "%s", errno_text(errno, ebuf, sizeof(ebuf)));
         rc = TSR_ERR_IO;
         goto out;
     }
@@ -1950,7 +1949,7 @@ static enum tsr_err conn_open(struct conn *c, const char *path, bool writer, cha
         why = sqlite3_errmsg(c->db);
     else if (c->db != NULL)
         why = "the file system cannot hold a WAL database";
-    set_msg(msg, size, "cannot open database '%s': %s", path, why);
+    set_msg(msg, size, "%s", why);
     return rc;
 }
 
