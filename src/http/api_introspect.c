@@ -1,6 +1,5 @@
 /* api_introspect.c - POST /v4/auth/introspect: RFC 7662 token introspection */
 #include <string.h>
-#include <strings.h>
 
 #include <sodium.h>
 
@@ -36,28 +35,6 @@ struct form {
     struct form_value token;
     struct form_value hint;
 };
-
-/* True when the Content-Type value type (NULL: none) is
- * application/x-www-form-urlencoded with at most a charset parameter that
- * says UTF-8, as tsr__is_json allows for JSON. */
-static bool is_form(const char *type)
-{
-    static const char form_type[] = "application/x-www-form-urlencoded";
-    const char *p;
-
-    if (!type || strncasecmp(type, form_type, sizeof(form_type) - 1) != 0)
-        return false;
-    p = type + sizeof(form_type) - 1;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == '\0')
-        return true;
-    if (*p++ != ';')
-        return false;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return strcasecmp(p, "charset=utf-8") == 0 || strcasecmp(p, "charset=\"utf-8\"") == 0;
-}
 
 /* libmicrohttpd hands each value over in pieces, off counting the bytes
  * before each piece. RFC 6749 (section 3.1) treats a parameter sent without
@@ -230,7 +207,8 @@ enum MHD_Result tsr__api_introspect(struct tsr_req *req)
         return refuse_client(req);
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
-    if (!is_form(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type")))
+    if (!tsr__is_media_type(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type"),
+                            "application/x-www-form-urlencoded"))
         return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "unsupported_media_type",
                                 "the body must be a form, sent as Content-Type: "
                                 "application/x-www-form-urlencoded",

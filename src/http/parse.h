@@ -63,8 +63,12 @@ enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, 
 bool tsr__parse_basic(const char *value, char *buf, size_t size, const char **email,
                       size_t *email_len, const char **password, size_t *password_len);
 
-/* True when the Content-Type value type (NULL: none) is application/json with
- * at most a charset parameter that says UTF-8. */
+/* True when the Content-Type value type (NULL: none) is the media type media
+ * (compared without regard to case) with at most a charset parameter that
+ * says UTF-8. */
+bool tsr__is_media_type(const char *type, const char *media);
+
+/* tsr__is_media_type for application/json. */
 bool tsr__is_json(const char *type);
 
 #endif

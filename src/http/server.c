@@ -247,13 +247,14 @@ static enum MHD_Result too_large(struct tsr_req *req)
                             "the body must be at most 65536 bytes", TSR_SOURCE_NONE, NULL);
 }
 
-bool tsr__is_json(const char *type)
+bool tsr__is_media_type(const char *type, const char *media)
 {
+    size_t len = strlen(media);
     const char *p;
 
-    if (!type || strncasecmp(type, "application/json", 16) != 0)
+    if (!type || strncasecmp(type, media, len) != 0)
         return false;
-    p = type + 16;
+    p = type + len;
     while (*p == ' ' || *p == '\t')
         p++;
     if (*p == '\0')
@@ -263,6 +264,11 @@ bool tsr__is_json(const char *type)
     while (*p == ' ' || *p == '\t')
         p++;
     return strcasecmp(p, "charset=utf-8") == 0 || strcasecmp(p, "charset=\"utf-8\"") == 0;
+}
+
+bool tsr__is_json(const char *type)
+{
+    return tsr__is_media_type(type, "application/json");
 }
 
 static enum MHD_Result first_parameter(void *cls, enum MHD_ValueKind kind, const char *key,

@@ -1,4 +1,4 @@
-/* fuzz_content_type.c - the Content-Type check of JSON bodies */
+/* fuzz_content_type.c - the Content-Type check of JSON and form bodies */
 #include <string.h>
 #include <strings.h>
 
@@ -14,6 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     value[size] = '\0';
     if (tsr__is_json(value))
         FUZZ_CHECK(strncasecmp(value, "application/json", 16) == 0);
+    if (tsr__is_media_type(value, "application/x-www-form-urlencoded"))
+        FUZZ_CHECK(strncasecmp(value, "application/x-www-form-urlencoded", 33) == 0);
     free(value);
     return 0;
 }
