@@ -1,9 +1,11 @@
 /* index.h - the in-memory index of live tokens: secret hash to who and until when
  *
- * A verify reads only this, never the database. Lookups from many threads
- * run in parallel (a read lock on one of many shards); changes take that
- * shard's write lock for a moment. Keys are the first 16 bytes of a secret's
- * SHA-256: finding another secret with the same 128 bits is a preimage attack.
+ * A verify reads only this, never the database. Look-ups and changes take
+ * the mutex of one of many shards for a moment, so threads seldom meet; a
+ * look-up writes too (it notes the use, and copies the tokens in use where
+ * the next look-up finds them with no TLB miss). Keys are the first 16 bytes
+ * of a secret's SHA-256: finding another secret with the same 128 bits is a
+ * preimage attack.
  */
 #ifndef TSR_SERVICE_INDEX_H
 #define TSR_SERVICE_INDEX_H

@@ -31,18 +31,24 @@ static void make_token(struct tsr_token_row *t, int64_t expires_at)
     t->expires_at = expires_at;
 }
 
+static void assert_same(const struct tsr_index_hit *hit, const struct tsr_token_row *t)
+{
+    char id[TSR_UUID_LEN + 1], user[TSR_UUID_LEN + 1];
+
+    tsr_uuid_from_bytes(hit->token_id, id);
+    tsr_uuid_from_bytes(hit->user_id, user);
+    assert_string_equal(id, t->id);
+    assert_string_equal(user, t->user_id);
+    assert_int_equal(hit->expires_at, t->expires_at);
+    assert_int_equal(hit->kind, t->kind);
+}
+
 static void assert_hit(struct tsr_index *ix, const struct tsr_token_row *t)
 {
     struct tsr_index_hit hit;
-    char id[TSR_UUID_LEN + 1], user[TSR_UUID_LEN + 1];
 
     assert_true(tsr__index_find(ix, t->secret_hash, NOW, &hit));
-    tsr_uuid_from_bytes(hit.token_id, id);
-    tsr_uuid_from_bytes(hit.user_id, user);
-    assert_string_equal(id, t->id);
-    assert_string_equal(user, t->user_id);
-    assert_int_equal(hit.expires_at, t->expires_at);
-    assert_int_equal(hit.kind, t->kind);
+    assert_same(&hit, t);
 }
 
 static void test_put_find_remove(void **state)
@@ -146,8 +152,52 @@ static void test_many_and_removals(void **state)
     free(order);
 }
 
-/* The index numbers users rather than holding each token's user id: many
- * tokens of a few users must each still name their own. */
+/* More tokens in use than the index keeps copies of (32,768): finds evict
+ * copies and make new ones, yet each answer follows the latest put or
+ * revoke, and a use is passed on once a second, however often its copy
+ * came and went. */
+static void test_copies_follow_changes(void **state)
+{
+    enum { N = 50000 };
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row *rows = calloc(N, sizeof(*rows));
+    struct tsr_index_hit hit;
+    size_t newly = 0;
+
+    (void)state;
+    assert_non_null(rows);
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    for (size_t i = 0; i < N; i++) {
+        make_token(&rows[i], NOW + 100);
+        assert_int_equal(tsr__index_put(ix, &rows[i]), TSR_OK);
+    }
+    for (size_t i = 0; i < N; i++) {
+        assert_true(tsr__index_find(ix, rows[i].secret_hash, NOW, &hit));
+        assert_true(hit.newly_used);
+    }
+    for (size_t i = 0; i < N; i += 2) {
+        rows[i].expires_at = NOW + 200 + (int64_t)i;
+        assert_int_equal(tsr__index_put(ix, &rows[i]), TSR_OK);
+    }
+    for (size_t i = 1; i < N; i += 10)
+        assert_int_equal(tsr__index_revoke(ix, rows[i].secret_hash, NOW), TSR_OK);
+    for (size_t round = 0; round < 2; round++) {
+        for (size_t i = 0; i < N; i++) {
+            if (i % 10 == 1) {
+                assert_false(tsr__index_find(ix, rows[i].secret_hash, NOW, &hit));
+                continue;
+            }
+            assert_true(tsr__index_find(ix, rows[i].secret_hash, NOW, &hit));
+            assert_same(&hit, &rows[i]);
+            newly += hit.newly_used;
+        }
+    }
+    assert_int_equal(newly, 0);
+    tsr__index_free(ix);
+    free(rows);
+}
+
+/* Many tokens of a few users must each still name their own. */
 static void test_tokens_share_users(void **state)
 {
     enum { USERS = 3, TOKENS = 3000 };
@@ -295,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_put_find_remove),
         cmocka_unit_test(test_newly_used_once_a_second),
         cmocka_unit_test(test_many_and_removals),
+        cmocka_unit_test(test_copies_follow_changes),
         cmocka_unit_test(test_tokens_share_users),
         cmocka_unit_test(test_stale_puts_lose),
         cmocka_unit_test(test_sweep),
