@@ -26,8 +26,10 @@
 #define SQLITE_READERS  4
 #define BUSY_TIMEOUT_MS 5000
 
-/* token_uses is folded into tokens when it has had this many rows written,
- * or this long after the last fold, whichever comes first. */
+/* token_uses is folded into tokens when it holds this many rows, or this
+ * long after the last fold, whichever comes first. It holds a row for each
+ * token used since the last fold, so the tokens a fleet of gateways keeps
+ * using stay in it: each fold rewrites a page of tokens for each of them. */
 #define USES_FOLD_ROWS    50000
 #define USES_FOLD_SECONDS 600
 
@@ -159,6 +161,7 @@ enum stmt_id {
     ST_TOKEN_TOUCH,
     ST_USES_FOLD,
     ST_USES_CLEAR,
+    ST_USES_COUNT,
     ST_AUDIT_INSERT,
     ST_AUDIT_EACH,
     ST_AUDIT_EACH_USER,
@@ -246,6 +249,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                      " WHERE tu.token_id = tokens.id"
                      " AND (tokens.last_used_at IS NULL OR tokens.last_used_at < tu.last_used_at)",
     [ST_USES_CLEAR] = "DELETE FROM token_uses",
+    [ST_USES_COUNT] = "SELECT count(*) FROM token_uses",
     [ST_AUDIT_INSERT] = "INSERT INTO audit(at, user_id, token_id, action, remote_addr, outcome,"
                         " count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_AUDIT_EACH] = "SELECT at, user_id, token_id, action, remote_addr, outcome, count"
@@ -313,8 +317,9 @@ struct sqlite_store {
     bool stopping;
     pthread_t committer;
     bool committer_started;
-    /* token_uses rows written since they were last folded into tokens, and
-     * when that was (monotonic seconds); both under the writer's lock. */
+    /* Rows of token_uses when last counted, plus the rows written since (an
+     * upper bound on its size), and when it was last folded into tokens
+     * (monotonic seconds); both under the writer's lock. */
     int64_t uses_unfolded;
     int64_t folded_at;
 };
@@ -1547,10 +1552,22 @@ static enum tsr_err fold_uses(struct sqlite_store *s)
     return rc;
 }
 
-static bool fold_due(const struct sqlite_store *s)
+/* Counts the rows only once as many have been written as could fill it:
+ * most writes of a busy server update the rows of tokens already there. */
+static enum tsr_err fold_due(struct sqlite_store *s, bool *due)
 {
-    return s->uses_unfolded >= USES_FOLD_ROWS ||
-           monotonic_seconds() - s->folded_at >= USES_FOLD_SECONDS;
+    sqlite3_stmt *st = NULL;
+    enum tsr_err rc;
+
+    *due = monotonic_seconds() - s->folded_at >= USES_FOLD_SECONDS;
+    if (*due || s->uses_unfolded < USES_FOLD_ROWS)
+        return TSR_OK;
+    rc = stmt_get(&s->writer, ST_USES_COUNT, &st);
+    if (rc == TSR_OK)
+        rc = query_int(st, &s->uses_unfolded);
+    stmt_done(st);
+    *due = rc == TSR_OK && s->uses_unfolded >= USES_FOLD_ROWS;
+    return rc;
 }
 
 static enum tsr_err sq_token_touch(struct tsr_store *store, const struct tsr_token_use *uses,
@@ -1558,6 +1575,7 @@ static enum tsr_err sq_token_touch(struct tsr_store *store, const struct tsr_tok
 {
     struct sqlite_store *s = from_base(store);
     sqlite3_stmt *st = NULL;
+    bool due = false;
     enum tsr_err rc;
 
     if (n == 0)
@@ -1572,7 +1590,9 @@ static enum tsr_err sq_token_touch(struct tsr_store *store, const struct tsr_tok
             rc = touch_one(&s->writer, st, &uses[i]);
     }
     s->uses_unfolded += (int64_t)n;
-    if (rc == TSR_OK && fold_due(s))
+    if (rc == TSR_OK)
+        rc = fold_due(s, &due);
+    if (rc == TSR_OK && due)
         rc = fold_uses(s);
     return write_end(s, rc);
 }

@@ -1030,6 +1030,50 @@ static void test_token_touch(void **state)
     assert_int_equal(seq1, seq0);
 }
 
+/* SQLite keeps last-used times in token_uses and folds them into tokens
+ * once it holds 50,000 rows: not once that many have been written, since
+ * the same tokens used again and again (a gateway's) stay in it, and each
+ * fold rewrites a page of tokens for each token in it. */
+static void touch_batch(struct fixture *f, struct tsr_token_use *uses, size_t n,
+                        const char *id_or_null, size_t first)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&uses[i], 0, sizeof(uses[i]));
+        if (id_or_null)
+            set_str(uses[i].id, sizeof(uses[i].id), id_or_null);
+        else
+            snprintf(uses[i].id, sizeof(uses[i].id), "00000000-0000-7000-8000-%012zu", first + i);
+        uses[i].last_used_at = 100 + (int64_t)i;
+    }
+    assert_int_equal(tsr_store_token_touch(f->store, uses, n), TSR_OK);
+}
+
+static void test_uses_fold_by_rows_held(void **state)
+{
+    enum { BATCH = 10000, FOLD_ROWS = 50000 };
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t;
+    struct tsr_token_use *uses;
+
+    SQLITE_ONLY();
+    uses = calloc(BATCH, sizeof(*uses));
+    assert_non_null(uses);
+    add_user(f, "fold@example.com", 1, &u);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "busy", f->now + 1000, &t);
+    for (size_t b = 0; b < 2 * FOLD_ROWS / BATCH; b++)
+        touch_batch(f, uses, BATCH, t.id, 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM token_uses"), 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM tokens WHERE last_used_at IS NULL"), 1);
+
+    /* Ids that are gone fill it too (the fold drops them). */
+    for (size_t b = 0; b < FOLD_ROWS / BATCH; b++)
+        touch_batch(f, uses, BATCH, NULL, b * BATCH);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM token_uses"), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM tokens WHERE last_used_at IS NULL"), 0);
+    free(uses);
+}
+
 /* ---- audit ---- */
 
 static enum tsr_err see_audit(const struct tsr_audit_row *r, void *ctx)
@@ -1582,6 +1626,7 @@ int main(void)
         T(test_token_revoke),
         T(test_token_each_live_and_changes),
         T(test_token_touch),
+        T(test_uses_fold_by_rows_held),
         T(test_audit),
         T(test_audit_list),
         T(test_concurrent_inserts),
