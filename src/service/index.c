@@ -134,12 +134,17 @@ static uint32_t hot_tag(const uint8_t *key)
     return (uint32_t)(tag_of(key) >> 32) | 1;
 }
 
-/* The way of key's set that holds its copy, or HOT_WAYS. */
+/* The way of key's set that holds its copy, or HOT_WAYS. The set's copies
+ * are fetched while its tags are read: with ten thousand tokens in use the
+ * copies drop out of L2 between two uses of one, and two misses one after
+ * the other cost twice what two at once do. */
 static size_t hot_way(const struct shard *sh, const uint8_t *key)
 {
     size_t set = hot_set(key), w;
     uint32_t tag = hot_tag(key);
 
+    for (w = 0; w < HOT_WAYS; w++)
+        __builtin_prefetch(&sh->hot[set * HOT_WAYS + w]);
     for (w = 0; w < HOT_WAYS; w++) {
         if (sh->hot_tags[set][w] == tag &&
             memcmp(sh->hot[set * HOT_WAYS + w].key, key, KEY_LEN) == 0)
