@@ -1042,7 +1042,8 @@ static void touch_batch(struct fixture *f, struct tsr_token_use *uses, size_t n,
         if (id_or_null)
             set_str(uses[i].id, sizeof(uses[i].id), id_or_null);
         else
-            snprintf(uses[i].id, sizeof(uses[i].id), "00000000-0000-7000-8000-%012zu", first + i);
+            snprintf(uses[i].id, sizeof(uses[i].id), "00000000-0000-7000-8000-%012u",
+                     (unsigned)(first + i));
         uses[i].last_used_at = 100 + (int64_t)i;
     }
     assert_int_equal(tsr_store_token_touch(f->store, uses, n), TSR_OK);
