@@ -1071,17 +1071,22 @@ static enum tsr_err pg_user_each(struct tsr_store *store,
     return rc;
 }
 
-static enum tsr_err pg_user_count(struct tsr_store *store, int64_t *out)
+/* query_int of a statement with no parameters, on a connection of the pool. */
+static enum tsr_err query_int_pooled(struct pg_store *s, enum stmt_id id, int64_t *out)
 {
-    struct pg_store *s = from_base(store);
     struct conn *c;
     enum tsr_err rc = conn_take(s, &c);
 
     if (rc != TSR_OK)
         return rc;
-    rc = query_int(c, ST_USER_COUNT, NULL, out);
+    rc = query_int(c, id, NULL, out);
     conn_release(s, c);
     return rc;
+}
+
+static enum tsr_err pg_user_count(struct tsr_store *store, int64_t *out)
+{
+    return query_int_pooled(from_base(store), ST_USER_COUNT, out);
 }
 
 /* Takes the next n change_seq numbers at once (inside a transaction that
@@ -1721,15 +1726,7 @@ static enum tsr_err pg_token_changes(struct tsr_store *store, int64_t since,
 
 static enum tsr_err pg_change_seq(struct tsr_store *store, int64_t *out)
 {
-    struct pg_store *s = from_base(store);
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
-
-    if (rc != TSR_OK)
-        return rc;
-    rc = query_int(c, ST_MAX_SEQ, NULL, out);
-    conn_release(s, c);
-    return rc;
+    return query_int_pooled(from_base(store), ST_MAX_SEQ, out);
 }
 
 /* A bounded growable string for array literals; fails once past its cap. */
