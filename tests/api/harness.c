@@ -923,6 +923,19 @@ static void buf_add(struct buf *b, const char *p, size_t n)
     b->p[b->len] = '\0';
 }
 
+size_t tsr_h_capture_write(char *p, size_t size, size_t n, void *capture)
+{
+    struct tsr_h_capture *c = capture;
+    size_t take = size * n;
+    if (take > sizeof(c->buf) - 1 - c->len) {
+        take = sizeof(c->buf) - 1 - c->len;
+    }
+    memcpy(c->buf + c->len, p, take);
+    c->len += take;
+    c->buf[c->len] = '\0';
+    return size * n;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     buf_add(ud, p, size * n);

@@ -61,11 +61,11 @@ struct tsr_h_server {
     char log[4200]; /* <dir>/stderr.log: every run appends to it */
     char base[64];  /* "http://127.0.0.1:PORT" */
     int port;
-    pid_t pid;      /* 0 when not running */
-    bool admin_env; /* whether TESSERA_ADMIN_PASSWORD is set for it */
-    char *args[16]; /* extra arguments after "serve --listen ... --db ...", NULL-ended */
-    char *env[8];   /* extra "NAME=value" environment entries, NULL-ended */
-    long log_start; /* where the current run's lines start in log */
+    pid_t pid;         /* 0 when not running */
+    bool admin_env;    /* whether TESSERA_ADMIN_PASSWORD is set for it */
+    char *args[16];    /* extra arguments after "serve --listen ... --db ...", NULL-ended */
+    char *env[8];      /* extra "NAME=value" environment entries, NULL-ended */
+    long log_start;    /* where the current run's lines start in log */
     char cainfo[4200]; /* TLS: the CA file libcurl checks the server with; "" for HTTP */
 };
 
@@ -141,6 +141,16 @@ struct tsr_h_cmd *tsr_h_user(const struct tsr_h_server *srv, const char *verb, c
 void tsr_h_add_user(const struct tsr_h_server *srv, const char *email, const char *password);
 
 /* ---- HTTP ---- */
+
+/* The start of an answer's body, for tests that drive libcurl themselves:
+ * CURLOPT_WRITEFUNCTION tsr_h_capture_write, CURLOPT_WRITEDATA a capture
+ * (len 0 to begin). What does not fit is dropped; buf stays a string. */
+#define TSR_H_CAPTURE_MAX 8192
+struct tsr_h_capture {
+    char buf[TSR_H_CAPTURE_MAX];
+    size_t len;
+};
+size_t tsr_h_capture_write(char *p, size_t size, size_t n, void *capture);
 
 struct tsr_h_resp {
     long status;

@@ -21,11 +21,10 @@
 
 #include "harness.h"
 
-#define CLIENTS    4
-#define ROUNDS     20
-#define KILL_MIN   100 /* ms of load before the kill, at least */
-#define KILL_SPAN  500 /* ... plus up to this much */
-#define MAX_ANSWER 65536
+#define CLIENTS   4
+#define ROUNDS    20
+#define KILL_MIN  100 /* ms of load before the kill, at least */
+#define KILL_SPAN 500 /* ... plus up to this much */
 
 enum tok_state {
     TOK_LIVE,    /* acknowledged created, not acknowledged deleted */
@@ -73,27 +72,9 @@ static int setup(void **state)
     return 0;
 }
 
-struct answer {
-    char buf[MAX_ANSWER];
-    size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-    struct answer *a = ud;
-    size_t take = size * n;
-    if (take > sizeof(a->buf) - 1 - a->len) {
-        take = sizeof(a->buf) - 1 - a->len;
-    }
-    memcpy(a->buf + a->len, p, take);
-    a->len += take;
-    a->buf[a->len] = '\0';
-    return size * n;
-}
-
 /* One request; true with *status when an HTTP answer came back. */
 static bool call(CURL *c, const char *method, const char *url, const char *auth, const char *body,
-                 long *status, struct answer *a)
+                 long *status, struct tsr_h_capture *a)
 {
     struct curl_slist *hl = NULL;
     hl = curl_slist_append(hl, auth);
@@ -105,7 +86,7 @@ static bool call(CURL *c, const char *method, const char *url, const char *auth,
     a->buf[0] = '\0';
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tsr_h_capture_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
@@ -142,7 +123,7 @@ static bool grow(void **p, size_t *cap, size_t want, size_t size)
 }
 
 /* A 201's id and key into t; false when the body is not the contract's. */
-static bool parse_created(const struct answer *a, struct tok *t)
+static bool parse_created(const struct tsr_h_capture *a, struct tok *t)
 {
     json_t *root = json_loadb(a->buf, a->len, 0, NULL);
     json_t *data = json_object_get(root, "data");
@@ -175,7 +156,7 @@ static void *client_main(void *arg)
 {
     struct client *cl = arg;
     CURL *c = curl_easy_init();
-    struct answer *a = malloc(sizeof(*a));
+    struct tsr_h_capture *a = malloc(sizeof(*a));
     char url[256], body[256];
     unsigned k = 0;
 

@@ -33,7 +33,6 @@
 #define REFUSALS      10    /* in a row: the database's files are full too */
 #define MAX_ACKED     (MAX_CREATES + 1000)
 #define FLUSH_WAIT_MS 6000 /* longer than the server's 5 s usage flush */
-#define MAX_BODY      4096
 
 static char mnt[4096];
 static bool mounted;
@@ -173,22 +172,8 @@ struct sent {
     CURL *c;
     struct curl_slist *hl;
     const char *json;
-    char body[MAX_BODY];
-    size_t len;
+    struct tsr_h_capture got;
 };
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    struct sent *e = ud;
-    size_t take = size * n;
-    if (take > sizeof(e->body) - 1 - e->len) {
-        take = sizeof(e->body) - 1 - e->len;
-    }
-    memcpy(e->body + e->len, p, take);
-    e->len += take;
-    e->body[e->len] = '\0';
-    return size * n;
-}
 
 /* Sends BURST creates at once (libcurl's multi interface, a connection
  * each), so that the server commits them together; notes each 201, and
@@ -214,8 +199,8 @@ static int burst(struct tsr_h_server *srv, const char *session, int *n)
         curl_easy_setopt(e[i].c, CURLOPT_URL, url);
         curl_easy_setopt(e[i].c, CURLOPT_HTTPHEADER, e[i].hl);
         curl_easy_setopt(e[i].c, CURLOPT_POSTFIELDS, e[i].json);
-        curl_easy_setopt(e[i].c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(e[i].c, CURLOPT_WRITEDATA, &e[i]);
+        curl_easy_setopt(e[i].c, CURLOPT_WRITEFUNCTION, tsr_h_capture_write);
+        curl_easy_setopt(e[i].c, CURLOPT_WRITEDATA, &e[i].got);
         curl_easy_setopt(e[i].c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e[i].c, CURLOPT_TIMEOUT, 30L);
         curl_multi_add_handle(m, e[i].c);
@@ -232,7 +217,7 @@ static int burst(struct tsr_h_server *srv, const char *session, int *n)
     for (int i = 0; i < BURST; i++) {
         long status = 0;
         curl_easy_getinfo(e[i].c, CURLINFO_RESPONSE_CODE, &status);
-        json_t *j = json_loadb(e[i].body, e[i].len, 0, NULL);
+        json_t *j = json_loadb(e[i].got.buf, e[i].got.len, 0, NULL);
         json_t *data = json_object_get(j, "data");
         const char *key = json_string_value(json_object_get(data, "key"));
         const char *id = json_string_value(json_object_get(data, "id"));
@@ -244,7 +229,7 @@ static int burst(struct tsr_h_server *srv, const char *session, int *n)
         } else if (status == 503 && code != NULL && strcmp(code, "unavailable") == 0) {
             refused++;
         } else {
-            fail_msg("a create of a burst answered %ld: %s", status, e[i].body);
+            fail_msg("a create of a burst answered %ld: %s", status, e[i].got.buf);
         }
         json_decref(j);
         curl_multi_remove_handle(m, e[i].c);
