@@ -121,7 +121,8 @@ static bool read_zone(const char *s, size_t len, size_t pos, int64_t *offset)
 enum tsr_err tsr_time_parse(const char *s, size_t len, int64_t *out)
 {
     size_t pos = 0;
-    int year, month, day;
+    /* Set on every path that reads them; gcc 12's -O2 cannot see it. */
+    int year = 0, month = 0, day = 0;
     int hour = 0, minute = 0, second = 0;
     int64_t offset;
 
