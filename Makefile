@@ -1,5 +1,6 @@
 # The README's commands. The build itself is CMake's (CMakeLists.txt).
 BUILD      ?= build
+RELEASE_BUILD ?= build-release
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 # The tests whose threads race each other, run again under ThreadSanitizer.
@@ -12,9 +13,13 @@ DESTDIR    ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 LISTEN     ?= 127.0.0.1:8080
 DB         ?= ./data/tessera.db
+# Warnings are errors in every build made here (CMakeLists.txt's TSR_WERROR).
+CMAKE_FLAGS ?= -DTSR_WERROR=ON
+# The C sources that must be as the repository's .clang-format writes them.
+FORMAT_SOURCES = $(shell git ls-files -- 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 'tools/*.[ch]' 2>/dev/null)
 
-.PHONY: all deps build build-asan run test test-plain test-asan test-tsan test-fuzz fuzz bench \
-	bench-pg install clean
+.PHONY: all deps build build-asan build-release run test test-plain test-asan test-tsan test-fuzz \
+	check-format fuzz bench bench-pg install clean
 
 all: build
 
@@ -22,11 +27,11 @@ deps:
 	@scripts/install-deps
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
 build-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTSR_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTSR_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 run: build
@@ -35,7 +40,17 @@ run: build
 	@echo "$(dir $(DB))admin-password (see README.md). Stop with Ctrl-C."
 	@exec $(BUILD)/bin/tesserad serve --listen $(LISTEN) --db $(DB)
 
-test: test-plain test-asan test-tsan test-fuzz test-valgrind
+test: check-format test-plain test-asan test-tsan test-fuzz test-valgrind build-release
+
+# What a packager builds (-DCMAKE_BUILD_TYPE=Release, -O3): it must build, and
+# here without a warning; its tests are the plain build's.
+build-release: deps
+	@cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(RELEASE_BUILD) -j$(JOBS)
+
+check-format:
+	@command -v clang-format >/dev/null || { echo "check-format: clang-format is missing (scripts/install-deps)" >&2; exit 1; }
+	@clang-format --dry-run -Werror $(FORMAT_SOURCES)
 
 test-plain: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -45,7 +60,7 @@ test-asan: build-asan
 		UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
 
 test-tsan: deps
-	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTSR_TSAN=ON >/dev/null
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTSR_TSAN=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 \
 		ctest --output-on-failure -R '^($(subst $(eval) ,|,$(TSAN_TESTS)))$$'
@@ -53,7 +68,7 @@ test-tsan: deps
 # Every harness for FUZZ_SECONDS under ASan+UBSan, two at a time: `make fuzz
 # FUZZ_SECONDS=600` runs longer. Findings are kept in $(FUZZ_BUILD)/tests/fuzz/work/.
 fuzz: deps
-	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTSR_FUZZ=ON \
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTSR_FUZZ=ON $(CMAKE_FLAGS) \
 		-DFUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target tsr_fuzzers
 	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz -j2
@@ -62,11 +77,11 @@ fuzz: deps
 test-fuzz:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 
-# Benchmarks (issue 5): several minutes; installs wrk and nginx when missing.
+# Benchmarks: several minutes; installs wrk and nginx when missing.
 bench: build
 	@BUILD=$(BUILD) bench/run
 
-# PostgreSQL (issue 7): a revocation's way to three nodes, and CPU per verify
+# PostgreSQL: a revocation's way to three nodes, and CPU per verify
 # on a PostgreSQL node against a SQLite one; a throwaway cluster on loopback.
 bench-pg: build
 	@BUILD=$(BUILD) bench/pg
@@ -75,9 +90,9 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD)
 
-# ---- Fault-proving (issue 6) ----
+# ---- Fault-proving ----
 
 .PHONY: test-valgrind soak
 
