@@ -35,8 +35,7 @@ void tsr_secret_format(enum tsr_secret_kind kind, const char random[TSR_SECRET_R
 
 /* Writes the 6 checksum characters (no NUL) of the 30 characters in random.
  * Cannot fail. */
-void tsr_secret_checksum(const char random[TSR_SECRET_RANDOM_LEN],
-                         char out[TSR_SECRET_CHECK_LEN]);
+void tsr_secret_checksum(const char random[TSR_SECRET_RANDOM_LEN], char out[TSR_SECRET_CHECK_LEN]);
 
 /* Checks the prefix, the length, the alphabet and the checksum of the len
  * bytes at s, with no I/O. Returns the kind, or TSR_SECRET_NONE when s is not

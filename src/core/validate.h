@@ -25,8 +25,8 @@ bool tsr_has_control(const char *s, size_t len, bool allow_line_breaks);
  * characters (LF and CR pass with allow_line_breaks). On failure returns
  * TSR_ERR_INVALID and writes a sentence naming field to detail, such as
  * "name must be at most 100 characters". Returns TSR_OK otherwise. */
-enum tsr_err tsr_text_check(const char *field, const char **s, size_t *len, size_t min,
-                            size_t max, bool allow_line_breaks, char *detail,
+enum tsr_err tsr_text_check(const char *field, const char **s, size_t *len, size_t min, size_t max,
+                            bool allow_line_breaks, char *detail,
                             size_t detail_size) TSR_MUST_CHECK;
 
 /* True when s looks like an email address: at most 254 bytes of valid UTF-8,

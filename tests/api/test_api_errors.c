@@ -284,7 +284,7 @@ static void test_invalid_utf8(void **state)
     (void)state;
     const char *bad[] = {
         ("\"a\xff"
-         "b\""), /* split so that \xff does not swallow the b */
+         "b\""),                /* split so that \xff does not swallow the b */
         "\"\xc3\x28\"",         /* bad continuation */
         "\"\xc0\xaf\"",         /* overlong */
         "\"\xed\xa0\x80\"",     /* a surrogate */
