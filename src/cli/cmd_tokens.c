@@ -8,13 +8,13 @@
 #include "cli/expiry.h"
 #include "cli/output.h"
 #include "cli/prompt.h"
+#include "core/limits.h"
 #include "core/timefmt.h"
 #include "core/uuid.h"
 #include "core/validate.h"
 
-#define ANSWER_MAX     512 /* a name is at most 100 characters of up to 4 bytes */
-#define ASKS           3   /* how often a question is asked before giving up */
-#define PAGE_SIZE_MAX  100
+#define ANSWER_MAX     (TSR_NAME_MAX_CHARS * 4 + 112) /* a name's code points, of up to 4 bytes */
+#define ASKS           3    /* how often a question is asked before giving up */
 #define PAGES_MAX      1000 /* --all stops here: 100,000 tokens */
 #define NAME_COLS      40   /* longer names are cut in tables; describe shows them whole */
 #define PATH_MAX_BYTES 2048
@@ -408,9 +408,9 @@ int tsr_cmd_list(struct tsr_cli *cli)
 
     if (a->page != NULL && !whole(a->page, 1, 1000000000L, &ls.page))
         return tsr_cli_usage(cli, "--page must be a whole number from 1, not '%.32s'", a->page);
-    if (a->page_size != NULL && !whole(a->page_size, 1, PAGE_SIZE_MAX, &ls.page_size))
+    if (a->page_size != NULL && !whole(a->page_size, 1, TSR_PAGE_SIZE_MAX, &ls.page_size))
         return tsr_cli_usage(cli, "--page-size must be a whole number from 1 to %d, not '%.32s'",
-                             PAGE_SIZE_MAX, a->page_size);
+                             TSR_PAGE_SIZE_MAX, a->page_size);
     if (all && a->page != NULL)
         return tsr_cli_usage(cli, "--all and --page cannot be used together");
     if (a->sort != NULL) {
@@ -423,7 +423,7 @@ int tsr_cmd_list(struct tsr_cli *cli)
         snprintf(ls.ordering, sizeof(ls.ordering), "%s%s", desc ? "-" : "", ordering);
     }
     if (all && ls.page_size == 0)
-        ls.page_size = PAGE_SIZE_MAX;
+        ls.page_size = TSR_PAGE_SIZE_MAX;
     status = tsr_cli_auth(cli);
     if (status != TSR_EXIT_OK)
         return status;

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/expiry.h"
+#include "core/limits.h"
 
 const char tsr_help_text[] =
     "usage: tessera <command> [options]\n"
@@ -76,8 +77,8 @@ static const struct tsr_command commands[] = {
      "so that $(tessera create token ...) captures it; everything else goes to\n"
      "standard error. On a terminal, a missing name or expiry is asked for.\n"
      "\n"
-     "  --name N           1 to 100 characters\n"
-     "  --description D    up to 500 characters\n" EXPIRES_HELP "\n"
+     "  --name N           1 to " TSR_NAME_MAX_CHARS_TEXT " characters\n"
+     "  --description D    up to " TSR_DESC_MAX_CHARS_TEXT " characters\n" EXPIRES_HELP "\n"
      "Examples:\n"
      "  tessera create token --name 'CI deploy' --expires 90d\n"
      "  TOKEN=$(tessera create token --name nightly --expires 2026-12-31)\n",
@@ -92,7 +93,7 @@ static const struct tsr_command commands[] = {
      "  --sort [-]FIELD    name, created, expires or last_used; '-' for descending\n"
      "                     (default: -created, the newest first)\n"
      "  --page N           page N (from 1)\n"
-     "  --page-size N      tokens per page, 1 to 100 (default 20)\n"
+     "  --page-size N      tokens per page, 1 to " TSR_PAGE_SIZE_MAX_TEXT " (default 20)\n"
      "  --all              every page; with --output json, the results of all pages\n"
      "                     in one object\n"
      "\n"
@@ -107,8 +108,9 @@ static const struct tsr_command commands[] = {
      "Changes a personal token's name, description or expiry (counted from now);\n"
      "the secret stays the same. An expired token cannot be changed, only deleted.\n"
      "\n"
-     "  --name N           1 to 100 characters\n"
-     "  --description D    up to 500 characters; '' clears it\n" EXPIRES_HELP,
+     "  --name N           1 to " TSR_NAME_MAX_CHARS_TEXT " characters\n"
+     "  --description D    up to " TSR_DESC_MAX_CHARS_TEXT
+     " characters; '' clears it\n" EXPIRES_HELP,
      tsr_cmd_update},
     {"delete", "token", TSR_OPT_YES, 1, 1, "tessera delete token ID [--yes]",
      "Revokes a personal token at once. On a terminal it shows the token and asks\n"

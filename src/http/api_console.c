@@ -167,6 +167,8 @@ enum MHD_Result tsr__api_console_config(struct tsr_req *req)
 
     tsr_time_format(tsr_time_now(), now);
     return tsr__reply_json(req, MHD_HTTP_OK,
-                           json_pack("{s:{s:I, s:s}}", "data", "max_lifetime_days",
-                                     (json_int_t)req->max_lifetime_days, "now", now));
+                           json_pack("{s:{s:I, s:s, s:i, s:i, s:i}}", "data", "max_lifetime_days",
+                                     (json_int_t)req->max_lifetime_days, "now", now,
+                                     "name_max_chars", TSR_NAME_MAX_CHARS, "description_max_chars",
+                                     TSR_DESC_MAX_CHARS, "page_size_max", TSR_PAGE_SIZE_MAX));
 }

@@ -6,13 +6,13 @@
 
 #include <sodium.h>
 
+#include "core/limits.h"
 #include "core/timefmt.h"
 #include "core/validate.h"
 #include "http/parse.h"
 #include "http/request.h"
 
 #define PAGE_SIZE_DEFAULT 20
-#define PAGE_SIZE_MAX     100
 #define PAGE_MAX          1000000000LL
 #define SEARCH_MAX_CHARS  500
 
@@ -351,9 +351,10 @@ static enum tsr_err take_value(struct tsr_list_params *lp, size_t which, const c
             return bad_parameter(why, "page", "page must be a whole number from 1");
         break;
     case 1:
-        if (!parse_count(value, len, 1, PAGE_SIZE_MAX, &q->limit))
-            return bad_parameter(why, "page_size",
-                                 "page_size must be a whole number from 1 to 100");
+        if (!parse_count(value, len, 1, TSR_PAGE_SIZE_MAX, &q->limit))
+            return bad_parameter(
+                why, "page_size",
+                "page_size must be a whole number from 1 to " TSR_PAGE_SIZE_MAX_TEXT);
         break;
     case 2:
         if (!search_ok(value, len))

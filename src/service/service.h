@@ -12,10 +12,9 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/limits.h"
 #include "store/store.h"
 
-#define TSR_NAME_MAX_CHARS          100
-#define TSR_DESC_MAX_CHARS          500
 #define TSR_PASSWORD_MIN            8
 #define TSR_PASSWORD_MAX            1024
 #define TSR_SESSION_LIFETIME        (24 * 3600)

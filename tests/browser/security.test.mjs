@@ -283,6 +283,7 @@ test('/v4/console/config tells the pages the server\'s limit', async () => {
   assert.equal(r.status, 200);
   const { data } = await r.json();
   assert.equal(data.max_lifetime_days, 366);
+  assert.deepEqual([data.name_max_chars, data.description_max_chars, data.page_size_max], [100, 500, 100]);
   assert.ok(Math.abs(Date.parse(data.now) - Date.now()) < 5000);
   assert.equal((await raw('/v4/console/config')).status, 401);
 });

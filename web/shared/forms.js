@@ -17,7 +17,7 @@ import {
   withOffset,
   withinLimit,
 } from './time.js';
-import { DESCRIPTION_MAX, NAME_MAX, codePoints, trimApi } from './text.js';
+import { codePoints, limits, trimApi } from './text.js';
 
 const KEEP = 'keep';
 const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -134,11 +134,11 @@ export function tokenForm(form, opts) {
   }
 
   name.addEventListener('input', () => {
-    count(name, NAME_MAX);
+    count(name, limits.name);
     setFieldError(name, '');
   });
   description.addEventListener('input', () => {
-    count(description, DESCRIPTION_MAX);
+    count(description, limits.description);
     setFieldError(description, '');
   });
   expiry.addEventListener('change', () => {
@@ -156,11 +156,11 @@ export function tokenForm(form, opts) {
     const n = trimApi(name.value);
     const nLen = codePoints(n);
     if (nLen === 0) problems.push([name, 'Enter a name.']);
-    else if (nLen > NAME_MAX)
-      problems.push([name, `Use at most ${NAME_MAX} characters (this has ${nLen}).`]);
+    else if (nLen > limits.name)
+      problems.push([name, `Use at most ${limits.name} characters (this has ${nLen}).`]);
     const dLen = codePoints(trimApi(description.value));
-    if (dLen > DESCRIPTION_MAX)
-      problems.push([description, `Use at most ${DESCRIPTION_MAX} characters (this has ${dLen}).`]);
+    if (dLen > limits.description)
+      problems.push([description, `Use at most ${limits.description} characters (this has ${dLen}).`]);
     const v = expiryValue();
     if (v.error) problems.push([v.field, v.error]);
     return { problems, expiry: v };
@@ -228,8 +228,8 @@ export function tokenForm(form, opts) {
       date.value = '';
       clearErrors();
       buildOptions();
-      count(name, NAME_MAX);
-      count(description, DESCRIPTION_MAX);
+      count(name, limits.name);
+      count(description, limits.description);
       showSummary();
       clearInterval(timer);
       // The presets count from now: keep the date shown in step with it.

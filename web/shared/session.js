@@ -5,6 +5,7 @@
 
 import * as api from './api.js';
 import { sentence, setFieldError } from './forms.js';
+import { setLimits } from './text.js';
 import { setServerTime } from './time.js';
 import { disclosure } from './ui.js';
 
@@ -30,6 +31,7 @@ export function session(opts) {
     const [meRes, cfg] = await Promise.all([api.me(), api.config()]);
     setServerTime(cfg.data.now);
     s.maxDays = cfg.data.max_lifetime_days;
+    setLimits(cfg.data);
     s.user = meRes.data;
     $('account-email').textContent = s.user.email;
     $('home-email').textContent = s.user.email;

@@ -9,5 +9,11 @@ export function codePoints(s) {
   return n;
 }
 
-export const NAME_MAX = 100;
-export const DESCRIPTION_MAX = 500;
+// The server's limits, from GET /v4/console/config (setLimits), read when a
+// form checks or counts: the consoles keep no copy of their own.
+export const limits = { name: 0, description: 0 };
+
+export function setLimits(cfg) {
+  limits.name = cfg.name_max_chars;
+  limits.description = cfg.description_max_chars;
+}

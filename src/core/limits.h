@@ -1,0 +1,21 @@
+/* limits.h - the limits of what a client may send, shared by the server and the CLI
+ *
+ * The server enforces them; the CLI and its help quote them from here and
+ * the web consoles read them from GET /v4/console/config, so that no client
+ * keeps a copy of its own.
+ */
+#ifndef TSR_CORE_LIMITS_H
+#define TSR_CORE_LIMITS_H
+
+#define TSR_NAME_MAX_CHARS 100 /* a token's name, in code points */
+#define TSR_DESC_MAX_CHARS 500 /* a token's description, in code points */
+#define TSR_PAGE_SIZE_MAX  100 /* tokens in one page of a list */
+
+/* The numbers as text, for messages and help written at compile time. */
+#define TSR_STR_(x)             #x
+#define TSR_STR(x)              TSR_STR_(x)
+#define TSR_NAME_MAX_CHARS_TEXT TSR_STR(TSR_NAME_MAX_CHARS)
+#define TSR_DESC_MAX_CHARS_TEXT TSR_STR(TSR_DESC_MAX_CHARS)
+#define TSR_PAGE_SIZE_MAX_TEXT  TSR_STR(TSR_PAGE_SIZE_MAX)
+
+#endif
