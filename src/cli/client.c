@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "cli/config.h"
+#include "core/dynbuf.h"
 
 #define CONNECT_TIMEOUT_S 10L
 #define REQUEST_TIMEOUT_S 30L
@@ -20,10 +21,10 @@ struct tsr_client {
     char base[TSR_SERVER_MAX + 1];
 };
 
+/* The answer as it comes, and why it stopped coming if it did. */
 struct body {
-    char *p;
-    size_t len, cap;
-    bool too_big;
+    struct tsr_dynbuf buf;
+    enum tsr_err failed;
 };
 
 /* jansson's strings may hold a secret (the "key" of a new token): zero every
@@ -115,45 +116,9 @@ const char *tsr_client_base(const struct tsr_client *c)
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     struct body *b = ud;
-    size_t len = size * n;
 
-    if (b->len + len + 1 > TSR_CLIENT_BODY_MAX) {
-        b->too_big = true;
-        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
-    }
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *p;
-
-        while (cap < b->len + len + 1)
-            cap *= 2;
-        p = malloc(cap);
-        if (p == NULL) {
-            b->too_big = true;
-            return 0;
-        }
-        /* Copy rather than realloc, so the old buffer can be wiped. */
-        if (b->p != NULL) {
-            memcpy(p, b->p, b->len);
-            sodium_memzero(b->p, b->cap);
-            free(b->p);
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-    return len;
-}
-
-static void body_wipe(struct body *b)
-{
-    if (b->p != NULL) {
-        sodium_memzero(b->p, b->cap);
-        free(b->p);
-    }
-    memset(b, 0, sizeof(*b));
+    b->failed = tsr_dynbuf_add(&b->buf, data, size * n);
+    return b->failed == TSR_OK ? size * n : 0; /* 0 makes curl stop: CURLE_WRITE_ERROR */
 }
 
 static bool add_header(struct curl_slist **list, const char *header)
@@ -206,13 +171,14 @@ enum tsr_err tsr_client_send(struct tsr_client *c, const struct tsr_request *req
     char auth[TSR_SECRET_LEN + 64];
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
-    struct body body = {0};
+    struct body body = {.failed = TSR_OK};
     char *text = NULL;
     CURLcode code;
     enum tsr_err rc = TSR_OK;
     int n;
 
     memset(resp, 0, sizeof(*resp));
+    tsr_dynbuf_init(&body.buf, TSR_CLIENT_BODY_MAX);
     auth[0] = '\0';
     n = snprintf(url, sizeof(url), "%s%s", c->base, req->path);
     if (n < 0 || (size_t)n >= sizeof(url)) {
@@ -260,7 +226,11 @@ enum tsr_err tsr_client_send(struct tsr_client *c, const struct tsr_request *req
     }
 
     code = curl_easy_perform(h);
-    if (body.too_big) {
+    if (body.failed == TSR_ERR_NOMEM) {
+        rc = TSR_ERR_NOMEM;
+        goto out;
+    }
+    if (body.failed != TSR_OK) {
         snprintf(why, why_size, "the answer of %s is larger than %d bytes: is it a Tessera server?",
                  c->base, TSR_CLIENT_BODY_MAX);
         rc = TSR_ERR_IO;
@@ -272,8 +242,8 @@ enum tsr_err tsr_client_send(struct tsr_client *c, const struct tsr_request *req
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-    if (body.len > 0)
-        resp->json = json_loadb(body.p, body.len, JSON_REJECT_DUPLICATES, NULL);
+    if (body.buf.len > 0)
+        resp->json = json_loadb(body.buf.p, body.buf.len, JSON_REJECT_DUPLICATES, NULL);
 out:
     /* curl keeps its own copies of the options; drop the ones that hold a
      * secret before the buffers they came from are wiped. */
@@ -285,7 +255,7 @@ out:
         sodium_memzero(text, strlen(text));
         free(text);
     }
-    body_wipe(&body);
+    tsr_dynbuf_release(&body.buf);
     return rc;
 }
 

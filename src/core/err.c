@@ -30,6 +30,8 @@ const char *tsr_strerror(enum tsr_err err)
         return "database error";
     case TSR_ERR_IO:
         return "input/output error";
+    case TSR_ERR_TOOBIG:
+        return "too large";
     }
     return "unknown error";
 }

@@ -155,6 +155,7 @@ static enum MHD_Result refused(struct tsr_req *req, enum tsr_err rc, const struc
     case TSR_ERR_BUSY:
     case TSR_ERR_STORE:
     case TSR_ERR_IO:
+    case TSR_ERR_TOOBIG:
         break;
     }
     return tsr__reply_failure(req, rc);

@@ -243,6 +243,7 @@ enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc)
     case TSR_ERR_EXPIRED:
     case TSR_ERR_STORE:
     case TSR_ERR_IO:
+    case TSR_ERR_TOOBIG:
         break;
     }
     tsr_log(TSR_LOG_ERROR, "%s %s: %s", req->method, req->path, tsr_strerror(rc));
