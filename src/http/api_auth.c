@@ -57,35 +57,86 @@ bool tsr__parse_basic(const char *value, char *buf, size_t size, const char **em
     return true;
 }
 
+/* From a hashing thread, once the login is decided. */
+static void login_done(struct tsr_login_op *op)
+{
+    tsr__resume(op->ctx);
+}
+
+enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t email_len,
+                                 const char *password, size_t password_len, tsr_handler answer)
+{
+    enum tsr_err rc;
+
+    req->login = calloc(1, sizeof(*req->login));
+    if (!req->login)
+        return tsr__reply_failure(req, TSR_ERR_NOMEM);
+    req->login->done = login_done;
+    req->login->ctx = req;
+    req->login_answer = answer;
+    /* Suspended before it is queued: a hashing thread may finish it at once. */
+    if (!tsr__suspend(req))
+        return tsr__reply_stopping(req);
+    rc = tsr_auth_login_submit(req->svc, email, email_len, password, password_len, req->remote,
+                               req->login);
+    if (rc != TSR_OK) {
+        /* Answered from on_request, as a finished login is. */
+        req->login->rc = rc;
+        req->login_full = rc == TSR_ERR_BUSY;
+        login_done(req->login);
+    }
+    return MHD_YES;
+}
+
+enum MHD_Result tsr__login_finished(struct tsr_req *req)
+{
+    if (!atomic_load_explicit(&req->op_finished, memory_order_acquire))
+        return MHD_YES; /* not yet: login_done resumes the connection */
+    if (req->login_full) {
+        tsr__req_header(req, "Retry-After", "1");
+        return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                                "too many logins are waiting to be checked; try again",
+                                TSR_SOURCE_NONE, NULL);
+    }
+    return req->login_answer(req);
+}
+
+static enum MHD_Result basic_answer(struct tsr_req *req)
+{
+    struct tsr_session *session = &req->login->session;
+    char created[TSR_TIME_LEN + 1], expires[TSR_TIME_LEN + 1];
+    enum MHD_Result ret;
+
+    if (req->login->rc == TSR_ERR_UNAUTHORIZED)
+        return tsr__reply_unauthorized(req, "Basic");
+    if (req->login->rc != TSR_OK)
+        return tsr__reply_failure(req, req->login->rc);
+    tsr_time_format(session->created, created);
+    tsr_time_format(session->expires_at, expires);
+    ret = tsr__reply_json(req, MHD_HTTP_CREATED,
+                          json_pack("{s:s, s:s, s:s}", "token", session->secret, "created_at",
+                                    created, "expires_at", expires));
+    sodium_memzero(session->secret, sizeof(session->secret));
+    return ret;
+}
+
+/* The password is checked on the service's hashing threads, never here:
+ * see tsr__login_start. */
 enum MHD_Result tsr__api_login(struct tsr_req *req)
 {
     const char *auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
     char buf[TSR_EMAIL_MAX + TSR_PASSWORD_MAX + 8];
     const char *email, *password;
     size_t email_len, password_len;
-    struct tsr_session session;
-    char created[TSR_TIME_LEN + 1], expires[TSR_TIME_LEN + 1];
-    enum tsr_err rc;
     enum MHD_Result ret;
 
-    if (!tsr__parse_basic(auth, buf, sizeof(buf), &email, &email_len, &password, &password_len))
-        return tsr__reply_unauthorized(req, "Basic");
-    if (!tsr__query_empty(req, &ret)) {
+    if (!tsr__parse_basic(auth, buf, sizeof(buf), &email, &email_len, &password, &password_len)) {
         sodium_memzero(buf, sizeof(buf));
-        return ret;
-    }
-    rc = tsr_auth_login(req->svc, email, email_len, password, password_len, req->remote, &session);
-    sodium_memzero(buf, sizeof(buf));
-    if (rc == TSR_ERR_UNAUTHORIZED)
         return tsr__reply_unauthorized(req, "Basic");
-    if (rc != TSR_OK)
-        return tsr__reply_failure(req, rc);
-    tsr_time_format(session.created, created);
-    tsr_time_format(session.expires_at, expires);
-    ret = tsr__reply_json(req, MHD_HTTP_CREATED,
-                          json_pack("{s:s, s:s, s:s}", "token", session.secret, "created_at",
-                                    created, "expires_at", expires));
-    sodium_memzero(session.secret, sizeof(session.secret));
+    }
+    if (tsr__query_empty(req, &ret))
+        ret = tsr__login_start(req, email, email_len, password, password_len, basic_answer);
+    sodium_memzero(buf, sizeof(buf));
     return ret;
 }
 

@@ -1,5 +1,8 @@
 /* api_console.c - the consoles' cookie session, its CSRF rule, and their settings */
+#include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -22,6 +25,22 @@ static bool over_tls(struct MHD_Connection *conn)
         ci ? MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_FLAGS) : NULL;
 
     return di && (di->flags & MHD_USE_TLS) != 0;
+}
+
+/* jansson's blocks may hold a password (a login body: the parser's own
+ * buffer as well as the string it makes): zero every block it frees. Plain
+ * malloc, so that what jansson returns (json_dumps) is freed with free. */
+static void wiping_free(void *p)
+{
+    if (p) {
+        sodium_memzero(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+void tsr__json_wipe_on_free(void)
+{
+    json_set_alloc_funcs(malloc, wiping_free);
 }
 
 bool tsr__session_cookie(struct MHD_Connection *conn, const char **secret, size_t *len)
@@ -103,17 +122,48 @@ static enum MHD_Result read_credentials(struct tsr_req *req, json_t *root, struc
     return MHD_YES;
 }
 
+static enum MHD_Result console_answer(struct tsr_req *req)
+{
+    struct tsr_session *session = &req->login->session;
+    char cookie[sizeof(COOKIE_NAME) + TSR_SECRET_LEN + sizeof(COOKIE_ATTRIBUTES) +
+                sizeof(COOKIE_SECURE) + 1];
+    enum MHD_Result ret;
+
+    if (req->login->rc == TSR_ERR_UNAUTHORIZED) {
+        /* Not Basic: a Basic challenge would make a browser pop up its own
+         * login box over the console's form. */
+        tsr__req_header(req, "WWW-Authenticate", "Token realm=\"tessera\"");
+        return tsr__reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                "the email or the password is wrong", TSR_SOURCE_NONE, NULL);
+    }
+    if (req->login->rc != TSR_OK)
+        return tsr__reply_failure(req, req->login->rc);
+    snprintf(cookie, sizeof(cookie), "%s=%s%s%s", COOKIE_NAME, session->secret, COOKIE_ATTRIBUTES,
+             over_tls(req->conn) ? COOKIE_SECURE : "");
+    tsr__req_header(req, "Set-Cookie", cookie);
+    ret = tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
+    sodium_memzero(session->secret, sizeof(session->secret));
+    sodium_memzero(cookie, sizeof(cookie));
+    return ret;
+}
+
+/* Wipes the password's string in root before root goes; jansson's other
+ * copies (the parser's buffer) are wiped by its allocator, see
+ * tsr__json_wipe_on_free. */
+static void free_credentials(json_t *root, const struct credentials *c)
+{
+    if (c->password)
+        sodium_memzero((char *)(uintptr_t)c->password, c->password_len);
+    json_decref(root);
+}
+
 enum MHD_Result tsr__api_console_login(struct tsr_req *req)
 {
     struct credentials c = {0};
-    struct tsr_session session;
-    char cookie[sizeof(COOKIE_NAME) + TSR_SECRET_LEN + sizeof(COOKIE_ATTRIBUTES) +
-                sizeof(COOKIE_SECURE) + 1];
     json_error_t error;
     char detail[256];
     json_t *root;
     bool ok;
-    enum tsr_err rc;
     enum MHD_Result ret;
 
     root = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &error);
@@ -123,28 +173,10 @@ enum MHD_Result tsr__api_console_login(struct tsr_req *req)
         return bad_body(req, "invalid_json", detail, NULL);
     }
     ret = read_credentials(req, root, &c, &ok);
-    if (!ok) {
-        json_decref(root);
-        return ret;
-    }
-    rc = tsr_auth_login(req->svc, c.email, c.email_len, c.password, c.password_len, req->remote,
-                        &session);
-    json_decref(root);
-    if (rc == TSR_ERR_UNAUTHORIZED) {
-        /* Not Basic: a Basic challenge would make a browser pop up its own
-         * login box over the console's form. */
-        tsr__req_header(req, "WWW-Authenticate", "Token realm=\"tessera\"");
-        return tsr__reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                                "the email or the password is wrong", TSR_SOURCE_NONE, NULL);
-    }
-    if (rc != TSR_OK)
-        return tsr__reply_failure(req, rc);
-    snprintf(cookie, sizeof(cookie), "%s=%s%s%s", COOKIE_NAME, session.secret, COOKIE_ATTRIBUTES,
-             over_tls(req->conn) ? COOKIE_SECURE : "");
-    tsr__req_header(req, "Set-Cookie", cookie);
-    ret = tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
-    sodium_memzero(session.secret, sizeof(session.secret));
-    sodium_memzero(cookie, sizeof(cookie));
+    if (ok)
+        ret =
+            tsr__login_start(req, c.email, c.email_len, c.password, c.password_len, console_answer);
+    free_credentials(root, &c);
     return ret;
 }
 

@@ -161,22 +161,10 @@ static enum MHD_Result refused(struct tsr_req *req, enum tsr_err rc, const struc
     return tsr__reply_failure(req, rc);
 }
 
-/* Creates in flight, for a stop that must let them finish. */
-static atomic_int creates_in_flight;
-
-int tsr__creates_in_flight(void)
-{
-    return atomic_load(&creates_in_flight);
-}
-
 /* From the store's thread, once the create is durable or refused. */
 static void create_done(struct tsr_create_op *op)
 {
-    struct tsr_req *req = op->ctx;
-
-    atomic_store_explicit(&req->op_finished, true, memory_order_release);
-    MHD_resume_connection(req->conn);
-    atomic_fetch_sub(&creates_in_flight, 1);
+    tsr__resume(op->ctx);
 }
 
 /* A create does not hold its worker thread while the disk writes: the
@@ -206,8 +194,10 @@ enum MHD_Result tsr__api_tokens_create(struct tsr_req *req)
     req->op->done = create_done;
     req->op->ctx = req;
     /* Suspended before it is queued: the store may finish it at once. */
-    MHD_suspend_connection(req->conn);
-    atomic_fetch_add(&creates_in_flight, 1);
+    if (!tsr__suspend(req)) {
+        sodium_memzero(req->op->secret, sizeof(req->op->secret));
+        return tsr__reply_stopping(req);
+    }
     rc = tsr_tokens_create_submit(req->op);
     if (rc != TSR_OK) {
         req->op->rc = rc;

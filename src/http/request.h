@@ -17,8 +17,14 @@
 #define TSR_PATH_MAX    256
 #define TSR_MAX_HEADERS 4
 
+struct tsr_http;
+struct tsr_req;
+
+typedef enum MHD_Result (*tsr_handler)(struct tsr_req *req);
+
 struct tsr_req {
     struct MHD_Connection *conn;
+    struct tsr_http *http; /* the server, which counts suspensions (heap requests only) */
     struct tsr_service *svc;
     const char *method;
     char path[TSR_PATH_MAX]; /* without query and trailing slash */
@@ -31,17 +37,19 @@ struct tsr_req {
     const char *remote;                /* the client's address as text; "" unknown */
     char remote_buf[TSR_ADDR_MAX + 1]; /* where it is kept when not per connection */
     struct tsr_principal who;
-    bool by_cookie;            /* authenticated by the console's cookie */
-    struct tsr_create_op *op;  /* a create under way (heap requests only) */
-    atomic_bool op_finished;   /* set by the store's thread when op is done */
-    int64_t max_lifetime_days; /* the server's limit, for the consoles; 0: none */
+    bool by_cookie;             /* authenticated by the console's cookie */
+    struct tsr_create_op *op;   /* a create under way (heap requests only) */
+    atomic_bool op_finished;    /* set by the thread that finished op or login */
+    struct tsr_login_op *login; /* a login waiting for the hashing threads (heap only) */
+    tsr_handler login_answer;   /* answers it once it is done */
+    bool login_full;            /* the hashing queue was full: nothing was queued */
+    bool held;                  /* counted by the server until libmicrohttpd is done with it */
+    int64_t max_lifetime_days;  /* the server's limit, for the consoles; 0: none */
     /* Headers that the next reply carries; the strings must outlive it. */
     const char *header_names[TSR_MAX_HEADERS];
     const char *header_values[TSR_MAX_HEADERS];
     size_t nheaders;
 };
-
-typedef enum MHD_Result (*tsr_handler)(struct tsr_req *req);
 
 /* Adds a header to the next reply; silently ignored past TSR_MAX_HEADERS. */
 void tsr__req_header(struct tsr_req *req, const char *name, const char *value);
@@ -106,8 +114,6 @@ enum MHD_Result tsr__api_health(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_create(struct tsr_req *req);
 /* Answers a create once the store is done with it (see api_tokens.c). */
 enum MHD_Result tsr__api_tokens_created(struct tsr_req *req);
-/* How many creates wait for the store: a stop lets them finish first. */
-int tsr__creates_in_flight(void);
 enum MHD_Result tsr__api_tokens_list(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_get(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_update(struct tsr_req *req);
@@ -117,6 +123,38 @@ enum MHD_Result tsr__api_console_logout(struct tsr_req *req);
 enum MHD_Result tsr__api_console_config(struct tsr_req *req);
 enum MHD_Result tsr__api_activity_list(struct tsr_req *req);
 enum MHD_Result tsr__api_introspect(struct tsr_req *req);
+
+/* ---- waiting without holding a thread ---- */
+
+/* Suspends req's connection while another thread works for it, counted
+ * from before the suspension until libmicrohttpd has finished with the
+ * request, so that a stop waits for its answer. Returns false, suspending
+ * nothing, once the server is stopping (answer with tsr__reply_stopping)
+ * or for a request not on the heap. */
+bool tsr__suspend(struct tsr_req *req) TSR_MUST_CHECK;
+
+/* From any thread, once the work req waited for is done (or was never
+ * started): marks it finished and resumes the connection, which comes back
+ * to on_request. req may be gone when this returns. Cannot fail. */
+void tsr__resume(struct tsr_req *req);
+
+/* Queues 503 unavailable with Retry-After: 1: the server is stopping. */
+enum MHD_Result tsr__reply_stopping(struct tsr_req *req);
+
+/* Starts a login of the credentials (copied: the caller wipes its own) on
+ * the service's hashing threads, with req suspended meanwhile; once it is
+ * done, answer(req) is called with req->login->rc set and must answer.
+ * Refusals (the rate limit, a full queue, a stop) are answered here or
+ * through tsr__login_finished. */
+enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t email_len,
+                                 const char *password, size_t password_len, tsr_handler answer);
+
+/* Answers a login whose connection has been resumed (see tsr__login_start). */
+enum MHD_Result tsr__login_finished(struct tsr_req *req);
+
+/* Makes jansson zero every block it frees, for the server's life: any may
+ * have held a password. tsr_http_start calls it. Cannot fail. */
+void tsr__json_wipe_on_free(void);
 
 /* The console's session cookie (api_console.c): finds its value, a session
  * secret to check. Returns false when the request has none. */

@@ -2,12 +2,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -17,6 +19,7 @@
 #include "http/parse.h"
 #include "http/proxy.h"
 #include "http/router.h"
+#include "service/log.h"
 
 #define LISTEN_BACKLOG 1024
 /* What libmicrohttpd may hold per connection: the request's headers and its
@@ -30,6 +33,10 @@
 #define WHY_MAX           256 /* a message of libmicrohttpd or of the proxy list */
 /* GnuTLS's defaults without TLS 1.0 and 1.1, which RFC 8996 retires. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* How long a stop waits for answers to resumed requests to go out, and how
+ * often it says what it still waits for. */
+#define STOP_ANSWER_WAIT_S 10
+#define STOP_REPORT_S      5
 
 struct tsr_http {
     struct MHD_Daemon *daemon;
@@ -37,6 +44,14 @@ struct tsr_http {
     int fd;
     int64_t max_lifetime_days;
     struct tsr_proxies proxies; /* n == 0: X-Forwarded-For is never read */
+    /* libmicrohttpd aborts the process when its daemon stops with a
+     * connection suspended: a stop refuses new suspensions and waits for
+     * every one there is. Under lock: */
+    pthread_mutex_t lock;
+    pthread_cond_t changed; /* signalled when a count falls */
+    unsigned suspended;     /* suspended, or about to be, and not yet resumed */
+    unsigned held;          /* suspended at some point, not yet completed */
+    bool stopping;
 };
 
 /* What is known of a connection from its start, worked out once rather than
@@ -184,27 +199,80 @@ static bool bodiless_method(const char *method)
     return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
-static bool has_body(struct MHD_Connection *conn)
+bool tsr__suspend(struct tsr_req *req)
 {
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    struct tsr_http *http = req->http;
+    bool ok;
 
-    return (cl && strcmp(cl, "0") != 0) ||
-           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL;
+    if (!http)
+        return false;
+    pthread_mutex_lock(&http->lock);
+    ok = !http->stopping;
+    if (ok) {
+        http->suspended++;
+        http->held++;
+    }
+    pthread_mutex_unlock(&http->lock);
+    if (!ok)
+        return false;
+    req->held = true;
+    MHD_suspend_connection(req->conn);
+    return true;
+}
+
+void tsr__resume(struct tsr_req *req)
+{
+    struct tsr_http *http = req->http;
+
+    atomic_store_explicit(&req->op_finished, true, memory_order_release);
+    /* From here on req belongs to libmicrohttpd's thread again. */
+    MHD_resume_connection(req->conn);
+    pthread_mutex_lock(&http->lock);
+    http->suspended--;
+    pthread_cond_broadcast(&http->changed);
+    pthread_mutex_unlock(&http->lock);
+}
+
+enum MHD_Result tsr__reply_stopping(struct tsr_req *req)
+{
+    tsr__req_header(req, "Retry-After", "1");
+    return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                            "the server is stopping; try again", TSR_SOURCE_NONE, NULL);
+}
+
+/* A body may hold a password (the console's login): wiped before it goes. */
+static void free_body(struct tsr_req *req)
+{
+    if (req->body)
+        sodium_memzero(req->body, req->body_cap);
+    free(req->body);
+    req->body = NULL;
+    req->body_len = 0;
+    req->body_cap = 0;
 }
 
 static void free_request(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct tsr_http *http = cls;
     struct tsr_req *req = *con_cls;
 
-    (void)cls;
     (void)conn;
     (void)toe;
     if (req && *con_cls != &bodiless) {
         if (req->op)
             sodium_memzero(req->op->secret, sizeof(req->op->secret));
         free(req->op);
-        free(req->body);
+        if (req->login)
+            sodium_memzero(req->login, sizeof(*req->login));
+        free(req->login);
+        free_body(req);
+        if (req->held) {
+            pthread_mutex_lock(&http->lock);
+            http->held--;
+            pthread_cond_broadcast(&http->changed);
+            pthread_mutex_unlock(&http->lock);
+        }
         free(req);
         *con_cls = NULL;
     }
@@ -216,25 +284,29 @@ static void take_body(struct tsr_req *req, const char *data, size_t size)
 {
     if (req->too_large || size > TSR_BODY_MAX - req->body_len) {
         req->too_large = true;
-        free(req->body);
-        req->body = NULL;
-        req->body_len = 0;
+        free_body(req);
         return;
     }
     if (req->body_len + size > req->body_cap) {
         size_t cap = req->body_cap ? req->body_cap : 1024;
+        size_t len = req->body_len;
         char *grown;
 
-        while (cap < req->body_len + size)
+        while (cap < len + size)
             cap *= 2;
         if (cap > TSR_BODY_MAX)
             cap = TSR_BODY_MAX;
-        grown = realloc(req->body, cap);
+        /* Not realloc: the old block is wiped before it is freed. */
+        grown = malloc(cap);
         if (!grown) {
             req->too_large = true;
             return;
         }
+        if (len)
+            memcpy(grown, req->body, len);
+        free_body(req);
         req->body = grown;
+        req->body_len = len;
         req->body_cap = cap;
     }
     memcpy(req->body + req->body_len, data, size);
@@ -367,6 +439,7 @@ static struct tsr_req *heap_request(struct tsr_http *http, struct MHD_Connection
 
     if (req) {
         init_request(req, http->svc, conn, url, method);
+        req->http = http;
         req->max_lifetime_days = http->max_lifetime_days;
         *con_cls = req;
     }
@@ -397,7 +470,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!req)
             return MHD_NO;
     } else if (!req) {
-        if (bodiless_method(method) || !has_body(conn)) {
+        /* Only a GET or HEAD lives on the stack: a POST may be suspended
+         * (a login with Basic has no body), and a suspended request must
+         * be on the heap to be found again when it is resumed. */
+        if (bodiless_method(method)) {
             *con_cls = &bodiless;
             return MHD_YES;
         }
@@ -417,6 +493,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->op)
         return tsr__api_tokens_created(req);
+    if (req->login)
+        return tsr__login_finished(req);
     return dispatch(req);
 }
 
@@ -594,6 +672,8 @@ static void start_failed(struct tsr_http *http)
     if (http->fd >= 0)
         close(http->fd);
     tsr__reply_release();
+    pthread_cond_destroy(&http->changed);
+    pthread_mutex_destroy(&http->lock);
     free(http);
 }
 
@@ -617,17 +697,24 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
     };
     bool v6;
 
+    pthread_condattr_t attr;
+
     if (!http)
         return TSR_ERR_NOMEM;
     http->fd = -1;
+    pthread_mutex_init(&http->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&http->changed, &attr);
+    pthread_condattr_destroy(&attr);
     if (threads < 1)
         threads = 1;
     /* Each thread takes its share of the limit: none may get a share of 0. */
     if (threads > limit)
         threads = limit;
+    tsr__json_wipe_on_free();
     if (tsr__reply_init() != TSR_OK) {
-        tsr__reply_release();
-        free(http);
+        start_failed(http);
         return TSR_ERR_NOMEM;
     }
     http->svc = svc;
@@ -658,7 +745,7 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
         flags, 0, NULL, NULL, on_request, http, MHD_OPTION_LISTEN_SOCKET, http->fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
         MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, free_request, NULL,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, free_request, http,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, http, MHD_OPTION_ARRAY, tls_options,
         MHD_OPTION_END);
     if (!http->daemon) {
@@ -670,17 +757,52 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
     return TSR_OK;
 }
 
+/* Waits on http->changed (lock held) until *count is 0 or, with a
+ * deadline (limit_s > 0), until limit_s seconds have passed; says every
+ * STOP_REPORT_S seconds what it waits for. Returns *count. */
+static unsigned wait_for(struct tsr_http *http, const unsigned *count, const char *what,
+                         int limit_s)
+{
+    struct timespec start, until;
+    int waited = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (*count > 0 && (limit_s == 0 || waited < limit_s)) {
+        until = start;
+        until.tv_sec += waited + 1;
+        if (pthread_cond_timedwait(&http->changed, &http->lock, &until) != ETIMEDOUT)
+            continue;
+        if (++waited % STOP_REPORT_S == 0)
+            tsr_log(TSR_LOG_INFO, "stopping: waiting for %u %s", *count, what);
+    }
+    return *count;
+}
+
 void tsr_http_stop(struct tsr_http *http)
 {
+    unsigned left;
+
     if (!http)
         return;
-    /* Quiesce first: no new connections, while those in flight finish; a
-     * suspended create must be woken before the daemon can stop (at most 10 s). */
+    /* No new connections; those open go on being served (a verify on a
+     * kept-alive connection is still answered), but may no longer start
+     * anything that suspends them. */
     MHD_quiesce_daemon(http->daemon);
-    for (int waited = 0; tsr__creates_in_flight() > 0 && waited < 1000; waited++)
-        usleep(10000);
+    pthread_mutex_lock(&http->lock);
+    http->stopping = true;
+    /* A suspended connection is resumed by the thread that works for it
+     * (the store's, a hashing one), which always ends: without a bound. */
+    wait_for(http, &http->suspended, "suspended requests", 0);
+    /* Then the answers go out, unless a client does not read its own. */
+    left = wait_for(http, &http->held, "answers to resumed requests", STOP_ANSWER_WAIT_S);
+    pthread_mutex_unlock(&http->lock);
+    if (left > 0)
+        tsr_log(TSR_LOG_WARN, "stopping: %u answers not sent after %d s: their connections close",
+                left, STOP_ANSWER_WAIT_S);
     MHD_stop_daemon(http->daemon);
     close(http->fd);
     tsr__reply_release();
+    pthread_cond_destroy(&http->changed);
+    pthread_mutex_destroy(&http->lock);
     free(http);
 }

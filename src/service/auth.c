@@ -142,3 +142,37 @@ enum tsr_err tsr_auth_logout(struct tsr_service *svc, const struct tsr_principal
     return tsr__token_revoke(svc, p->user_id, p->token_id, TSR_TOKEN_SESSION, p->secret_hash,
                              &audit);
 }
+
+/* On a hashing thread: the login as the synchronous call does it, whose
+ * limit check runs again here (failures may have come in meanwhile). */
+void tsr__login_run(struct tsr_login_op *op)
+{
+    op->rc = tsr_auth_login(op->svc, op->email, op->email_len, op->password, op->password_len,
+                            op->remote, &op->session);
+    sodium_memzero(op->password, sizeof(op->password));
+    op->password_len = 0;
+    op->done(op);
+}
+
+enum tsr_err tsr_auth_login_submit(struct tsr_service *svc, const char *email, size_t email_len,
+                                   const char *password, size_t password_len, const char *remote,
+                                   struct tsr_login_op *op)
+{
+    enum tsr_err rc;
+
+    /* Refused before it takes a place in the queue: a guesser costs us nothing. */
+    if (tsr_auth_login_wait(svc, remote) > 0)
+        return TSR_ERR_LIMIT;
+    op->svc = svc;
+    op->email_len = email_len < sizeof(op->email) ? email_len : sizeof(op->email);
+    memcpy(op->email, email, op->email_len);
+    op->password_len = password_len < sizeof(op->password) ? password_len : sizeof(op->password);
+    memcpy(op->password, password, op->password_len);
+    tsr__copy(op->remote, sizeof(op->remote), remote ? remote : "");
+    rc = tsr__hashpool_submit(svc->hashers, op);
+    if (rc != TSR_OK) {
+        sodium_memzero(op->password, sizeof(op->password));
+        op->password_len = 0;
+    }
+    return rc;
+}

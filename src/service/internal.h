@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sodium.h>
 
+#include "service/hashpool.h"
 #include "service/index.h"
 #include "service/ratelimit.h"
 #include "service/service.h"
@@ -38,6 +39,7 @@ struct tsr_service {
     /* Verified against when an email is unknown, so that refusing it costs
      * as much as refusing a wrong password. */
     char dummy_hash[crypto_pwhash_STRBYTES];
+    struct tsr__hashpool *hashers; /* where logins check their password */
 
     pthread_mutex_t lock; /* guards pending and stopping; never held over I/O */
     pthread_cond_t wake;
@@ -108,6 +110,10 @@ enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_r
 enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, const char *id,
                                enum tsr_token_kind kind, const uint8_t hash[TSR_HASH_LEN],
                                const struct tsr_audit_row *audit) TSR_MUST_CHECK;
+
+/* Checks op's login (tsr_auth_login), wipes its password and calls
+ * op->done: what the hashing threads run. */
+void tsr__login_run(struct tsr_login_op *op);
 
 /* Fills why with field and a sentence made from fmt, and returns rc: the
  * one way the service says why it refused something. */

@@ -24,6 +24,8 @@ void tsr_service_config_defaults(struct tsr_service_config *cfg)
     cfg->login_window = TSR_DEFAULT_LOGIN_WINDOW;
     cfg->token_retention_days = TSR_DEFAULT_TOKEN_RETENTION;
     cfg->audit_retention_days = TSR_DEFAULT_AUDIT_RETENTION;
+    cfg->hash_threads = tsr__hashpool_default_threads();
+    cfg->hash_queue = TSR_HASH_QUEUE_DEFAULT;
 }
 
 enum tsr_err tsr__refuse(struct tsr_problem *why, enum tsr_err rc, const char *field,
@@ -375,6 +377,11 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
     if (rc == TSR_OK)
         rc = make_dummy_hash(svc);
     if (rc == TSR_OK)
+        rc = tsr__hashpool_new(svc->cfg.hash_threads ? svc->cfg.hash_threads
+                                                     : tsr__hashpool_default_threads(),
+                               svc->cfg.hash_queue ? svc->cfg.hash_queue : TSR_HASH_QUEUE_DEFAULT,
+                               tsr__login_run, &svc->hashers);
+    if (rc == TSR_OK)
         rc = start_writer(svc);
     if (rc != TSR_OK) {
         tsr_service_free(svc);
@@ -388,6 +395,9 @@ void tsr_service_free(struct tsr_service *svc)
 {
     if (!svc)
         return;
+    /* Logins still queued finish first: what they record goes out with the
+     * writer's last flush. */
+    tsr__hashpool_free(svc->hashers);
     if (svc->writer_started) {
         pthread_mutex_lock(&svc->lock);
         svc->stopping = true;

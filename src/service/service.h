@@ -34,6 +34,8 @@ struct tsr_service_config {
     int64_t login_window;         /* seconds */
     int64_t token_retention_days; /* expired and revoked tokens kept this long; 0: forever */
     int64_t audit_retention_days; /* audit records kept this long; 0: forever */
+    unsigned hash_threads;        /* threads that check passwords; 0: half the cores, >= 1 */
+    unsigned hash_queue;          /* logins that may wait for them; 0: TSR_HASH_QUEUE_DEFAULT */
 };
 
 /* Fills cfg with the documented defaults. Cannot fail. */
@@ -42,12 +44,12 @@ void tsr_service_config_defaults(struct tsr_service_config *cfg);
 struct tsr_service;
 
 /* Creates the service over store (which stays the caller's and must outlive
- * it) and starts its background writer. */
+ * it) and starts its background writer and its password-hashing threads. */
 enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_config *cfg,
                              struct tsr_service **out) TSR_MUST_CHECK;
 
-/* Writes what the service holds in memory, stops its writer and frees it;
- * NULL is a no-op. */
+/* Finishes the logins still queued, writes what the service holds in
+ * memory, stops its threads and frees it; NULL is a no-op. */
 void tsr_service_free(struct tsr_service *svc);
 
 /* Brings the index in step with changes made by other processes now (the
@@ -106,6 +108,35 @@ struct tsr_session {
 enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t email_len,
                             const char *password, size_t password_len, const char *remote,
                             struct tsr_session *out) TSR_MUST_CHECK;
+
+/* tsr_auth_login off the caller's thread, for a caller that must not wait
+ * for Argon2id (an event loop): the password is checked, and the session
+ * created, by one of the service's few hashing threads. The caller owns op
+ * until op->done(op) has been called. */
+struct tsr_login_op {
+    struct tsr_session session; /* on TSR_OK: the new session (the only copy) */
+    enum tsr_err rc;            /* as tsr_auth_login returns it; set before done is called */
+    void (*done)(struct tsr_login_op *op);
+    void *ctx; /* the caller's */
+    /* the service's own: copies of the credentials, wiped once checked */
+    struct tsr_service *svc;
+    struct tsr_login_op *next;
+    char email[TSR_EMAIL_MAX + 1];
+    size_t email_len; /* TSR_EMAIL_MAX + 1 stands for any longer email */
+    char password[TSR_PASSWORD_MAX];
+    size_t password_len;
+    char remote[TSR_ADDR_MAX + 1];
+};
+
+/* Starts a login of email and password (not NUL-terminated), copied into
+ * op with remote. TSR_OK: op->done(op) will be called once, from another
+ * thread, with op->rc and op->session as tsr_auth_login would give them.
+ * Otherwise done is never called: TSR_ERR_LIMIT when remote has failed too
+ * often (checked here, before anything is queued), TSR_ERR_BUSY when as many
+ * logins as the queue holds already wait (try again in a moment). */
+enum tsr_err tsr_auth_login_submit(struct tsr_service *svc, const char *email, size_t email_len,
+                                   const char *password, size_t password_len, const char *remote,
+                                   struct tsr_login_op *op) TSR_MUST_CHECK;
 
 /* Seconds that remote must wait before its next login attempt: not 0 after
  * too many failures in the window (tsr_auth_login then refuses with

@@ -109,9 +109,11 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         {"max-connections", required_argument, NULL, 'c'},
         {"idle-timeout", required_argument, NULL, 'i'},
         {"trusted-proxy", required_argument, NULL, 'p'},
+        {"hash-threads", required_argument, NULL, 'H'},
+        {"hash-queue", required_argument, NULL, 'Q'},
         {NULL, 0, NULL, 0},
     };
-    int64_t threads = 0;
+    int64_t threads = 0, hash_threads = 0, hash_queue = 0;
     int c;
 
     if (!defaults(o))
@@ -164,6 +166,14 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
             break;
         case 'p':
             o->trusted_proxies = optarg;
+            break;
+        case 'H':
+            ok = number_flag("--hash-threads", optarg, 1, 256, &hash_threads);
+            o->svc.hash_threads = (unsigned)hash_threads;
+            break;
+        case 'Q':
+            ok = number_flag("--hash-queue", optarg, 1, 100000, &hash_queue);
+            o->svc.hash_queue = (unsigned)hash_queue;
             break;
         case 'f':
             ok = strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0;
