@@ -622,11 +622,33 @@ char *tsr_h_server_stderr(const struct tsr_h_server *srv)
 }
 
 /* The last part of the current run's stderr, for failure messages. */
+/* The end of srv's stderr without its info lines: what went wrong, not the
+ * thousands of "token created" before it. */
 static const char *stderr_tail(const struct tsr_h_server *srv)
 {
     const char *e = tsr_h_server_stderr(srv);
-    size_t len = strlen(e);
-    return len > 6000 ? e + len - 6000 : e;
+    static char kept[6000];
+    size_t n = 0;
+
+    for (const char *line = e; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+
+        if (!memmem(line, len, "\"level\":\"info\"", 15)) {
+            if (len >= sizeof(kept))
+                len = sizeof(kept) - 1;
+            if (n + len >= sizeof(kept)) {
+                size_t drop = n + len - (sizeof(kept) - 1);
+                memmove(kept, kept + drop, n - drop);
+                n -= drop;
+            }
+            memcpy(kept + n, line, len);
+            n += len;
+        }
+        line += end ? (size_t)(end - line) + 1 : strlen(line);
+    }
+    kept[n] = '\0';
+    return kept;
 }
 
 static void run_server(struct tsr_h_server *srv)
