@@ -149,8 +149,9 @@ enum MHD_Result tsr__api_logout(struct tsr_req *req)
     return tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
 }
 
-static struct MHD_Response *build_answer(const struct tsr_principal *who)
+static struct MHD_Response *build_answer(const struct tsr_req *req)
 {
+    const struct tsr_principal *who = &req->who;
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     char expires[TSR_TIME_LEN + 1];
 
@@ -161,6 +162,7 @@ static struct MHD_Response *build_answer(const struct tsr_principal *who)
     MHD_add_response_header(resp, "X-Tessera-User-Id", who->user_id);
     MHD_add_response_header(resp, "X-Tessera-Token-Id", who->token_id);
     MHD_add_response_header(resp, "X-Tessera-Expires-At", expires);
+    tsr__hsts(req, resp);
     return resp;
 }
 
@@ -170,7 +172,7 @@ static struct MHD_Response *build_answer(const struct tsr_principal *who)
  * saved in cache misses when ten thousand were. */
 enum MHD_Result tsr__api_verify(struct tsr_req *req)
 {
-    struct MHD_Response *resp = build_answer(&req->who);
+    struct MHD_Response *resp = build_answer(req);
     enum MHD_Result ret;
 
     if (!resp)

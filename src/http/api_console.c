@@ -10,21 +10,25 @@
 #include "core/timefmt.h"
 #include "http/request.h"
 
-#define COOKIE_NAME "tessera_session"
+/* Over TLS the cookie has the __Host- prefix (RFC 6265bis): a browser takes
+ * such a cookie only with Secure, Path=/ and no Domain, from an HTTPS
+ * origin, so neither a sibling subdomain nor a plain-HTTP page (an attacker
+ * on the path answering for http://) can set one that Tessera would then
+ * read as a session (cookie tossing, session fixation). Plain HTTP cannot
+ * have the prefix: browsers refuse it there. */
+#define COOKIE_NAME     "tessera_session"
+#define COOKIE_NAME_TLS "__Host-tessera_session"
 
 /* The cookie's attributes; a request that came over TLS adds COOKIE_SECURE,
  * so that the browser never sends the session over plain HTTP. */
 #define COOKIE_ATTRIBUTES "; HttpOnly; SameSite=Strict; Path=/"
 #define COOKIE_SECURE     "; Secure"
 
-/* Whether conn came over TLS: the daemon serves either TLS or plain HTTP. */
-static bool over_tls(struct MHD_Connection *conn)
+/* The listener serves either TLS or plain HTTP, and reads only the name
+ * that fits it. */
+static const char *cookie_name(const struct tsr_req *req)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
-    const union MHD_DaemonInfo *di =
-        ci ? MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_FLAGS) : NULL;
-
-    return di && (di->flags & MHD_USE_TLS) != 0;
+    return req->tls ? COOKIE_NAME_TLS : COOKIE_NAME;
 }
 
 /* jansson's blocks may hold a password (a login body: the parser's own
@@ -43,9 +47,9 @@ void tsr__json_wipe_on_free(void)
     json_set_alloc_funcs(malloc, wiping_free);
 }
 
-bool tsr__session_cookie(struct MHD_Connection *conn, const char **secret, size_t *len)
+bool tsr__session_cookie(const struct tsr_req *req, const char **secret, size_t *len)
 {
-    const char *value = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, COOKIE_NAME);
+    const char *value = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, cookie_name(req));
 
     if (!value)
         return false;
@@ -125,7 +129,7 @@ static enum MHD_Result read_credentials(struct tsr_req *req, json_t *root, struc
 static enum MHD_Result console_answer(struct tsr_req *req)
 {
     struct tsr_session *session = &req->login->session;
-    char cookie[sizeof(COOKIE_NAME) + TSR_SECRET_LEN + sizeof(COOKIE_ATTRIBUTES) +
+    char cookie[sizeof(COOKIE_NAME_TLS) + TSR_SECRET_LEN + sizeof(COOKIE_ATTRIBUTES) +
                 sizeof(COOKIE_SECURE) + 1];
     enum MHD_Result ret;
 
@@ -138,8 +142,8 @@ static enum MHD_Result console_answer(struct tsr_req *req)
     }
     if (req->login->rc != TSR_OK)
         return tsr__reply_failure(req, req->login->rc);
-    snprintf(cookie, sizeof(cookie), "%s=%s%s%s", COOKIE_NAME, session->secret, COOKIE_ATTRIBUTES,
-             over_tls(req->conn) ? COOKIE_SECURE : "");
+    snprintf(cookie, sizeof(cookie), "%s=%s%s%s", cookie_name(req), session->secret,
+             COOKIE_ATTRIBUTES, req->tls ? COOKIE_SECURE : "");
     tsr__req_header(req, "Set-Cookie", cookie);
     ret = tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
     sodium_memzero(session->secret, sizeof(session->secret));
@@ -184,12 +188,12 @@ enum MHD_Result tsr__api_console_logout(struct tsr_req *req)
 {
     static const char clear[] = COOKIE_NAME "=" COOKIE_ATTRIBUTES "; Max-Age=0";
     static const char clear_secure[] =
-        COOKIE_NAME "=" COOKIE_ATTRIBUTES COOKIE_SECURE "; Max-Age=0";
+        COOKIE_NAME_TLS "=" COOKIE_ATTRIBUTES COOKIE_SECURE "; Max-Age=0";
     enum tsr_err rc = tsr_auth_logout(req->svc, &req->who, req->remote);
 
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
-    tsr__req_header(req, "Set-Cookie", over_tls(req->conn) ? clear_secure : clear);
+    tsr__req_header(req, "Set-Cookie", req->tls ? clear_secure : clear);
     return tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
 }
 

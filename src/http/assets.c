@@ -140,6 +140,7 @@ static enum MHD_Result queue_asset(struct tsr_req *req, unsigned status, struct 
     if (!resp)
         return MHD_NO;
     tsr__security_headers(resp);
+    tsr__hsts(req, resp);
     MHD_add_response_header(resp, "Cache-Control", ASSET_CACHE);
     MHD_add_response_header(resp, "ETag", etag);
     if (a->gz)

@@ -10,6 +10,8 @@
 
 #define TSR_HTTP_MAX_CONNECTIONS 10000 /* connections at once, by default */
 #define TSR_HTTP_IDLE_TIMEOUT    30    /* seconds a connection may send nothing, by default */
+#define TSR_HTTP_PER_IP          64    /* connections at once from one address (IPv6: /64) */
+#define TSR_HTTP_HEADER_TIMEOUT  10    /* seconds from a request's first byte to its last header */
 
 struct tsr_http_config {
     const char *listen;        /* "HOST:PORT", "[V6]:PORT"; port 0 picks a free one */
@@ -24,6 +26,11 @@ struct tsr_http_config {
                                     0: the default */
     const char *trusted_proxies; /* "ADDR[/BITS][,...]" whose X-Forwarded-For is believed;
                                     NULL: none */
+    unsigned per_ip_limit;       /* connections at once from one IPv4 address or IPv6 /64,
+                                    trusted proxies exempt; 0: the default */
+    bool per_ip_unlimited;       /* the operator turned that cap off */
+    unsigned header_timeout;     /* seconds from a request's first byte until its headers
+                                    must all be in; 0: the default */
 };
 
 struct tsr_http;

@@ -27,6 +27,7 @@ static enum MHD_Result queue(struct tsr_req *req, unsigned status, struct MHD_Re
         return MHD_NO;
     /* Every answer is about one user's secrets: no cache may keep it. */
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    tsr__hsts(req, resp);
     if (json) {
         MHD_add_response_header(resp, "Content-Type", "application/json");
         /* Not on empty answers: verify's 204 is the hot path. */
@@ -82,6 +83,9 @@ static const char *title_of(const char *code)
         {"rate_limited", "Too many requests"},
         {"internal_error", "Internal error"},
         {"unavailable", "Service unavailable"},
+        {"invalid_request", "Invalid request"},
+        {"uri_too_long", "URI too long"},
+        {"not_implemented", "Not implemented"},
     };
 
     for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
@@ -160,8 +164,9 @@ enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *ke
 /* The answer to a bad secret, built once: refusing garbage must cost no
  * more than accepting a good secret (and a flood of it, nothing to speak of). */
 static struct MHD_Response *token_refusal;
+static bool token_refusal_tls; /* built for a TLS listener (with HSTS) */
 
-enum tsr_err tsr__reply_init(void)
+enum tsr_err tsr__reply_init(bool tls)
 {
     json_t *body =
         json_pack("{s:[{s:s, s:s, s:s, s:s}]}", "errors", "status", "401", "code", "unauthorized",
@@ -177,6 +182,9 @@ enum tsr_err tsr__reply_init(void)
     MHD_add_response_header(token_refusal, "Cache-Control", "no-store");
     MHD_add_response_header(token_refusal, "Content-Type", "application/json");
     MHD_add_response_header(token_refusal, "WWW-Authenticate", "Token realm=\"tessera\"");
+    if (tls)
+        MHD_add_response_header(token_refusal, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, TSR_HSTS);
+    token_refusal_tls = tls;
     tsr__security_headers(token_refusal);
     return TSR_OK;
 }
@@ -192,7 +200,7 @@ enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme)
 {
     bool basic = strcmp(scheme, "Basic") == 0;
 
-    if (!basic && token_refusal && req->nheaders == 0)
+    if (!basic && token_refusal && req->nheaders == 0 && req->tls == token_refusal_tls)
         return MHD_queue_response(req->conn, MHD_HTTP_UNAUTHORIZED, token_refusal);
 
     tsr__req_header(req, "WWW-Authenticate",

@@ -38,6 +38,7 @@ struct tsr_req {
     char remote_buf[TSR_ADDR_MAX + 1]; /* where it is kept when not per connection */
     struct tsr_principal who;
     bool by_cookie;             /* authenticated by the console's cookie */
+    bool tls;                   /* came over HTTPS */
     struct tsr_create_op *op;   /* a create under way (heap requests only) */
     atomic_bool op_finished;    /* set by the thread that finished op or login */
     struct tsr_login_op *login; /* a login waiting for the hashing threads (heap only) */
@@ -50,6 +51,20 @@ struct tsr_req {
     const char *header_values[TSR_MAX_HEADERS];
     size_t nheaders;
 };
+
+/* Strict-Transport-Security on every HTTPS answer: two years, the value the
+ * browsers' preload lists ask for, so that a browser that has once reached
+ * the console over HTTPS never again tries plain HTTP (where an attacker on
+ * the path could strip TLS). No includeSubDomains: other hosts of the
+ * operator's domain are not Tessera's to speak for. */
+#define TSR_HSTS "max-age=63072000"
+
+/* Adds Strict-Transport-Security to resp when req came over TLS. */
+static inline void tsr__hsts(const struct tsr_req *req, struct MHD_Response *resp)
+{
+    if (req->tls)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, TSR_HSTS);
+}
 
 /* Adds a header to the next reply; silently ignored past TSR_MAX_HEADERS. */
 void tsr__req_header(struct tsr_req *req, const char *name, const char *value);
@@ -86,8 +101,9 @@ enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *ke
 bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *ret);
 
 /* Builds and frees the responses shared by all requests (the refusal of a
- * bad token); tsr_http_start and tsr_http_stop call them. */
-enum tsr_err tsr__reply_init(void) TSR_MUST_CHECK;
+ * bad token), for a TLS listener or a plain one; tsr_http_start and
+ * tsr_http_stop call them. */
+enum tsr_err tsr__reply_init(bool tls) TSR_MUST_CHECK;
 void tsr__reply_release(void);
 
 /* Reads the request's query parameters into lp. Returns true, or false when
@@ -157,8 +173,10 @@ enum MHD_Result tsr__login_finished(struct tsr_req *req);
 void tsr__json_wipe_on_free(void);
 
 /* The console's session cookie (api_console.c): finds its value, a session
- * secret to check. Returns false when the request has none. */
-bool tsr__session_cookie(struct MHD_Connection *conn, const char **secret, size_t *len);
+ * secret to check, under the name that fits req's listener
+ * (__Host-tessera_session over TLS, tessera_session over plain HTTP).
+ * Returns false when the request has none. */
+bool tsr__session_cookie(const struct tsr_req *req, const char **secret, size_t *len);
 
 /* Whether req may go on after cookie authentication: true for a method that
  * changes nothing, else only with the header X-Tessera-CSRF: 1. */

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "http/assets.h"
+#include "http/conns.h"
 #include "http/http.h"
 #include "http/parse.h"
 #include "http/proxy.h"
@@ -31,8 +32,23 @@
 #define CONNECTION_MEMORY (16 * 1024)
 #define FORWARDED_MAX     8   /* X-Forwarded-For headers read; more: keep the peer's address */
 #define WHY_MAX           256 /* a message of libmicrohttpd or of the proxy list */
-/* GnuTLS's defaults without TLS 1.0 and 1.1, which RFC 8996 retires. */
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* TLS 1.2 and 1.3 only (RFC 8996 retires 1.0 and 1.1), and in 1.2 only
+ * suites with forward secrecy and AEAD: ECDHE key exchange (no static RSA,
+ * whose recorded sessions a stolen key decrypts; no finite-field DHE, which
+ * clients negotiate with weak groups) and GCM or ChaCha20-Poly1305 (no CBC,
+ * with its padding oracles, no SHA-1 MACs). TLS 1.3's suites are all of
+ * that kind already. */
+#define TLS_PRIORITIES                                                                             \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-CIPHER-ALL:"      \
+    "+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD"
+/* More query parameters than any endpoint takes (verify takes ten scopes):
+ * libmicrohttpd keeps each in the connection's memory, and past what that
+ * holds it can neither take the request nor answer it. */
+#define QUERY_PARAMETERS_MAX 64
+/* The longest request target taken, for the same reason: the target and its
+ * parameters' records must leave room in CONNECTION_MEMORY for the headers
+ * and an answer; a gateway's verify needs a few hundred bytes. */
+#define TARGET_MAX 4096
 /* How long a stop waits for answers to resumed requests to go out, and how
  * often it says what it still waits for. */
 #define STOP_ANSWER_WAIT_S 10
@@ -44,6 +60,8 @@ struct tsr_http {
     int fd;
     int64_t max_lifetime_days;
     struct tsr_proxies proxies; /* n == 0: X-Forwarded-For is never read */
+    struct tsr_conns *conns;    /* per-address counts and the header deadline */
+    bool tls;
     /* libmicrohttpd aborts the process when its daemon stops with a
      * connection suspended: a stop refuses new suspensions and waits for
      * every one there is. Under lock: */
@@ -59,6 +77,7 @@ struct tsr_http {
 struct conn_info {
     char remote[TSR_ADDR_MAX + 1];     /* the peer's address as text */
     const struct tsr_proxies *proxies; /* set when the peer is a trusted proxy */
+    struct tsr_conn tracked;
 };
 
 static bool declared_too_large(struct MHD_Connection *conn)
@@ -93,24 +112,56 @@ static void remote_of(const struct sockaddr *sa, char out[TSR_ADDR_MAX + 1])
                   TSR_ADDR_MAX + 1);
 }
 
+/* libmicrohttpd's accept policy: the per-address cap, from which trusted
+ * proxies are exempt (all of a gateway's clients come from its address). */
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct tsr_http *http = cls;
+
+    (void)addrlen;
+    return tsr__conns_admit(http->conns, addr, tsr__proxies_trust_peer(&http->proxies, addr))
+               ? MHD_YES
+               : MHD_NO;
+}
+
+static int fd_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+    return info ? info->connect_fd : -1;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
     struct tsr_http *http = cls;
+    struct conn_info *ci = *socket_context;
 
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        struct conn_info *ci = malloc(sizeof(*ci));
         const struct sockaddr *sa = peer_of(conn);
 
+        ci = malloc(sizeof(*ci));
         if (ci) {
             remote_of(sa, ci->remote);
             ci->proxies = tsr__proxies_trust_peer(&http->proxies, sa) ? &http->proxies : NULL;
+            tsr__conns_open(http->conns, &ci->tracked, fd_of(conn), sa);
         }
         *socket_context = ci;
     } else {
-        free(*socket_context);
+        if (ci)
+            tsr__conns_close(http->conns, &ci->tracked);
+        free(ci);
         *socket_context = NULL;
     }
+}
+
+static struct conn_info *conn_info_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return info ? info->socket_context : NULL;
 }
 
 struct forwarded {
@@ -148,9 +199,7 @@ static void forwarded_address(struct tsr_req *req, const struct tsr_proxies *pro
 
 static void client_address(struct tsr_req *req)
 {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    const struct conn_info *ci = info ? info->socket_context : NULL;
+    const struct conn_info *ci = conn_info_of(req->conn);
 
     if (!ci) {
         /* Out of memory when the connection began: the peer, and no more. */
@@ -180,6 +229,9 @@ static void set_path(struct tsr_req *req, const char *url)
 /* Marks a request without a body: nothing to keep between the calls, so
  * its state lives on the stack of the last call and nothing is allocated. */
 static char bodiless;
+/* Marks a request whose query has more than QUERY_PARAMETERS_MAX parameters
+ * or whose target is longer than TARGET_MAX. */
+static char too_many_parameters;
 
 static void init_request(struct tsr_req *req, struct tsr_service *svc, struct MHD_Connection *conn,
                          const char *url, const char *method)
@@ -256,10 +308,12 @@ static void free_request(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct tsr_http *http = cls;
     struct tsr_req *req = *con_cls;
+    struct conn_info *ci = conn_info_of(conn);
 
-    (void)conn;
     (void)toe;
-    if (req && *con_cls != &bodiless) {
+    if (ci)
+        tsr__conn_request_done(&ci->tracked);
+    if (req && *con_cls != &bodiless && *con_cls != &too_many_parameters) {
         if (req->op)
             sodium_memzero(req->op->secret, sizeof(req->op->secret));
         free(req->op);
@@ -372,7 +426,7 @@ static enum MHD_Result authenticate(struct tsr_req *req, const struct tsr_endpoi
     enum tsr_err rc;
 
     *ok = false;
-    if (!auth && tsr__session_cookie(req->conn, &secret, &len)) {
+    if (!auth && tsr__session_cookie(req, &secret, &len)) {
         /* The console's cookie carries a session token and nothing else. */
         accept &= TSR_ACCEPT_SESSION;
         req->by_cookie = true;
@@ -441,9 +495,138 @@ static struct tsr_req *heap_request(struct tsr_http *http, struct MHD_Connection
         init_request(req, http->svc, conn, url, method);
         req->http = http;
         req->max_lifetime_days = http->max_lifetime_days;
+        req->tls = http->tls;
         *con_cls = req;
     }
     return req;
+}
+
+/* What a request says about the length of its body (RFC 9112 section 6). */
+struct framing {
+    const char *length; /* the first Content-Length */
+    size_t length_size;
+    bool lengths_differ; /* a second Content-Length with another value */
+    bool length_bad;     /* a Content-Length that is not a number */
+    unsigned codings;    /* Transfer-Encoding headers */
+    bool chunked;        /* the only one says exactly "chunked" */
+};
+
+static bool is_chunked(const char *v, size_t size)
+{
+    while (size > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        size--;
+    }
+    while (size > 0 && (v[size - 1] == ' ' || v[size - 1] == '\t'))
+        size--;
+    return size == 7 && strncasecmp(v, "chunked", 7) == 0;
+}
+
+static enum MHD_Result each_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    if (!value)
+        return MHD_YES;
+    if (key_size == 14 && strcasecmp(key, "Content-Length") == 0) {
+        if (value_size == 0 || strspn(value, "0123456789") != value_size)
+            f->length_bad = true;
+        if (f->length &&
+            (value_size != f->length_size || memcmp(value, f->length, value_size) != 0))
+            f->lengths_differ = true;
+        if (!f->length) {
+            f->length = value;
+            f->length_size = value_size;
+        }
+    } else if (key_size == 17 && strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->codings++;
+        f->chunked = f->codings == 1 && is_chunked(value, value_size);
+    }
+    return MHD_YES;
+}
+
+/* Refuses a request whose body's length is ambiguous: two different
+ * Content-Lengths, or a Content-Length beside a Transfer-Encoding, are read
+ * one way by one server and another way by the next, which is how a second
+ * request is smuggled inside the first's body (RFC 9112 section 6.3). Such a
+ * request gets 400, and a coding other than chunked 501, and then the
+ * connection is closed: its remaining bytes are never read as a request.
+ * One pass over the headers, which every request pays; verify's few
+ * headers make it a few comparisons of lengths. */
+static bool framing_refused(struct tsr_http *http, struct MHD_Connection *conn, const char *url,
+                            const char *method, enum MHD_Result *ret)
+{
+    struct framing f = {.length = NULL};
+    struct tsr_req local;
+    const char *detail = NULL;
+    unsigned status = MHD_HTTP_BAD_REQUEST;
+    const char *code = "invalid_request";
+
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, each_framing, &f);
+    if (f.length && f.codings)
+        detail = "a request must not have both Content-Length and Transfer-Encoding";
+    else if (f.lengths_differ)
+        detail = "a request must not have two different Content-Length headers";
+    else if (f.length_bad)
+        detail = "Content-Length must be a number of bytes";
+    else if (f.codings && !f.chunked) {
+        status = MHD_HTTP_NOT_IMPLEMENTED;
+        code = "not_implemented";
+        detail = "the only Transfer-Encoding taken is chunked";
+    }
+    if (!detail)
+        return false;
+    init_request(&local, http->svc, conn, url, method);
+    local.tls = http->tls;
+    tsr__req_header(&local, MHD_HTTP_HEADER_CONNECTION, "close");
+    *ret = tsr__reply_error(&local, status, code, detail, TSR_SOURCE_NONE, NULL);
+    return true;
+}
+
+/* Called by libmicrohttpd with the request target just before it parses
+ * the query into the connection's memory, one record per parameter. With
+ * some 250 parameters that memory was full: libmicrohttpd then had no room
+ * to build even its own error answer, and said nothing until the idle
+ * time-out. So a query of more than QUERY_PARAMETERS_MAX parameters is cut
+ * off here, before that parse, and the request marked, to be answered 414
+ * once its headers are in. The text is this request's own, in
+ * libmicrohttpd's read buffer, which it cuts up in place itself right after
+ * this call; this is the one hook that comes before the parse. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    char *query = strchr(uri, '?');
+    unsigned n = 1;
+    const char *p;
+
+    (void)cls;
+    (void)conn;
+    if (!query)
+        return NULL;
+    for (p = query + 1; *p && (size_t)(p - uri) < TARGET_MAX; p++) {
+        if (*p == '&' && ++n > QUERY_PARAMETERS_MAX)
+            break;
+    }
+    if (*p == '\0')
+        return NULL;
+    query[1] = '\0';
+    return &too_many_parameters;
+}
+
+static enum MHD_Result uri_too_long(struct tsr_http *http, struct MHD_Connection *conn,
+                                    const char *url, const char *method)
+{
+    struct tsr_req local;
+    char detail[128];
+
+    init_request(&local, http->svc, conn, url, method);
+    local.tls = http->tls;
+    snprintf(detail, sizeof(detail),
+             "the request target may have at most %d bytes and %d query parameters", TARGET_MAX,
+             QUERY_PARAMETERS_MAX);
+    return tsr__reply_error(&local, MHD_HTTP_URI_TOO_LONG, "uri_too_long", detail, TSR_SOURCE_NONE,
+                            NULL);
 }
 
 /* libmicrohttpd calls this once when the headers are in, once per piece of
@@ -461,6 +644,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (req == (void *)&bodiless && *upload_data_size == 0) {
         init_request(&local, http->svc, conn, url, method);
         local.max_lifetime_days = http->max_lifetime_days;
+        local.tls = http->tls;
         return dispatch(&local);
     }
     if (req == (void *)&bodiless) {
@@ -469,7 +653,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req = heap_request(http, conn, url, method, con_cls);
         if (!req)
             return MHD_NO;
-    } else if (!req) {
+    } else if (!req || req == (void *)&too_many_parameters) {
+        struct conn_info *ci = conn_info_of(conn);
+        enum MHD_Result ret;
+
+        if (ci)
+            tsr__conn_headers_in(&ci->tracked);
+        if (framing_refused(http, conn, url, method, &ret))
+            return ret;
+        if (req)
+            return uri_too_long(http, conn, url, method);
         /* Only a GET or HEAD lives on the stack: a POST may be suspended
          * (a login with Basic has no body), and a suspended request must
          * be on the heap to be found again when it is resumed. */
@@ -671,6 +864,7 @@ static void start_failed(struct tsr_http *http)
 {
     if (http->fd >= 0)
         close(http->fd);
+    tsr__conns_free(http->conns);
     tsr__reply_release();
     pthread_cond_destroy(&http->changed);
     pthread_mutex_destroy(&http->lock);
@@ -685,6 +879,10 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
     unsigned threads = cfg->threads ? cfg->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     unsigned limit = cfg->max_connections ? cfg->max_connections : TSR_HTTP_MAX_CONNECTIONS;
     unsigned timeout = cfg->idle_timeout ? cfg->idle_timeout : TSR_HTTP_IDLE_TIMEOUT;
+    unsigned per_ip = cfg->per_ip_unlimited ? 0
+                      : cfg->per_ip_limit   ? cfg->per_ip_limit
+                                            : TSR_HTTP_PER_IP;
+    unsigned header_timeout = cfg->header_timeout ? cfg->header_timeout : TSR_HTTP_HEADER_TIMEOUT;
     unsigned flags =
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     bool tls = cfg->tls_cert_pem != NULL;
@@ -713,12 +911,17 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
     if (threads > limit)
         threads = limit;
     tsr__json_wipe_on_free();
-    if (tsr__reply_init() != TSR_OK) {
+    if (tsr__reply_init(tls) != TSR_OK) {
         start_failed(http);
         return TSR_ERR_NOMEM;
     }
     http->svc = svc;
     http->max_lifetime_days = cfg->max_lifetime_days;
+    http->tls = tls;
+    if (tsr__conns_new(per_ip, header_timeout, &http->conns) != TSR_OK) {
+        start_failed(http);
+        return TSR_ERR_NOMEM;
+    }
     if (check_tls(cfg, err, err_size) != TSR_OK ||
         (cfg->trusted_proxies &&
          tsr__proxies_parse(cfg->trusted_proxies, &http->proxies, err, err_size) != TSR_OK)) {
@@ -740,14 +943,19 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
      * daemon's time-out in a list it checks from the oldest end, but scans
      * every connection with a time-out of its own on each turn of its loop,
      * so a shorter one for unfinished requests would make thousands of
-     * slow attackers cost every request. */
+     * slow attackers cost every request. That time-out is idle time, reset
+     * by every byte, so a client that trickles a byte now and then would
+     * hold a connection for ever: the header deadline is kept apart, by the
+     * sweep thread of conns.c, which costs the event loops nothing, and the
+     * per-address cap bounds how many such connections one client holds
+     * until the sweep cuts them. */
     http->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, http, MHD_OPTION_LISTEN_SOCKET, http->fd,
+        flags, 0, admit, http, on_request, http, MHD_OPTION_LISTEN_SOCKET, http->fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
         MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, free_request, http,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, http, MHD_OPTION_ARRAY, tls_options,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, http, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        http, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
     if (!http->daemon) {
         snprintf(err, err_size, "cannot start the HTTP server on %s", cfg->listen);
         start_failed(http);
@@ -801,6 +1009,7 @@ void tsr_http_stop(struct tsr_http *http)
                 left, STOP_ANSWER_WAIT_S);
     MHD_stop_daemon(http->daemon);
     close(http->fd);
+    tsr__conns_free(http->conns);
     tsr__reply_release();
     pthread_cond_destroy(&http->changed);
     pthread_mutex_destroy(&http->lock);

@@ -35,6 +35,8 @@ struct serve_options {
     int64_t max_connections;
     int64_t idle_timeout;
     const char *trusted_proxies;
+    int64_t per_ip;         /* 0: no cap */
+    int64_t header_timeout; /* seconds */
 };
 
 static const char *env_text(const char *name)
@@ -71,7 +73,11 @@ static bool defaults(struct serve_options *o)
     o->trusted_proxies = env_text("TESSERA_TRUSTED_PROXY");
     o->max_connections = TSR_HTTP_MAX_CONNECTIONS;
     o->idle_timeout = TSR_HTTP_IDLE_TIMEOUT;
+    o->per_ip = TSR_HTTP_PER_IP;
+    o->header_timeout = TSR_HTTP_HEADER_TIMEOUT;
     return env_number("TESSERA_MAX_CONNECTIONS", 1, 1000000, &o->max_connections) &&
+           env_number("TESSERA_MAX_CONNECTIONS_PER_IP", 0, 1000000, &o->per_ip) &&
+           env_number("TESSERA_HEADER_TIMEOUT", 1, 3600, &o->header_timeout) &&
            env_number("TESSERA_IDLE_TIMEOUT", 1, 86400, &o->idle_timeout) &&
            env_number("TESSERA_MAX_LIFETIME_DAYS", 0, 36500, &o->svc.max_lifetime_days) &&
            env_number("TESSERA_MAX_TOKENS", 0, 1000000, &o->svc.max_tokens) &&
@@ -109,8 +115,10 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         {"max-connections", required_argument, NULL, 'c'},
         {"idle-timeout", required_argument, NULL, 'i'},
         {"trusted-proxy", required_argument, NULL, 'p'},
-        {"hash-threads", required_argument, NULL, 'H'},
+        {"hash-threads", required_argument, NULL, 'T'},
         {"hash-queue", required_argument, NULL, 'Q'},
+        {"max-connections-per-ip", required_argument, NULL, 'P'},
+        {"header-timeout", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     int64_t threads = 0, hash_threads = 0, hash_queue = 0;
@@ -167,13 +175,19 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         case 'p':
             o->trusted_proxies = optarg;
             break;
-        case 'H':
+        case 'T':
             ok = number_flag("--hash-threads", optarg, 1, 256, &hash_threads);
             o->svc.hash_threads = (unsigned)hash_threads;
             break;
         case 'Q':
             ok = number_flag("--hash-queue", optarg, 1, 100000, &hash_queue);
             o->svc.hash_queue = (unsigned)hash_queue;
+            break;
+        case 'P':
+            ok = number_flag("--max-connections-per-ip", optarg, 0, 1000000, &o->per_ip);
+            break;
+        case 'H':
+            ok = number_flag("--header-timeout", optarg, 1, 3600, &o->header_timeout);
             break;
         case 'f':
             ok = strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0;
@@ -372,6 +386,9 @@ static int http_config(const struct serve_options *o, struct tsr_http_config *hc
         .max_connections = (unsigned)o->max_connections,
         .idle_timeout = (unsigned)o->idle_timeout,
         .trusted_proxies = o->trusted_proxies,
+        .per_ip_limit = (unsigned)o->per_ip,
+        .per_ip_unlimited = o->per_ip == 0,
+        .header_timeout = (unsigned)o->header_timeout,
     };
     if (tsr_http_check(hc, err, sizeof(err)) != TSR_OK) {
         die_message("%s", err);

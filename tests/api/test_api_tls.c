@@ -25,20 +25,24 @@ static char dir[4096];                         /* the certificates' folder */
 static char cert[4200], key[4200];             /* the server's certificate and key */
 static char other_cert[4200], other_key[4200]; /* a second pair, for a mismatch */
 static char junk[4200];                        /* a file that is not PEM */
+static char rsa_cert[4200], rsa_key[4200];     /* an RSA pair */
 static struct tsr_h_server *srv;               /* serves HTTPS with cert and key */
 static char session[TSR_H_SECRET_LEN + 1];     /* the admin's, over HTTPS */
 
 /* Runs openssl to make a self-signed certificate (valid 2 days, for
  * 127.0.0.1 and localhost) and its P-256 key. */
-static void make_pair(const char *cert_path, const char *key_path)
+/* Makes a self-signed certificate for 127.0.0.1 and its key: P-256, or
+ * RSA (which static-RSA key exchange needs, so that a refusal of those
+ * suites is the server's choice and not its key's). */
+static void make_pair_of(const char *cert_path, const char *key_path, bool rsa)
 {
     const char *argv[] = {"openssl",
                           "req",
                           "-x509",
                           "-newkey",
-                          "ec",
+                          rsa ? "rsa" : "ec",
                           "-pkeyopt",
-                          "ec_paramgen_curve:prime256v1",
+                          rsa ? "rsa_keygen_bits:2048" : "ec_paramgen_curve:prime256v1",
                           "-nodes",
                           "-days",
                           "2",
@@ -66,6 +70,11 @@ static void make_pair(const char *cert_path, const char *key_path)
         fail_msg("openssl req failed with status %d", status);
 }
 
+static void make_pair(const char *cert_path, const char *key_path)
+{
+    make_pair_of(cert_path, key_path, false);
+}
+
 static int setup(void **state)
 {
     const char *tmp = getenv("TMPDIR");
@@ -81,6 +90,9 @@ static int setup(void **state)
     snprintf(junk, sizeof(junk), "%s/junk.pem", dir);
     make_pair(cert, key);
     make_pair(other_cert, other_key);
+    snprintf(rsa_cert, sizeof(rsa_cert), "%s/rsa-cert.pem", dir);
+    snprintf(rsa_key, sizeof(rsa_key), "%s/rsa-key.pem", dir);
+    make_pair_of(rsa_cert, rsa_key, true);
     f = fopen(junk, "w");
     assert_non_null(f);
     /* Not PEM at all. (A certificate block of bad base64 would do as well,
@@ -162,7 +174,10 @@ static void test_login_create_verify(void **state)
     assert_false(tsr_h_verify(srv, t.secret));
 }
 
-/* The console's cookie is Secure over TLS, on log-in and on log-out. */
+/* Over TLS the console's cookie is __Host-tessera_session, Secure, Path=/
+ * and no Domain, on log-in and on log-out; the server reads that name only,
+ * not the plain one (which a page on plain HTTP, or a sibling subdomain,
+ * could have set). */
 static void test_console_cookie_secure(void **state)
 {
     struct tsr_h_req login = {.method = "POST",
@@ -178,27 +193,41 @@ static void test_console_cookie_secure(void **state)
     tsr_h_assert_status(r, 204);
     cookie = tsr_h_header(r, "Set-Cookie");
     assert_non_null(cookie);
-    assert_int_equal(strncmp(cookie, "tessera_session=tss_", 20), 0);
-    memcpy(value, cookie + 16, TSR_H_SECRET_LEN);
+    assert_int_equal(strncmp(cookie, "__Host-tessera_session=tss_", 27), 0);
+    memcpy(value, cookie + 23, TSR_H_SECRET_LEN);
     value[TSR_H_SECRET_LEN] = '\0';
-    assert_string_equal(cookie + 16 + TSR_H_SECRET_LEN,
+    assert_string_equal(cookie + 23 + TSR_H_SECRET_LEN,
                         "; HttpOnly; SameSite=Strict; Path=/; Secure");
+    assert_null(strcasestr(cookie, "Domain"));
 
-    struct tsr_h_req logout = {
-        .method = "DELETE",
-        .path = "/v4/console/session",
-        .headers = {tsr_h_fmt("Cookie: tessera_session=%s", value), "X-Tessera-CSRF: 1", NULL}};
+    struct tsr_h_req me = {
+        .path = "/v4/iam/users/me",
+        .headers = {tsr_h_fmt("Cookie: __Host-tessera_session=%s", value), NULL}};
+    tsr_h_assert_status(tsr_h_req(srv, &me), 200);
+    struct tsr_h_req plain_name = {
+        .path = "/v4/iam/users/me",
+        .headers = {tsr_h_fmt("Cookie: tessera_session=%s", value), NULL}};
+    tsr_h_assert_error(tsr_h_req(srv, &plain_name), 401, "unauthorized", TSR_H_SRC_NONE, NULL);
+
+    struct tsr_h_req logout = {.method = "DELETE",
+                               .path = "/v4/console/session",
+                               .headers = {tsr_h_fmt("Cookie: __Host-tessera_session=%s", value),
+                                           "X-Tessera-CSRF: 1", NULL}};
     r = tsr_h_req(srv, &logout);
     tsr_h_assert_status(r, 204);
-    assert_string_equal(tsr_h_header(r, "Set-Cookie"),
-                        "tessera_session=; HttpOnly; SameSite=Strict; Path=/; Secure; Max-Age=0");
+    assert_string_equal(
+        tsr_h_header(r, "Set-Cookie"),
+        "__Host-tessera_session=; HttpOnly; SameSite=Strict; Path=/; Secure; Max-Age=0");
 }
 
-/* Plain HTTP keeps its cookie without Secure (a browser would drop a Secure
- * cookie set over HTTP). */
+/* Plain HTTP keeps its cookie, tessera_session without Secure (a browser
+ * would drop a Secure or __Host- cookie set over HTTP), and reads only
+ * that name. */
 static void test_plain_cookie_not_secure(void **state)
 {
     struct tsr_h_server *plain = tsr_h_start(NULL);
+    const char *cookie;
+    char value[TSR_H_SECRET_LEN + 1];
     struct tsr_h_req login = {.method = "POST",
                               .path = "/v4/console/session",
                               .body = "{\"email\":\"" TSR_H_ADMIN_EMAIL
@@ -209,7 +238,19 @@ static void test_plain_cookie_not_secure(void **state)
     assert_int_equal(strncmp(plain->base, "http://", 7), 0);
     r = tsr_h_req(plain, &login);
     tsr_h_assert_status(r, 204);
-    assert_null(strstr(tsr_h_header(r, "Set-Cookie"), "Secure"));
+    cookie = tsr_h_header(r, "Set-Cookie");
+    assert_non_null(cookie);
+    assert_null(strstr(cookie, "Secure"));
+    assert_int_equal(strncmp(cookie, "tessera_session=tss_", 20), 0);
+    memcpy(value, cookie + 16, TSR_H_SECRET_LEN);
+    value[TSR_H_SECRET_LEN] = '\0';
+    struct tsr_h_req me = {.path = "/v4/iam/users/me",
+                           .headers = {tsr_h_fmt("Cookie: tessera_session=%s", value), NULL}};
+    tsr_h_assert_status(tsr_h_req(plain, &me), 200);
+    struct tsr_h_req host_name = {
+        .path = "/v4/iam/users/me",
+        .headers = {tsr_h_fmt("Cookie: __Host-tessera_session=%s", value), NULL}};
+    tsr_h_assert_error(tsr_h_req(plain, &host_name), 401, "unauthorized", TSR_H_SRC_NONE, NULL);
     tsr_h_stop(plain);
 }
 
@@ -297,6 +338,107 @@ static void test_bad_files(void **state)
     tsr_h_assert_status(tsr_h_get(srv, "/healthz", NULL), 200);
 }
 
+/* One GET of /healthz over TLS 1.2 offering only the OpenSSL cipher suites
+ * in ciphers. Returns libcurl's result. */
+static CURLcode get_with_ciphers(int port, const char *cainfo, const char *ciphers, long *status)
+{
+    CURL *c = curl_easy_init();
+    CURLcode rc;
+    FILE *sink = fopen("/dev/null", "w");
+
+    assert_non_null(c);
+    assert_non_null(sink);
+    curl_easy_setopt(c, CURLOPT_URL, tsr_h_fmt("https://127.0.0.1:%d/healthz", port));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(c, CURLOPT_CAINFO, cainfo);
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2);
+    curl_easy_setopt(c, CURLOPT_SSL_CIPHER_LIST, tsr_h_fmt("%s@SECLEVEL=0", ciphers));
+    *status = 0;
+    rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(c);
+    fclose(sink);
+    return rc;
+}
+
+/* Only forward-secret AEAD suites: a client that offers static RSA key
+ * exchange or CBC with SHA-1, even with ECDHE, fails the handshake; ECDHE
+ * with GCM or ChaCha20 succeeds. An RSA certificate, so that static RSA
+ * would be possible if the server allowed it. */
+static void test_forward_secret_only(void **state)
+{
+    static const char *const refused_suites[] = {"AES128-SHA",           "AES256-SHA",
+                                                 "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA",
+                                                 "AES128-GCM-SHA256",    "AES256-GCM-SHA384"};
+    static const char *const taken_suites[] = {"ECDHE-RSA-AES128-GCM-SHA256",
+                                               "ECDHE-RSA-AES256-GCM-SHA384",
+                                               "ECDHE-RSA-CHACHA20-POLY1305"};
+    const char *const args[] = {"--tls-cert", rsa_cert, "--tls-key", rsa_key, NULL};
+    struct tsr_h_opts o = {.args = args, .cainfo = rsa_cert};
+    struct tsr_h_server *s = tsr_h_start(&o);
+    long status;
+    CURLcode rc;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(refused_suites) / sizeof(refused_suites[0]); i++) {
+        rc = get_with_ciphers(s->port, rsa_cert, refused_suites[i], &status);
+        if (rc == CURLE_OK)
+            fail_msg("a client offering only %s was answered %ld", refused_suites[i], status);
+    }
+    for (size_t i = 0; i < sizeof(taken_suites) / sizeof(taken_suites[0]); i++) {
+        rc = get_with_ciphers(s->port, rsa_cert, taken_suites[i], &status);
+        if (rc != CURLE_OK || status != 200)
+            fail_msg("a client offering %s got %s (%ld)", taken_suites[i], curl_easy_strerror(rc),
+                     status);
+    }
+    /* The ECDSA server likewise. */
+    rc = get_with_ciphers(srv->port, cert, "ECDHE-ECDSA-AES128-SHA", &status);
+    if (rc == CURLE_OK)
+        fail_msg("a client offering only ECDHE-ECDSA-AES128-SHA was answered %ld", status);
+    rc = get_with_ciphers(srv->port, cert, "ECDHE-ECDSA-AES128-GCM-SHA256", &status);
+    assert_int_equal(rc, CURLE_OK);
+    assert_int_equal(status, 200);
+    tsr_h_stop(s);
+}
+
+/* Strict-Transport-Security on every HTTPS answer (JSON, empty, the shared
+ * refusal of a bad token, a page, an error), and on none over plain HTTP. */
+static void test_hsts(void **state)
+{
+    struct tsr_h_server *plain = tsr_h_start(NULL);
+    struct tsr_h_token t;
+    char bad[TSR_H_SECRET_LEN + 1];
+    const char *paths[] = {"/healthz", "/v4/auth/verify", "/v4/auth/verify", "/", "/no-such"};
+    const char *secrets[5];
+    long want[] = {200, 401, 204, 200, 404};
+
+    (void)state;
+    tsr_h_create_token(srv, session, "hsts", NULL, &t);
+    tsr_h_make_secret("tsr_", 7, bad);
+    secrets[0] = NULL;
+    secrets[1] = bad;
+    secrets[2] = t.secret;
+    secrets[3] = NULL;
+    secrets[4] = NULL;
+    for (size_t i = 0; i < 5; i++) {
+        struct tsr_h_resp *r = tsr_h_get(srv, paths[i], secrets[i]);
+
+        tsr_h_assert_status(r, want[i]);
+        if (tsr_h_header_count(r, "Strict-Transport-Security") != 1)
+            fail_msg("%s over HTTPS: %d Strict-Transport-Security headers", paths[i],
+                     tsr_h_header_count(r, "Strict-Transport-Security"));
+        assert_string_equal(tsr_h_header(r, "Strict-Transport-Security"), "max-age=63072000");
+    }
+    for (size_t i = 0; i < 5; i++) {
+        struct tsr_h_resp *r = tsr_h_get(plain, paths[i], i == 2 ? NULL : secrets[i]);
+
+        assert_null(tsr_h_header(r, "Strict-Transport-Security"));
+    }
+    tsr_h_stop(plain);
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
@@ -307,6 +449,8 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_environment),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_forward_secret_only),
+        cmocka_unit_test(test_hsts),
     };
     return TSR_H_RUN(tests, setup, teardown);
 }
