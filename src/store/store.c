@@ -170,10 +170,9 @@ enum tsr_err tsr_store_token_list(struct tsr_store *store, const struct tsr_toke
 
 enum tsr_err tsr_store_token_update(struct tsr_store *store, const char *user_id, const char *id,
                                     unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out,
-                                    const struct tsr_audit_row *audit)
+                                    struct tsr_token_row *out, const struct tsr_audit_row *audit)
 {
-    return store->ops->token_update(store, user_id, id, fields, values, now, out, audit);
+    return store->ops->token_update(store, user_id, id, fields, values, out, audit);
 }
 
 enum tsr_err tsr_store_token_revoke(struct tsr_store *store, const char *user_id, const char *id,

@@ -54,7 +54,7 @@ struct tsr__store_ops {
                                enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                void *ctx, int64_t *total);
     enum tsr_err (*token_update)(struct tsr_store *store, const char *user_id, const char *id,
-                                 unsigned fields, const struct tsr_token_row *values, int64_t now,
+                                 unsigned fields, const struct tsr_token_row *values,
                                  struct tsr_token_row *out, const struct tsr_audit_row *audit);
     enum tsr_err (*token_revoke)(struct tsr_store *store, const char *user_id, const char *id,
                                  enum tsr_token_kind kind, int64_t now,

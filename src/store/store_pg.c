@@ -163,7 +163,6 @@ enum stmt_id {
     ST_TOKEN_LIST_EXPIRES_DESC,
     ST_TOKEN_LIST_USED,
     ST_TOKEN_LIST_USED_DESC,
-    ST_TOKEN_EXPIRES_AT,
     ST_TOKEN_UPDATE,
     ST_TOKEN_REVOKE,
     ST_TOKEN_EACH_LIVE,
@@ -243,13 +242,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_LIST_EXPIRES_DESC] = LIST_SQL("t.expires_at DESC, t.id DESC"),
     [ST_TOKEN_LIST_USED] = LIST_SQL("t.last_used_at NULLS LAST, t.id"),
     [ST_TOKEN_LIST_USED_DESC] = LIST_SQL("t.last_used_at DESC NULLS LAST, t.id DESC"),
-    [ST_TOKEN_EXPIRES_AT] = "SELECT expires_at FROM tokens WHERE id = $2 AND user_id = $1"
-                            " AND kind = 'personal' AND revoked_at IS NULL",
     /* A NULL value leaves its column as it is. */
     [ST_TOKEN_UPDATE] = "UPDATE tokens SET name = coalesce($2, name),"
                         " description = coalesce($3, description),"
                         " expires_at = coalesce($4, expires_at), change_seq = tsr_next_change()"
-                        " WHERE id = $1",
+                        " WHERE id = $1 AND user_id = $5 AND kind = 'personal'"
+                        " AND revoked_at IS NULL",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = $4, change_seq = tsr_next_change()"
                         " WHERE id = $2 AND user_id = $1 AND kind = $3 AND revoked_at IS NULL",
     [ST_TOKEN_EACH_LIVE] = "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
@@ -1555,29 +1553,11 @@ static enum tsr_err pg_token_list(struct tsr_store *store, const struct tsr_toke
     return rc;
 }
 
-/* Checks that user_id's personal token id is there, unrevoked and not
- * expired at now. */
-static enum tsr_err token_changeable(struct conn *c, const char *user_id, const char *id,
-                                     int64_t now)
-{
-    struct params p = {0};
-    int64_t expires_at = 0;
-    enum tsr_err rc;
-
-    p_str(&p, user_id, NO_CAP);
-    p_str(&p, id, NO_CAP);
-    rc = query_int(c, ST_TOKEN_EXPIRES_AT, &p, &expires_at);
-    if (rc == TSR_OK && expires_at <= now)
-        rc = TSR_ERR_EXPIRED;
-    return rc;
-}
-
 struct update_job {
     const char *user_id;
     const char *id;
     unsigned fields;
     const struct tsr_token_row *values;
-    int64_t now;
     struct tsr_token_row after;
     const struct tsr_audit_row *audit;
 };
@@ -1587,10 +1567,9 @@ static enum tsr_err update_run(struct conn *c, void *arg)
     struct update_job *a = arg;
     const struct tsr_token_row *v = a->values;
     struct params p = {0};
-    enum tsr_err rc = token_changeable(c, a->user_id, a->id, a->now);
+    int64_t changes = 0;
+    enum tsr_err rc;
 
-    if (rc != TSR_OK)
-        return rc;
     p_str(&p, a->id, NO_CAP);
     /* NULL keeps a column as it is; see ST_TOKEN_UPDATE. */
     p_str(&p, (a->fields & TSR_SET_NAME) ? v->name : NULL, sizeof(v->name));
@@ -1599,7 +1578,10 @@ static enum tsr_err update_run(struct conn *c, void *arg)
         p_int(&p, v->expires_at);
     else
         p_str(&p, NULL, 0);
-    rc = run(c, ST_TOKEN_UPDATE, &p, NULL, NULL);
+    p_str(&p, a->user_id, NO_CAP);
+    rc = run(c, ST_TOKEN_UPDATE, &p, NULL, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
     if (rc == TSR_OK)
         rc = token_get_on(c, a->user_id, a->id, &a->after);
     if (rc == TSR_OK)
@@ -1609,15 +1591,10 @@ static enum tsr_err update_run(struct conn *c, void *arg)
 
 static enum tsr_err pg_token_update(struct tsr_store *store, const char *user_id, const char *id,
                                     unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out,
-                                    const struct tsr_audit_row *audit)
+                                    struct tsr_token_row *out, const struct tsr_audit_row *audit)
 {
-    struct update_job a = {.user_id = user_id,
-                           .id = id,
-                           .fields = fields,
-                           .values = values,
-                           .now = now,
-                           .audit = audit};
+    struct update_job a = {
+        .user_id = user_id, .id = id, .fields = fields, .values = values, .audit = audit};
     enum tsr_err rc = write_grouped(from_base(store), update_run, &a);
 
     /* Only a committed change is handed back. */

@@ -152,7 +152,6 @@ enum stmt_id {
     ST_TOKEN_LIST_EXPIRES_DESC,
     ST_TOKEN_LIST_USED,
     ST_TOKEN_LIST_USED_DESC,
-    ST_TOKEN_EXPIRES_AT,
     ST_TOKEN_UPDATE,
     ST_TOKEN_REVOKE,
     ST_TOKEN_EACH_LIVE,
@@ -222,13 +221,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_LIST_EXPIRES_DESC] = LIST_SQL("t.expires_at DESC, t.id DESC"),
     [ST_TOKEN_LIST_USED] = LIST_SQL("last_used NULLS LAST, t.id"),
     [ST_TOKEN_LIST_USED_DESC] = LIST_SQL("last_used DESC NULLS LAST, t.id DESC"),
-    [ST_TOKEN_EXPIRES_AT] = "SELECT expires_at FROM tokens WHERE id = ?2 AND user_id = ?1"
-                            " AND kind = 'personal' AND revoked_at IS NULL",
     /* A NULL value leaves its column as it is. */
-    [ST_TOKEN_UPDATE] =
-        "UPDATE tokens SET name = coalesce(?2, name),"
-        " description = coalesce(?3, description),"
-        " expires_at = coalesce(?4, expires_at), change_seq = " NEXT_SEQ " WHERE id = ?1",
+    [ST_TOKEN_UPDATE] = "UPDATE tokens SET name = coalesce(?2, name),"
+                        " description = coalesce(?3, description),"
+                        " expires_at = coalesce(?4, expires_at), change_seq = " NEXT_SEQ
+                        " WHERE id = ?1 AND user_id = ?5 AND kind = 'personal'"
+                        " AND revoked_at IS NULL",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?4, change_seq = " NEXT_SEQ
                         " WHERE id = ?2 AND user_id = ?1 AND kind = ?3 AND revoked_at IS NULL",
     [ST_TOKEN_EACH_LIVE] =
@@ -1256,33 +1254,10 @@ static enum tsr_err sq_token_list(struct tsr_store *store, const struct tsr_toke
     return rc;
 }
 
-/* Checks that user_id's personal token id is there, unrevoked and not
- * expired at now. */
-static enum tsr_err token_changeable(struct conn *c, const char *user_id, const char *id,
-                                     int64_t now)
-{
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    int64_t expires_at = 0;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_EXPIRES_AT, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    bind_str(st, 2, id, NO_CAP, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &expires_at);
-    if (rc == TSR_OK && expires_at <= now)
-        rc = TSR_ERR_EXPIRED;
-out:
-    stmt_done(st);
-    return rc;
-}
-
-/* Writes the fields of `fields` from v to token id, with the next change_seq. */
-static enum tsr_err token_write(struct conn *c, const char *id, unsigned fields,
-                                const struct tsr_token_row *v)
+/* Writes the fields of `fields` from v to user_id's unrevoked personal
+ * token id, with the next change_seq; TSR_ERR_NOT_FOUND when none. */
+static enum tsr_err token_write(struct conn *c, const char *user_id, const char *id,
+                                unsigned fields, const struct tsr_token_row *v)
 {
     sqlite3_stmt *st = NULL;
     int src = SQLITE_OK;
@@ -1298,9 +1273,12 @@ static enum tsr_err token_write(struct conn *c, const char *id, unsigned fields,
              &src);
     if (fields & TSR_SET_EXPIRES_AT)
         bind_int(st, 4, v->expires_at, &src);
+    bind_str(st, 5, user_id, NO_CAP, &src);
     rc = bind_done(src);
     if (rc == TSR_OK)
         rc = step_write(c, st, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
 out:
     stmt_done(st);
     return rc;
@@ -1311,7 +1289,6 @@ struct update_job {
     const char *id;
     unsigned fields;
     const struct tsr_token_row *values;
-    int64_t now;
     struct tsr_token_row after;
     const struct tsr_audit_row *audit;
 };
@@ -1319,10 +1296,8 @@ struct update_job {
 static enum tsr_err update_run(struct conn *c, void *arg)
 {
     struct update_job *a = arg;
-    enum tsr_err rc = token_changeable(c, a->user_id, a->id, a->now);
+    enum tsr_err rc = token_write(c, a->user_id, a->id, a->fields, a->values);
 
-    if (rc == TSR_OK)
-        rc = token_write(c, a->id, a->fields, a->values);
     if (rc == TSR_OK)
         rc = token_get_on(c, a->user_id, a->id, &a->after);
     if (rc == TSR_OK)
@@ -1364,15 +1339,10 @@ static enum tsr_err sq_token_insert_async(struct tsr_store *store,
 
 static enum tsr_err sq_token_update(struct tsr_store *store, const char *user_id, const char *id,
                                     unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out,
-                                    const struct tsr_audit_row *audit)
+                                    struct tsr_token_row *out, const struct tsr_audit_row *audit)
 {
-    struct update_job a = {.user_id = user_id,
-                           .id = id,
-                           .fields = fields,
-                           .values = values,
-                           .now = now,
-                           .audit = audit};
+    struct update_job a = {
+        .user_id = user_id, .id = id, .fields = fields, .values = values, .audit = audit};
     enum tsr_err rc = write_grouped(from_base(store), update_run, &a);
 
     /* Only a committed change is handed back. */
