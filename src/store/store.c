@@ -105,21 +105,6 @@ enum tsr_err tsr_store_user_remove(struct tsr_store *store, const char *id, int6
     return store->ops->user_remove(store, id, now);
 }
 
-enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
-                                    int64_t max_live, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    return store->ops->token_insert(store, token, max_live, now, audit);
-}
-
-enum tsr_err tsr_store_token_insert_async(struct tsr_store *store,
-                                          const struct tsr_token_row *token, int64_t max_live,
-                                          int64_t now, const struct tsr_audit_row *audit,
-                                          void (*then)(void *ctx, enum tsr_err rc), void *ctx)
-{
-    return store->ops->token_insert_async(store, token, max_live, now, audit, then, ctx);
-}
-
 enum tsr_err tsr_store_token_insert_many(struct tsr_store *store,
                                          const struct tsr_token_row *tokens, size_t n)
 {
@@ -166,20 +151,6 @@ enum tsr_err tsr_store_token_list(struct tsr_store *store, const struct tsr_toke
                                   void *ctx, int64_t *total)
 {
     return store->ops->token_list(store, q, each, ctx, total);
-}
-
-enum tsr_err tsr_store_token_update(struct tsr_store *store, const char *user_id, const char *id,
-                                    unsigned fields, const struct tsr_token_row *values,
-                                    struct tsr_token_row *out, const struct tsr_audit_row *audit)
-{
-    return store->ops->token_update(store, user_id, id, fields, values, out, audit);
-}
-
-enum tsr_err tsr_store_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
-                                    enum tsr_token_kind kind, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    return store->ops->token_revoke(store, user_id, id, kind, now, audit);
 }
 
 enum tsr_err tsr_store_token_each_live(struct tsr_store *store, int64_t now,

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/commit.h"
 #include "store/store.h"
 
 struct tsr__store_ops {
@@ -86,9 +87,10 @@ struct tsr__store_ops {
     bool (*shared)(struct tsr_store *store);
 };
 
-/* The part of every engine's store that store.c sees. */
+/* The part of every engine's store that store.c and commit.c see. */
 struct tsr_store {
     const struct tsr__store_ops *ops;
+    struct tsr__committer committer; /* the grouped token writes (commit.c) */
 };
 
 /* Opens (creating when missing) the SQLite database at path, as

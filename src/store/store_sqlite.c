@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "store/commit.h"
 #include "store/store_engine.h"
 
 /* Writes go through one connection, serialised by its mutex, because SQLite
@@ -282,18 +283,6 @@ struct conn {
     atomic_uint_fast64_t *statements; /* the store's count of statements run */
 };
 
-struct write_job {
-    enum tsr_err (*run)(struct conn *c, void *arg);
-    void *arg;
-    enum tsr_err rc;
-    bool done;
-    /* Set for a job whose caller does not wait: called once it is committed
-     * (or refused), after which the committer frees the job. */
-    void (*then)(void *ctx, enum tsr_err rc);
-    void *ctx;
-    struct write_job *next;
-};
-
 struct sqlite_store {
     struct tsr_store base; /* first, so that a struct tsr_store * is one of these */
     char *path;
@@ -301,20 +290,6 @@ struct sqlite_store {
     struct conn readers[SQLITE_READERS];
     atomic_uint next_reader;
     atomic_uint_fast64_t statements;
-    /* Group commit: writes that arrive while one commit is on its way to the
-     * disk wait here, and the next leader commits them all at once. */
-    pthread_mutex_t queue_lock;
-    pthread_cond_t queue_done;
-    pthread_cond_t queue_grew;
-    struct write_job *queue;
-    struct write_job **queue_tail;
-    size_t queued;
-    size_t last_batch;  /* jobs in the batch committed last */
-    bool arrived_while; /* a job came while that batch was being committed */
-    bool leading;       /* the committer is at work on a batch */
-    bool stopping;
-    pthread_t committer;
-    bool committer_started;
     /* Rows of token_uses when last counted, plus the rows written since (an
      * upper bound on its size), and when it was last folded into tokens
      * (monotonic seconds); both under the writer's lock. */
@@ -431,160 +406,6 @@ static enum tsr_err write_end(struct sqlite_store *s, enum tsr_err rc)
     return rc;
 }
 
-/* Runs one job inside the batch's transaction, under a savepoint, so that a
- * job that fails (a limit reached, a token not found) undoes only itself. */
-static enum tsr_err run_job(struct conn *c, struct write_job *j)
-{
-    enum tsr_err rc = exec_cached(c, ST_SAVEPOINT);
-
-    if (rc != TSR_OK)
-        return rc;
-    rc = j->run(c, j->arg);
-    if (sqlite3_get_autocommit(c->db))
-        return rc; /* the whole transaction is gone: the caller sees it */
-    if (rc != TSR_OK)
-        (void)exec_cached(c, ST_ROLLBACK_TO);
-    (void)exec_cached(c, ST_RELEASE);
-    return rc;
-}
-
-/* Commits a batch of jobs in one transaction: one fsync for all of them. A
- * job's own failure is its alone; a failure of the transaction (disk full,
- * say) fails every job that had succeeded. */
-static void run_batch(struct sqlite_store *s, struct write_job *batch)
-{
-    struct conn *c = &s->writer;
-    enum tsr_err rc;
-
-    pthread_mutex_lock(&c->lock);
-    rc = exec_cached(c, ST_BEGIN_IMMEDIATE);
-    for (struct write_job *j = batch; j; j = j->next) {
-        if (rc != TSR_OK) {
-            j->rc = rc; /* never run: the transaction failed before it */
-            continue;
-        }
-        j->rc = run_job(c, j);
-        if (sqlite3_get_autocommit(c->db))
-            rc = j->rc != TSR_OK ? j->rc : TSR_ERR_STORE;
-    }
-    if (rc == TSR_OK)
-        rc = tx_end(c, TSR_OK);
-    else if (!sqlite3_get_autocommit(c->db))
-        (void)exec_cached(c, ST_ROLLBACK);
-    pthread_mutex_unlock(&c->lock);
-    for (struct write_job *j = batch; j; j = j->next) {
-        if (rc != TSR_OK && j->rc == TSR_OK)
-            j->rc = rc;
-    }
-}
-
-#define COMMIT_DELAY_US 1000
-
-/* PostgreSQL's commit_delay, made adaptive: when writers have been meeting
- * in the queue, the leader waits a moment (at most COMMIT_DELAY_US) for as
- * many as last time before it commits, so that they share one fsync rather
- * than take turns at one each. A lone writer never waits. */
-static void wait_for_company(struct sqlite_store *s)
-{
-    size_t want = s->last_batch > 1 ? s->last_batch : 2;
-    struct timespec until;
-
-    if (s->last_batch <= 1 && !s->arrived_while)
-        return;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += COMMIT_DELAY_US * 1000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    while (s->queued < want && pthread_cond_timedwait(&s->queue_grew, &s->queue_lock, &until) == 0)
-        ;
-}
-
-static void enqueue(struct sqlite_store *s, struct write_job *job)
-{
-    pthread_mutex_lock(&s->queue_lock);
-    *s->queue_tail = job;
-    s->queue_tail = &job->next;
-    s->queued++;
-    if (s->leading)
-        s->arrived_while = true;
-    pthread_cond_signal(&s->queue_grew);
-    pthread_mutex_unlock(&s->queue_lock);
-}
-
-/* Queues run(arg) and waits until the committer has committed it. */
-static enum tsr_err write_grouped(struct sqlite_store *s,
-                                  enum tsr_err (*run)(struct conn *, void *), void *arg)
-{
-    struct write_job job = {.run = run, .arg = arg, .rc = TSR_ERR_STORE};
-
-    enqueue(s, &job);
-    pthread_mutex_lock(&s->queue_lock);
-    while (!job.done)
-        pthread_cond_wait(&s->queue_done, &s->queue_lock);
-    pthread_mutex_unlock(&s->queue_lock);
-    return job.rc;
-}
-
-/* Tells the batch's writers how it went: a waiting caller is woken, a job
- * nobody waits for gets its callback and is freed. */
-static void finish_batch(struct sqlite_store *s, struct write_job *batch)
-{
-    struct write_job *waiting = NULL;
-
-    for (struct write_job *j = batch, *next; j; j = next) {
-        next = j->next;
-        if (j->then) {
-            j->then(j->ctx, j->rc);
-            free(j);
-        } else {
-            j->next = waiting;
-            waiting = j;
-        }
-    }
-    pthread_mutex_lock(&s->queue_lock);
-    for (struct write_job *j = waiting, *next; j; j = next) {
-        next = j->next; /* j may return and vanish once done is set */
-        j->done = true;
-    }
-    s->leading = false;
-    pthread_cond_broadcast(&s->queue_done);
-    pthread_mutex_unlock(&s->queue_lock);
-}
-
-/* The one thread that commits: it takes the whole queue, commits it in one
- * transaction, and comes back for more, until the store closes and the
- * queue is empty. Writers never wait on the disk themselves unless they
- * choose to (write_grouped). */
-static void *committer_main(void *arg)
-{
-    struct sqlite_store *s = arg;
-
-    pthread_mutex_lock(&s->queue_lock);
-    for (;;) {
-        while (!s->queue && !s->stopping)
-            pthread_cond_wait(&s->queue_grew, &s->queue_lock);
-        if (!s->queue)
-            break;
-        s->leading = true;
-        wait_for_company(s);
-        struct write_job *batch = s->queue;
-
-        s->last_batch = s->queued;
-        s->arrived_while = false;
-        s->queue = NULL;
-        s->queue_tail = &s->queue;
-        s->queued = 0;
-        pthread_mutex_unlock(&s->queue_lock);
-        run_batch(s, batch);
-        finish_batch(s, batch);
-        pthread_mutex_lock(&s->queue_lock);
-    }
-    pthread_mutex_unlock(&s->queue_lock);
-    return NULL;
-}
-
 /* Takes a free reader, or waits for one when all are taken. Release with
  * reader_release. */
 static struct conn *reader_take(struct sqlite_store *s)
@@ -678,17 +499,6 @@ static void col_str(sqlite3_stmt *st, int i, char *dst, size_t size)
 static enum tsr_err bind_done(int src)
 {
     return map_rc(src);
-}
-
-static const char *kind_text(enum tsr_token_kind kind)
-{
-    switch (kind) {
-    case TSR_TOKEN_PERSONAL:
-        return "personal";
-    case TSR_TOKEN_SESSION:
-        return "session";
-    }
-    return NULL;
 }
 
 /* Reads a row of USER_COLS. */
@@ -956,47 +766,14 @@ static enum tsr_err sq_user_remove(struct tsr_store *store, const char *id, int6
 
 /* ---- tokens ---- */
 
-/* TSR_OK when user_id is live and, for a personal token with max_live > 0,
- * holds fewer than max_live live personal tokens at now. */
-static enum tsr_err token_may_insert(struct conn *c, const struct tsr_token_row *token,
-                                     int64_t max_live, int64_t now)
-{
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    int64_t n = 0;
-    enum tsr_err rc = stmt_get(c, ST_USER_LIVE, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, token->user_id, sizeof(token->user_id), &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &n); /* NOT_FOUND when the user is not live */
-    if (rc != TSR_OK || token->kind != TSR_TOKEN_PERSONAL || max_live <= 0)
-        goto out;
-    stmt_done(st);
-    rc = stmt_get(c, ST_TOKEN_COUNT_LIVE, &st);
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, token->user_id, sizeof(token->user_id), &src);
-    bind_int(st, 2, now, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &n);
-    if (rc == TSR_OK && n >= max_live)
-        rc = TSR_ERR_LIMIT;
-out:
-    stmt_done(st);
-    return rc;
-}
-
 /* Inserts token with the next change_seq. */
-static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t, const char *kind)
+static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t)
 {
     sqlite3_stmt *st = NULL;
     int src = SQLITE_OK;
     int changes = 0;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_INSERT, &st);
+    const char *kind = tsr__kind_text(t->kind);
+    enum tsr_err rc = kind ? stmt_get(c, ST_TOKEN_INSERT, &st) : TSR_ERR_INVALID;
 
     if (rc != TSR_OK)
         goto out;
@@ -1022,8 +799,6 @@ out:
     return rc;
 }
 
-static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit);
-
 /* One transaction for all: seeding a million tokens must not take a
  * million commits. */
 static enum tsr_err sq_token_insert_many(struct tsr_store *store,
@@ -1034,50 +809,14 @@ static enum tsr_err sq_token_insert_many(struct tsr_store *store,
 
     if (rc != TSR_OK)
         return rc;
-    for (size_t i = 0; i < n && rc == TSR_OK; i++) {
-        const char *kind = kind_text(tokens[i].kind);
-
-        rc = kind ? token_add(&s->writer, &tokens[i], kind) : TSR_ERR_INVALID;
-    }
+    for (size_t i = 0; i < n && rc == TSR_OK; i++)
+        rc = token_add(&s->writer, &tokens[i]);
     return write_end(s, rc);
 }
 
 static uint64_t sq_statements(struct tsr_store *store)
 {
     return atomic_load_explicit(&from_base(store)->statements, memory_order_relaxed);
-}
-
-struct insert_job {
-    const struct tsr_token_row *token;
-    const char *kind;
-    int64_t max_live;
-    int64_t now;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err insert_run(struct conn *c, void *arg)
-{
-    struct insert_job *a = arg;
-    /* The count and the insert share the write transaction, so two requests
-     * at once cannot both take the last free place. */
-    enum tsr_err rc = token_may_insert(c, a->token, a->max_live, a->now);
-
-    if (rc == TSR_OK)
-        rc = token_add(c, a->token, a->kind);
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-static enum tsr_err sq_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
-                                    int64_t max_live, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    struct insert_job a = {token, kind_text(token->kind), max_live, now, audit};
-
-    if (a.kind == NULL)
-        return TSR_ERR_INVALID;
-    return write_grouped(from_base(store), insert_run, &a);
 }
 
 /* Reads the one token that st (bound already) finds into *out;
@@ -1156,31 +895,6 @@ static enum tsr_err sq_token_get(struct tsr_store *store, const char *user_id, c
     return rc;
 }
 
-/* The listing statement for q's order and direction. */
-static enum tsr_err list_stmt(const struct tsr_token_query *q, enum stmt_id *out)
-{
-    int base;
-
-    switch (q->order) {
-    case TSR_ORDER_CREATED:
-        base = ST_TOKEN_LIST_CREATED;
-        break;
-    case TSR_ORDER_NAME:
-        base = ST_TOKEN_LIST_NAME;
-        break;
-    case TSR_ORDER_EXPIRES_AT:
-        base = ST_TOKEN_LIST_EXPIRES;
-        break;
-    case TSR_ORDER_LAST_USED_AT:
-        base = ST_TOKEN_LIST_USED;
-        break;
-    default:
-        return TSR_ERR_INVALID;
-    }
-    *out = (enum stmt_id)(base + (q->descending ? 1 : 0));
-    return TSR_OK;
-}
-
 /* Binds the user and the search of q, the values the count and the
  * listing share, as ?1 and ?2. */
 static void bind_query(sqlite3_stmt *st, const struct tsr_token_query *q, int *src)
@@ -1206,8 +920,9 @@ static enum tsr_err token_list_on(struct conn *c, const struct tsr_token_query *
     sqlite3_stmt *st = NULL;
     int src = SQLITE_OK;
     int64_t n = 0;
-    enum stmt_id list = ST_TOKEN_LIST_CREATED;
-    enum tsr_err rc = list_stmt(q, &list);
+    int order = 0;
+    enum tsr_err rc = tsr__list_order(q, &order);
+    enum stmt_id list = (enum stmt_id)(ST_TOKEN_LIST_CREATED + order);
 
     if (rc == TSR_OK)
         rc = stmt_get(c, ST_TOKEN_LIST_COUNT, &st);
@@ -1282,118 +997,6 @@ static enum tsr_err token_write(struct conn *c, const char *user_id, const char 
 out:
     stmt_done(st);
     return rc;
-}
-
-struct update_job {
-    const char *user_id;
-    const char *id;
-    unsigned fields;
-    const struct tsr_token_row *values;
-    struct tsr_token_row after;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err update_run(struct conn *c, void *arg)
-{
-    struct update_job *a = arg;
-    enum tsr_err rc = token_write(c, a->user_id, a->id, a->fields, a->values);
-
-    if (rc == TSR_OK)
-        rc = token_get_on(c, a->user_id, a->id, &a->after);
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-/* An insert nobody waits for: the job owns copies of what it writes. */
-struct insert_later {
-    struct write_job job;
-    struct insert_job a;
-    struct tsr_token_row token;
-    struct tsr_audit_row audit;
-};
-
-static enum tsr_err sq_token_insert_async(struct tsr_store *store,
-                                          const struct tsr_token_row *token, int64_t max_live,
-                                          int64_t now, const struct tsr_audit_row *audit,
-                                          void (*then)(void *ctx, enum tsr_err rc), void *ctx)
-{
-    struct insert_later *l;
-    const char *kind = kind_text(token->kind);
-
-    if (kind == NULL)
-        return TSR_ERR_INVALID;
-    l = calloc(1, sizeof(*l));
-    if (!l)
-        return TSR_ERR_NOMEM;
-    l->token = *token;
-    if (audit)
-        l->audit = *audit;
-    l->a = (struct insert_job){&l->token, kind, max_live, now, audit ? &l->audit : NULL};
-    l->job = (struct write_job){
-        .run = insert_run, .arg = &l->a, .rc = TSR_ERR_STORE, .then = then, .ctx = ctx};
-    /* job is the first member: the committer frees l when it frees the job. */
-    enqueue(from_base(store), &l->job);
-    return TSR_OK;
-}
-
-static enum tsr_err sq_token_update(struct tsr_store *store, const char *user_id, const char *id,
-                                    unsigned fields, const struct tsr_token_row *values,
-                                    struct tsr_token_row *out, const struct tsr_audit_row *audit)
-{
-    struct update_job a = {
-        .user_id = user_id, .id = id, .fields = fields, .values = values, .audit = audit};
-    enum tsr_err rc = write_grouped(from_base(store), update_run, &a);
-
-    /* Only a committed change is handed back. */
-    if (rc == TSR_OK && out != NULL)
-        *out = a.after;
-    return rc;
-}
-
-struct revoke_job {
-    const char *user_id;
-    const char *id;
-    const char *kind;
-    int64_t now;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err revoke_run(struct conn *c, void *arg)
-{
-    struct revoke_job *a = arg;
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    int changes = 0;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_REVOKE, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, a->user_id, NO_CAP, &src);
-    bind_str(st, 2, a->id, NO_CAP, &src);
-    bind_str(st, 3, a->kind, NO_CAP, &src);
-    bind_int(st, 4, a->now, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = step_write(c, st, &changes);
-    if (rc == TSR_OK && changes == 0)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-out:
-    stmt_done(st);
-    return rc;
-}
-
-static enum tsr_err sq_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
-                                    enum tsr_token_kind kind, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    struct revoke_job a = {user_id, id, kind_text(kind), now, audit};
-
-    if (a.kind == NULL)
-        return TSR_ERR_NOT_FOUND;
-    return write_grouped(from_base(store), revoke_run, &a);
 }
 
 /* Reads max(change_seq) on c into *out. */
@@ -1589,20 +1192,6 @@ static enum tsr_err audit_add(struct conn *c, sqlite3_stmt *st, const struct tsr
     return rc;
 }
 
-/* Appends audit (when not NULL) inside the writer's open transaction. */
-static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit)
-{
-    sqlite3_stmt *st = NULL;
-    enum tsr_err rc;
-
-    if (audit == NULL)
-        return TSR_OK;
-    rc = stmt_get(c, ST_AUDIT_INSERT, &st);
-    if (rc == TSR_OK)
-        rc = audit_add(c, st, audit);
-    return rc;
-}
-
 static enum tsr_err sq_audit_append(struct tsr_store *store, const struct tsr_audit_row *rows,
                                     size_t n)
 {
@@ -1734,6 +1323,149 @@ static enum tsr_err sq_audit_list(struct tsr_store *store, const char *user_id, 
     reader_release(c);
     return rc;
 }
+
+/* ---- the primitives of group commit (commit.h), on the writer ---- */
+
+static struct conn *tx_conn(void *engine)
+{
+    return &((struct sqlite_store *)engine)->writer;
+}
+
+static enum tsr_err tx_begin(void *engine)
+{
+    return write_begin(engine);
+}
+
+static enum tsr_err tx_savepoint(void *engine)
+{
+    return exec_cached(tx_conn(engine), ST_SAVEPOINT);
+}
+
+static enum tsr_err tx_release(void *engine)
+{
+    return exec_cached(tx_conn(engine), ST_RELEASE);
+}
+
+static enum tsr_err tx_rollback_to(void *engine)
+{
+    return exec_cached(tx_conn(engine), ST_ROLLBACK_TO);
+}
+
+static enum tsr_err tx_commit(void *engine, enum tsr_err rc)
+{
+    return write_end(engine, rc);
+}
+
+/* Some errors (disk full, out of memory) roll the transaction back. */
+static bool tx_failed(void *engine)
+{
+    return sqlite3_get_autocommit(tx_conn(engine)->db) != 0;
+}
+
+static enum tsr_err tx_user_live(void *engine, const char *user_id)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int64_t one = 0;
+    enum tsr_err rc = stmt_get(tx_conn(engine), ST_USER_LIVE, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = query_int(st, &one); /* NOT_FOUND when the user is not live */
+out:
+    stmt_done(st);
+    return rc;
+}
+
+/* The cap's count: the personal tokens of user_id neither revoked nor
+ * expired at now. */
+static enum tsr_err tx_token_count_live(void *engine, const char *user_id, int64_t now, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    enum tsr_err rc = stmt_get(tx_conn(engine), ST_TOKEN_COUNT_LIVE, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    bind_int(st, 2, now, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = query_int(st, n);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err tx_token_add(void *engine, const struct tsr_token_row *t)
+{
+    return token_add(tx_conn(engine), t);
+}
+
+static enum tsr_err tx_token_get(void *engine, const char *user_id, const char *id,
+                                 struct tsr_token_row *out)
+{
+    return token_get_on(tx_conn(engine), user_id, id, out);
+}
+
+static enum tsr_err tx_token_set(void *engine, const char *user_id, const char *id, unsigned fields,
+                                 const struct tsr_token_row *v)
+{
+    return token_write(tx_conn(engine), user_id, id, fields, v);
+}
+
+static enum tsr_err tx_token_revoke(void *engine, const char *user_id, const char *id,
+                                    enum tsr_token_kind kind, int64_t now)
+{
+    struct conn *c = tx_conn(engine);
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc = stmt_get(c, ST_TOKEN_REVOKE, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    bind_str(st, 2, id, NO_CAP, &src);
+    bind_str(st, 3, tsr__kind_text(kind), NO_CAP, &src);
+    bind_int(st, 4, now, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(c, st, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err tx_audit_add(void *engine, const struct tsr_audit_row *row)
+{
+    struct conn *c = tx_conn(engine);
+    sqlite3_stmt *st = NULL;
+    enum tsr_err rc = stmt_get(c, ST_AUDIT_INSERT, &st);
+
+    return rc == TSR_OK ? audit_add(c, st, row) : rc;
+}
+
+static const struct tsr__tx_ops sqlite_tx = {
+    .begin = tx_begin,
+    .savepoint = tx_savepoint,
+    .release = tx_release,
+    .rollback_to = tx_rollback_to,
+    .commit = tx_commit,
+    .failed = tx_failed,
+    .user_live = tx_user_live,
+    .token_count_live = tx_token_count_live,
+    .token_add = tx_token_add,
+    .token_get = tx_token_get,
+    .token_set = tx_token_set,
+    .token_revoke = tx_token_revoke,
+    .audit_add = tx_audit_add,
+};
 
 /* ---- the store ---- */
 
@@ -2011,21 +1743,11 @@ static void sq_close(struct tsr_store *store)
 
     if (s == NULL)
         return;
-    if (s->committer_started) {
-        /* The committer empties the queue before it stops. */
-        pthread_mutex_lock(&s->queue_lock);
-        s->stopping = true;
-        pthread_cond_signal(&s->queue_grew);
-        pthread_mutex_unlock(&s->queue_lock);
-        pthread_join(s->committer, NULL);
-    }
+    tsr__committer_release(&s->base.committer);
     /* Readers first: the last connection to close checkpoints the WAL. */
     for (int i = 0; i < SQLITE_READERS; i++)
         conn_close(&s->readers[i]);
     conn_close(&s->writer);
-    pthread_mutex_destroy(&s->queue_lock);
-    pthread_cond_destroy(&s->queue_done);
-    pthread_cond_destroy(&s->queue_grew);
     free(s->path);
     free(s);
 }
@@ -2128,18 +1850,14 @@ static const struct tsr__store_ops sqlite_ops = {
     .user_count = sq_user_count,
     .user_set_password = sq_user_set_password,
     .user_remove = sq_user_remove,
-    .token_insert = sq_token_insert,
     .token_by_hash = sq_token_by_hash,
     .token_by_hash_any = sq_token_by_hash_any,
     .token_insert_many = sq_token_insert_many,
-    .token_insert_async = sq_token_insert_async,
     .statements = sq_statements,
     .purge = sq_purge,
     .backup = sq_backup,
     .token_get = sq_token_get,
     .token_list = sq_token_list,
-    .token_update = sq_token_update,
-    .token_revoke = sq_token_revoke,
     .token_each_live = sq_token_each_live,
     .token_changes = sq_token_changes,
     .change_seq = sq_change_seq,
@@ -2168,10 +1886,7 @@ static struct sqlite_store *store_new(const char *path)
         s->readers[i].lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     atomic_init(&s->next_reader, 0);
     atomic_init(&s->statements, 0);
-    pthread_mutex_init(&s->queue_lock, NULL);
-    pthread_cond_init(&s->queue_done, NULL);
-    pthread_cond_init(&s->queue_grew, NULL);
-    s->queue_tail = &s->queue;
+    tsr__committer_init(&s->base.committer, &sqlite_tx, s);
     return s;
 }
 
@@ -2216,13 +1931,8 @@ enum tsr_err tsr__store_sqlite_open(const char *path, struct tsr_store **out, ch
         rc = make_files(path, err_msg, err_msg_size);
     if (rc == TSR_OK)
         rc = store_connect(s, err_msg, err_msg_size);
-    if (rc == TSR_OK) {
-        s->committer_started = pthread_create(&s->committer, NULL, committer_main, s) == 0;
-        if (!s->committer_started) {
-            set_msg(err_msg, err_msg_size, "cannot start a thread");
-            rc = TSR_ERR_NOMEM;
-        }
-    }
+    if (rc == TSR_OK && (rc = tsr__committer_start(&s->base.committer)) != TSR_OK)
+        set_msg(err_msg, err_msg_size, "cannot start a thread");
     if (rc != TSR_OK)
         goto out;
     *out = &s->base;
