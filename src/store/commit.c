@@ -287,8 +287,6 @@ enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_to
 {
     struct insert_job a = {token, max_live, now, audit};
 
-    if (store->ops->token_insert != NULL) /* an engine with a queue of its own */
-        return store->ops->token_insert(store, token, max_live, now, audit);
     if (tsr__kind_text(token->kind) == NULL)
         return TSR_ERR_INVALID;
     return write_grouped(&store->committer, insert_run, &a);
@@ -309,8 +307,6 @@ enum tsr_err tsr_store_token_insert_async(struct tsr_store *store,
 {
     struct insert_later *l;
 
-    if (store->ops->token_insert_async != NULL)
-        return store->ops->token_insert_async(store, token, max_live, now, audit, then, ctx);
     if (tsr__kind_text(token->kind) == NULL)
         return TSR_ERR_INVALID;
     l = calloc(1, sizeof(*l));
@@ -354,11 +350,7 @@ enum tsr_err tsr_store_token_update(struct tsr_store *store, const char *user_id
 {
     struct update_job a = {
         .user_id = user_id, .id = id, .fields = fields, .values = values, .audit = audit};
-    enum tsr_err rc;
-
-    if (store->ops->token_update != NULL)
-        return store->ops->token_update(store, user_id, id, fields, values, out, audit);
-    rc = write_grouped(&store->committer, update_run, &a);
+    enum tsr_err rc = write_grouped(&store->committer, update_run, &a);
 
     /* Only a committed change is handed back. */
     if (rc == TSR_OK && out != NULL)
@@ -390,8 +382,6 @@ enum tsr_err tsr_store_token_revoke(struct tsr_store *store, const char *user_id
 {
     struct revoke_job a = {user_id, id, kind, now, audit};
 
-    if (store->ops->token_revoke != NULL)
-        return store->ops->token_revoke(store, user_id, id, kind, now, audit);
     if (tsr__kind_text(kind) == NULL)
         return TSR_ERR_NOT_FOUND;
     return write_grouped(&store->committer, revoke_run, &a);

@@ -2,7 +2,9 @@
  *
  * An engine embeds struct tsr_store as the first member of its own struct,
  * points ops at its table, and casts back in each function. store.c only
- * forwards; the contracts are those of store.h.
+ * forwards; the contracts are those of store.h. The grouped token writes
+ * (insert, update, revoke) are not here: commit.c runs them on the
+ * primitives the engine gives its committer (commit.h).
  *
  * A callback handed to a store call (the `each` functions) runs while the
  * engine holds one of its connections, so it must not call back into the
@@ -33,14 +35,8 @@ struct tsr__store_ops {
                                       const char *password_hash, int64_t now);
     enum tsr_err (*user_remove)(struct tsr_store *store, const char *id, int64_t now);
 
-    enum tsr_err (*token_insert)(struct tsr_store *store, const struct tsr_token_row *token,
-                                 int64_t max_live, int64_t now, const struct tsr_audit_row *audit);
     enum tsr_err (*token_by_hash)(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                   struct tsr_token_row *out);
-    enum tsr_err (*token_insert_async)(struct tsr_store *store, const struct tsr_token_row *token,
-                                       int64_t max_live, int64_t now,
-                                       const struct tsr_audit_row *audit,
-                                       void (*then)(void *ctx, enum tsr_err rc), void *ctx);
     enum tsr_err (*token_insert_many)(struct tsr_store *store, const struct tsr_token_row *tokens,
                                       size_t n);
     uint64_t (*statements)(struct tsr_store *store);
@@ -54,12 +50,6 @@ struct tsr__store_ops {
     enum tsr_err (*token_list)(struct tsr_store *store, const struct tsr_token_query *q,
                                enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                void *ctx, int64_t *total);
-    enum tsr_err (*token_update)(struct tsr_store *store, const char *user_id, const char *id,
-                                 unsigned fields, const struct tsr_token_row *values,
-                                 struct tsr_token_row *out, const struct tsr_audit_row *audit);
-    enum tsr_err (*token_revoke)(struct tsr_store *store, const char *user_id, const char *id,
-                                 enum tsr_token_kind kind, int64_t now,
-                                 const struct tsr_audit_row *audit);
     enum tsr_err (*token_each_live)(struct tsr_store *store, int64_t now,
                                     enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                     void *ctx, int64_t *max_seq);

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "store/commit.h"
 #include "store/store_engine.h"
 
 /* Many nodes may share one database, so nothing here may rely on being the
@@ -296,18 +297,6 @@ struct conn {
     struct conn *next_free;
 };
 
-struct write_job {
-    enum tsr_err (*run)(struct conn *c, void *arg);
-    void *arg;
-    enum tsr_err rc;
-    bool done;
-    /* Set for a job whose caller does not wait: called once it is committed
-     * (or refused), after which the committer frees the job. */
-    void (*then)(void *ctx, enum tsr_err rc);
-    void *ctx;
-    struct write_job *next;
-};
-
 struct pg_store {
     struct tsr_store base; /* first, so that a struct tsr_store * is one of these */
     char *target;
@@ -318,16 +307,8 @@ struct pg_store {
     struct conn pool[PG_POOL];
     struct conn *free_conns;
 
-    /* Group commit, as in store_sqlite.c. */
+    /* The committer's own connection (commit.c). */
     struct conn writer;
-    pthread_mutex_t queue_lock;
-    pthread_cond_t queue_done;
-    pthread_cond_t queue_grew;
-    struct write_job *queue;
-    struct write_job **queue_tail;
-    bool stopping;
-    pthread_t committer;
-    bool committer_started;
 
     /* LISTEN: used by tsr_store_wait_change only, one caller at a time. */
     pthread_mutex_t listen_lock;
@@ -704,17 +685,6 @@ static void col_str(const PGresult *r, int i, int col, char *dst, size_t size)
         copy_str(dst, size, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
 }
 
-static const char *kind_text(enum tsr_token_kind kind)
-{
-    switch (kind) {
-    case TSR_TOKEN_PERSONAL:
-        return "personal";
-    case TSR_TOKEN_SESSION:
-        return "session";
-    }
-    return NULL;
-}
-
 static void read_user(const PGresult *r, int i, struct tsr_user_row *out)
 {
     col_str(r, i, 0, out->id, sizeof(out->id));
@@ -850,135 +820,6 @@ static enum tsr_err tx_write(struct conn *c, bool seq)
 static enum tsr_err tx_read(struct conn *c)
 {
     return exec_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-}
-
-/* ---- group commit ---- */
-
-/* Runs one job inside the batch's transaction; when the batch holds others,
- * under a savepoint, so that a job that fails (a limit reached, a token not
- * found) undoes only itself. */
-static enum tsr_err run_job(struct conn *c, struct write_job *j, bool alone)
-{
-    enum tsr_err rc = alone ? TSR_OK : exec_sql(c, "SAVEPOINT job");
-
-    if (rc != TSR_OK)
-        return rc;
-    rc = j->run(c, j->arg);
-    if (alone || PQtransactionStatus(c->pg) == PQTRANS_UNKNOWN)
-        return rc;
-    if (rc != TSR_OK)
-        (void)exec_sql(c, "ROLLBACK TO job");
-    (void)exec_sql(c, "RELEASE job");
-    return rc;
-}
-
-/* Commits a batch of jobs in one transaction. A job's own failure is its
- * alone; a failure of the transaction fails every job that had succeeded. */
-static void run_batch(struct pg_store *s, struct write_job *batch)
-{
-    struct conn *c = &s->writer;
-    bool alone = batch->next == NULL;
-    enum tsr_err rc = conn_ready(c, s->target, NULL, 0);
-
-    if (rc == TSR_ERR_IO)
-        rc = TSR_ERR_STORE;
-    if (rc == TSR_OK)
-        rc = tx_write(c, true);
-    for (struct write_job *j = batch; j; j = j->next) {
-        if (rc != TSR_OK) {
-            j->rc = rc; /* never run: the transaction failed before it */
-            continue;
-        }
-        j->rc = run_job(c, j, alone);
-        if (PQtransactionStatus(c->pg) == PQTRANS_UNKNOWN)
-            rc = j->rc != TSR_OK ? j->rc : TSR_ERR_STORE;
-    }
-    if (rc == TSR_OK && alone) {
-        rc = tx_end(c, batch->rc);
-        if (batch->rc == TSR_OK)
-            batch->rc = rc;
-        return;
-    }
-    rc = tx_end(c, rc);
-    for (struct write_job *j = batch; j; j = j->next) {
-        if (rc != TSR_OK && j->rc == TSR_OK)
-            j->rc = rc;
-    }
-}
-
-static void enqueue(struct pg_store *s, struct write_job *job)
-{
-    pthread_mutex_lock(&s->queue_lock);
-    *s->queue_tail = job;
-    s->queue_tail = &job->next;
-    pthread_cond_signal(&s->queue_grew);
-    pthread_mutex_unlock(&s->queue_lock);
-}
-
-/* Queues run(arg) and waits until the committer has committed it. */
-static enum tsr_err write_grouped(struct pg_store *s, enum tsr_err (*fn)(struct conn *, void *),
-                                  void *arg)
-{
-    struct write_job job = {.run = fn, .arg = arg, .rc = TSR_ERR_STORE};
-
-    enqueue(s, &job);
-    pthread_mutex_lock(&s->queue_lock);
-    while (!job.done)
-        pthread_cond_wait(&s->queue_done, &s->queue_lock);
-    pthread_mutex_unlock(&s->queue_lock);
-    return job.rc;
-}
-
-/* Tells the batch's writers how it went: a waiting caller is woken, a job
- * nobody waits for gets its callback and is freed. */
-static void finish_batch(struct pg_store *s, struct write_job *batch)
-{
-    struct write_job *waiting = NULL;
-
-    for (struct write_job *j = batch, *next; j; j = next) {
-        next = j->next;
-        if (j->then) {
-            j->then(j->ctx, j->rc);
-            free(j);
-        } else {
-            j->next = waiting;
-            waiting = j;
-        }
-    }
-    pthread_mutex_lock(&s->queue_lock);
-    for (struct write_job *j = waiting, *next; j; j = next) {
-        next = j->next; /* j may return and vanish once done is set */
-        j->done = true;
-    }
-    pthread_cond_broadcast(&s->queue_done);
-    pthread_mutex_unlock(&s->queue_lock);
-}
-
-/* The one thread that commits grouped writes: it takes the whole queue,
- * commits it in one transaction, and comes back for more, until the store
- * closes and the queue is empty. It does not wait for company as SQLite's
- * does: the next batch forms while one commit is on its way. */
-static void *committer_main(void *arg)
-{
-    struct pg_store *s = arg;
-
-    pthread_mutex_lock(&s->queue_lock);
-    for (;;) {
-        while (!s->queue && !s->stopping)
-            pthread_cond_wait(&s->queue_grew, &s->queue_lock);
-        if (!s->queue)
-            break;
-        struct write_job *batch = s->queue;
-
-        s->queue = NULL;
-        s->queue_tail = &s->queue;
-        pthread_mutex_unlock(&s->queue_lock);
-        run_batch(s, batch);
-        finish_batch(s, batch);
-        pthread_mutex_lock(&s->queue_lock);
-    }
-    pthread_mutex_unlock(&s->queue_lock);
-    return NULL;
 }
 
 /* ---- users ---- */
@@ -1172,29 +1013,8 @@ static enum tsr_err pg_user_remove(struct tsr_store *store, const char *id, int6
 
 /* ---- tokens ---- */
 
-/* TSR_OK when user_id is live and, for a personal token with max_live > 0,
- * holds fewer than max_live live personal tokens at now. Inside a
- * transaction that holds the counter's lock, so that no other node counts
- * or removes the user at the same time. */
-static enum tsr_err token_may_insert(struct conn *c, const struct tsr_token_row *token,
-                                     int64_t max_live, int64_t now)
-{
-    struct params p = {0};
-    int64_t n = 0;
-    enum tsr_err rc;
-
-    p_str(&p, token->user_id, sizeof(token->user_id));
-    rc = query_int(c, ST_USER_LIVE, &p, &n); /* NOT_FOUND when the user is not live */
-    if (rc != TSR_OK || token->kind != TSR_TOKEN_PERSONAL || max_live <= 0)
-        return rc;
-    p_int(&p, now);
-    rc = query_int(c, ST_TOKEN_COUNT_LIVE, &p, &n);
-    if (rc == TSR_OK && n >= max_live)
-        rc = TSR_ERR_LIMIT;
-    return rc;
-}
-
-/* Fills p with the values of ST_TOKEN_INSERT for t. */
+/* Fills p with the values of ST_TOKEN_INSERT for t, a token of one of our
+ * kinds (kind is its text). */
 static void token_params(struct params *p, const struct tsr_token_row *t, const char *kind)
 {
     p_str(p, t->id, sizeof(t->id));
@@ -1211,11 +1031,14 @@ static void token_params(struct params *p, const struct tsr_token_row *t, const 
 }
 
 /* Inserts token with the next change_seq. */
-static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t, const char *kind)
+static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t)
 {
     struct params p = {0};
+    const char *kind = tsr__kind_text(t->kind);
     enum tsr_err rc;
 
+    if (kind == NULL)
+        return TSR_ERR_INVALID;
     token_params(&p, t, kind);
     rc = run(c, ST_TOKEN_INSERT, &p, NULL, NULL);
     /* A repeated id or secret hash: as unlikely as guessing a secret. */
@@ -1223,8 +1046,6 @@ static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t, con
         rc = TSR_ERR_EXISTS;
     return rc;
 }
-
-static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit);
 
 /* Reads the results of the n inserts sent in pipeline mode, and the sync
  * after them; the first failure is returned. */
@@ -1270,7 +1091,7 @@ static enum tsr_err insert_pipelined(struct conn *c, const struct tsr_token_row 
 
         for (; i < end && rc == TSR_OK; i++) {
             struct params p = {0};
-            const char *kind = kind_text(tokens[i].kind);
+            const char *kind = tsr__kind_text(tokens[i].kind);
 
             if (kind == NULL) {
                 rc = TSR_ERR_INVALID;
@@ -1318,69 +1139,6 @@ static enum tsr_err pg_token_insert_many(struct tsr_store *store,
 static uint64_t pg_statements(struct tsr_store *store)
 {
     return atomic_load_explicit(&from_base(store)->statements, memory_order_relaxed);
-}
-
-struct insert_job {
-    const struct tsr_token_row *token;
-    const char *kind;
-    int64_t max_live;
-    int64_t now;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err insert_run(struct conn *c, void *arg)
-{
-    struct insert_job *a = arg;
-    enum tsr_err rc = token_may_insert(c, a->token, a->max_live, a->now);
-
-    if (rc == TSR_OK)
-        rc = token_add(c, a->token, a->kind);
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-static enum tsr_err pg_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
-                                    int64_t max_live, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    struct insert_job a = {token, kind_text(token->kind), max_live, now, audit};
-
-    if (a.kind == NULL)
-        return TSR_ERR_INVALID;
-    return write_grouped(from_base(store), insert_run, &a);
-}
-
-/* An insert nobody waits for: the job owns copies of what it writes. */
-struct insert_later {
-    struct write_job job;
-    struct insert_job a;
-    struct tsr_token_row token;
-    struct tsr_audit_row audit;
-};
-
-static enum tsr_err pg_token_insert_async(struct tsr_store *store,
-                                          const struct tsr_token_row *token, int64_t max_live,
-                                          int64_t now, const struct tsr_audit_row *audit,
-                                          void (*then)(void *ctx, enum tsr_err rc), void *ctx)
-{
-    struct insert_later *l;
-    const char *kind = kind_text(token->kind);
-
-    if (kind == NULL)
-        return TSR_ERR_INVALID;
-    l = calloc(1, sizeof(*l));
-    if (!l)
-        return TSR_ERR_NOMEM;
-    l->token = *token;
-    if (audit)
-        l->audit = *audit;
-    l->a = (struct insert_job){&l->token, kind, max_live, now, audit ? &l->audit : NULL};
-    l->job = (struct write_job){
-        .run = insert_run, .arg = &l->a, .rc = TSR_ERR_STORE, .then = then, .ctx = ctx};
-    /* job is the first member: the committer frees l when it frees the job. */
-    enqueue(from_base(store), &l->job);
-    return TSR_OK;
 }
 
 /* Reads the one token that statement id finds with p into *out;
@@ -1452,31 +1210,6 @@ static enum tsr_err pg_token_get(struct tsr_store *store, const char *user_id, c
     return rc;
 }
 
-/* The listing statement for q's order and direction. */
-static enum tsr_err list_stmt(const struct tsr_token_query *q, enum stmt_id *out)
-{
-    int base;
-
-    switch (q->order) {
-    case TSR_ORDER_CREATED:
-        base = ST_TOKEN_LIST_CREATED;
-        break;
-    case TSR_ORDER_NAME:
-        base = ST_TOKEN_LIST_NAME;
-        break;
-    case TSR_ORDER_EXPIRES_AT:
-        base = ST_TOKEN_LIST_EXPIRES;
-        break;
-    case TSR_ORDER_LAST_USED_AT:
-        base = ST_TOKEN_LIST_USED;
-        break;
-    default:
-        return TSR_ERR_INVALID;
-    }
-    *out = (enum stmt_id)(base + (q->descending ? 1 : 0));
-    return TSR_OK;
-}
-
 struct token_walk {
     enum tsr_err (*each)(const struct tsr_token_row *, void *);
     void *ctx;
@@ -1506,8 +1239,9 @@ static enum tsr_err token_list_on(struct conn *c, const struct tsr_token_query *
     const char *search = q->search;
     size_t len = q->search_len;
     int64_t n = 0;
-    enum stmt_id list = ST_TOKEN_LIST_CREATED;
-    enum tsr_err rc = list_stmt(q, &list);
+    int order = 0;
+    enum tsr_err rc = tsr__list_order(q, &order);
+    enum stmt_id list = (enum stmt_id)(ST_TOKEN_LIST_CREATED + order);
 
     if (rc != TSR_OK)
         return rc;
@@ -1551,94 +1285,6 @@ static enum tsr_err pg_token_list(struct tsr_store *store, const struct tsr_toke
         rc = tx_end(c, token_list_on(c, q, each, ctx, total));
     conn_release(s, c);
     return rc;
-}
-
-struct update_job {
-    const char *user_id;
-    const char *id;
-    unsigned fields;
-    const struct tsr_token_row *values;
-    struct tsr_token_row after;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err update_run(struct conn *c, void *arg)
-{
-    struct update_job *a = arg;
-    const struct tsr_token_row *v = a->values;
-    struct params p = {0};
-    int64_t changes = 0;
-    enum tsr_err rc;
-
-    p_str(&p, a->id, NO_CAP);
-    /* NULL keeps a column as it is; see ST_TOKEN_UPDATE. */
-    p_str(&p, (a->fields & TSR_SET_NAME) ? v->name : NULL, sizeof(v->name));
-    p_str(&p, (a->fields & TSR_SET_DESCRIPTION) ? v->description : NULL, sizeof(v->description));
-    if (a->fields & TSR_SET_EXPIRES_AT)
-        p_int(&p, v->expires_at);
-    else
-        p_str(&p, NULL, 0);
-    p_str(&p, a->user_id, NO_CAP);
-    rc = run(c, ST_TOKEN_UPDATE, &p, NULL, &changes);
-    if (rc == TSR_OK && changes == 0)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = token_get_on(c, a->user_id, a->id, &a->after);
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-static enum tsr_err pg_token_update(struct tsr_store *store, const char *user_id, const char *id,
-                                    unsigned fields, const struct tsr_token_row *values,
-                                    struct tsr_token_row *out, const struct tsr_audit_row *audit)
-{
-    struct update_job a = {
-        .user_id = user_id, .id = id, .fields = fields, .values = values, .audit = audit};
-    enum tsr_err rc = write_grouped(from_base(store), update_run, &a);
-
-    /* Only a committed change is handed back. */
-    if (rc == TSR_OK && out != NULL)
-        *out = a.after;
-    return rc;
-}
-
-struct revoke_job {
-    const char *user_id;
-    const char *id;
-    const char *kind;
-    int64_t now;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err revoke_run(struct conn *c, void *arg)
-{
-    struct revoke_job *a = arg;
-    struct params p = {0};
-    int64_t changes = 0;
-    enum tsr_err rc;
-
-    p_str(&p, a->user_id, NO_CAP);
-    p_str(&p, a->id, NO_CAP);
-    p_str(&p, a->kind, NO_CAP);
-    p_int(&p, a->now);
-    rc = run(c, ST_TOKEN_REVOKE, &p, NULL, &changes);
-    if (rc == TSR_OK && changes == 0)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-static enum tsr_err pg_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
-                                    enum tsr_token_kind kind, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    struct revoke_job a = {user_id, id, kind_text(kind), now, audit};
-
-    if (a.kind == NULL)
-        return TSR_ERR_NOT_FOUND;
-    return write_grouped(from_base(store), revoke_run, &a);
 }
 
 /* The body of token_each_live, inside a read transaction on c. */
@@ -1835,12 +1481,6 @@ static enum tsr_err audit_add(struct conn *c, const struct tsr_audit_row *r)
     return run(c, ST_AUDIT_INSERT, &p, NULL, NULL);
 }
 
-/* Appends audit (when not NULL) inside c's open transaction. */
-static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit)
-{
-    return audit == NULL ? TSR_OK : audit_add(c, audit);
-}
-
 static enum tsr_err pg_audit_append(struct tsr_store *store, const struct tsr_audit_row *rows,
                                     size_t n)
 {
@@ -1955,6 +1595,144 @@ static enum tsr_err pg_audit_list(struct tsr_store *store, const char *user_id, 
     conn_release(s, c);
     return rc;
 }
+
+/* ---- the primitives of group commit (commit.h), on the writer ---- */
+
+static struct conn *tx_conn(void *engine)
+{
+    return &((struct pg_store *)engine)->writer;
+}
+
+/* Connects the writer again when its connection broke, and takes the
+ * counter's lock: every grouped write hands out change_seq. */
+static enum tsr_err tx_begin(void *engine)
+{
+    struct pg_store *s = engine;
+    enum tsr_err rc = conn_ready(&s->writer, s->target, NULL, 0);
+
+    if (rc == TSR_ERR_IO)
+        rc = TSR_ERR_STORE;
+    return rc == TSR_OK ? tx_write(&s->writer, true) : rc;
+}
+
+static enum tsr_err tx_savepoint(void *engine)
+{
+    return exec_sql(tx_conn(engine), "SAVEPOINT job");
+}
+
+static enum tsr_err tx_release(void *engine)
+{
+    return exec_sql(tx_conn(engine), "RELEASE job");
+}
+
+static enum tsr_err tx_rollback_to(void *engine)
+{
+    return exec_sql(tx_conn(engine), "ROLLBACK TO job");
+}
+
+static enum tsr_err tx_commit(void *engine, enum tsr_err rc)
+{
+    return tx_end(tx_conn(engine), rc);
+}
+
+/* A failed statement leaves the transaction for ROLLBACK TO to mend; only
+ * a lost connection loses it. */
+static bool tx_failed(void *engine)
+{
+    return PQtransactionStatus(tx_conn(engine)->pg) == PQTRANS_UNKNOWN;
+}
+
+static enum tsr_err tx_user_live(void *engine, const char *user_id)
+{
+    struct params p = {0};
+    int64_t one = 0;
+
+    p_str(&p, user_id, NO_CAP);
+    return query_int(tx_conn(engine), ST_USER_LIVE, &p, &one); /* NOT_FOUND when not live */
+}
+
+/* The cap's count: the personal tokens of user_id neither revoked nor
+ * expired at now. Under the counter's lock, so that no other node counts or
+ * removes the user at the same time. */
+static enum tsr_err tx_token_count_live(void *engine, const char *user_id, int64_t now, int64_t *n)
+{
+    struct params p = {0};
+
+    p_str(&p, user_id, NO_CAP);
+    p_int(&p, now);
+    return query_int(tx_conn(engine), ST_TOKEN_COUNT_LIVE, &p, n);
+}
+
+static enum tsr_err tx_token_add(void *engine, const struct tsr_token_row *t)
+{
+    return token_add(tx_conn(engine), t);
+}
+
+static enum tsr_err tx_token_get(void *engine, const char *user_id, const char *id,
+                                 struct tsr_token_row *out)
+{
+    return token_get_on(tx_conn(engine), user_id, id, out);
+}
+
+static enum tsr_err tx_token_set(void *engine, const char *user_id, const char *id, unsigned fields,
+                                 const struct tsr_token_row *v)
+{
+    struct params p = {0};
+    int64_t changes = 0;
+    enum tsr_err rc;
+
+    p_str(&p, id, NO_CAP);
+    /* NULL keeps a column as it is; see ST_TOKEN_UPDATE. */
+    p_str(&p, (fields & TSR_SET_NAME) ? v->name : NULL, sizeof(v->name));
+    p_str(&p, (fields & TSR_SET_DESCRIPTION) ? v->description : NULL, sizeof(v->description));
+    if (fields & TSR_SET_EXPIRES_AT)
+        p_int(&p, v->expires_at);
+    else
+        p_str(&p, NULL, 0);
+    p_str(&p, user_id, NO_CAP);
+    rc = run(tx_conn(engine), ST_TOKEN_UPDATE, &p, NULL, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+    return rc;
+}
+
+static enum tsr_err tx_token_revoke(void *engine, const char *user_id, const char *id,
+                                    enum tsr_token_kind kind, int64_t now)
+{
+    struct params p = {0};
+    int64_t changes = 0;
+    enum tsr_err rc;
+
+    p_str(&p, user_id, NO_CAP);
+    p_str(&p, id, NO_CAP);
+    p_str(&p, tsr__kind_text(kind), NO_CAP);
+    p_int(&p, now);
+    rc = run(tx_conn(engine), ST_TOKEN_REVOKE, &p, NULL, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+    return rc;
+}
+
+static enum tsr_err tx_audit_add(void *engine, const struct tsr_audit_row *row)
+{
+    return audit_add(tx_conn(engine), row);
+}
+
+static const struct tsr__tx_ops pg_tx = {
+    .begin = tx_begin,
+    .savepoint = tx_savepoint,
+    .release = tx_release,
+    .rollback_to = tx_rollback_to,
+    .commit = tx_commit,
+    .failed = tx_failed,
+    .user_live = tx_user_live,
+    .token_count_live = tx_token_count_live,
+    .token_add = tx_token_add,
+    .token_get = tx_token_get,
+    .token_set = tx_token_set,
+    .token_revoke = tx_token_revoke,
+    .audit_add = tx_audit_add,
+};
 
 /* ---- the store ---- */
 
@@ -2119,23 +1897,13 @@ static void pg_close(struct tsr_store *store)
 
     if (s == NULL)
         return;
-    if (s->committer_started) {
-        /* The committer empties the queue before it stops. */
-        pthread_mutex_lock(&s->queue_lock);
-        s->stopping = true;
-        pthread_cond_signal(&s->queue_grew);
-        pthread_mutex_unlock(&s->queue_lock);
-        pthread_join(s->committer, NULL);
-    }
+    tsr__committer_release(&s->base.committer);
     for (int i = 0; i < PG_POOL; i++)
         conn_close(&s->pool[i]);
     conn_close(&s->writer);
     conn_close(&s->listener);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->pool_freed);
-    pthread_mutex_destroy(&s->queue_lock);
-    pthread_cond_destroy(&s->queue_done);
-    pthread_cond_destroy(&s->queue_grew);
     pthread_mutex_destroy(&s->listen_lock);
     free(s->target);
     free(s);
@@ -2152,18 +1920,14 @@ static const struct tsr__store_ops pg_ops = {
     .user_count = pg_user_count,
     .user_set_password = pg_user_set_password,
     .user_remove = pg_user_remove,
-    .token_insert = pg_token_insert,
     .token_by_hash = pg_token_by_hash,
     .token_by_hash_any = pg_token_by_hash_any,
     .token_insert_many = pg_token_insert_many,
-    .token_insert_async = pg_token_insert_async,
     .statements = pg_statements,
     .purge = pg_purge,
     .backup = pg_backup,
     .token_get = pg_token_get,
     .token_list = pg_token_list,
-    .token_update = pg_token_update,
-    .token_revoke = pg_token_revoke,
     .token_each_live = pg_token_each_live,
     .token_changes = pg_token_changes,
     .change_seq = pg_change_seq,
@@ -2265,10 +2029,7 @@ static struct pg_store *store_new(const char *target)
     s->writer.statements = &s->statements;
     s->writer.target = s->target;
     s->listener.statements = &s->statements;
-    pthread_mutex_init(&s->queue_lock, NULL);
-    pthread_cond_init(&s->queue_done, NULL);
-    pthread_cond_init(&s->queue_grew, NULL);
-    s->queue_tail = &s->queue;
+    tsr__committer_init(&s->base.committer, &pg_tx, s);
     pthread_mutex_init(&s->listen_lock, NULL);
     return s;
 }
@@ -2290,13 +2051,8 @@ enum tsr_err tsr__store_pg_open(const char *target, struct tsr_store **out, char
         rc = check_encoding(&s->writer, err_msg, err_msg_size);
     if (rc == TSR_OK)
         rc = migrate(&s->writer, err_msg, err_msg_size);
-    if (rc == TSR_OK) {
-        s->committer_started = pthread_create(&s->committer, NULL, committer_main, s) == 0;
-        if (!s->committer_started) {
-            set_msg(err_msg, err_msg_size, "cannot start a thread");
-            rc = TSR_ERR_NOMEM;
-        }
-    }
+    if (rc == TSR_OK && (rc = tsr__committer_start(&s->base.committer)) != TSR_OK)
+        set_msg(err_msg, err_msg_size, "cannot start a thread");
     if (rc != TSR_OK) {
         pg_close(&s->base);
         return rc;
