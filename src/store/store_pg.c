@@ -789,6 +789,60 @@ static enum tsr_err run_each(struct conn *c, enum stmt_id id, const struct param
     }
 }
 
+/* Runs statement id with p on c and hands the rows to row(r, ctx), each
+ * as row 0 of r; with one, only the first, and TSR_ERR_NOT_FOUND when there
+ * is none. */
+static enum tsr_err query_on(struct conn *c, enum stmt_id id, const struct params *p,
+                             enum tsr_err (*row)(const PGresult *r, void *ctx), void *ctx, bool one)
+{
+    PGresult *r = NULL;
+    enum tsr_err rc;
+
+    if (!one)
+        return run_each(c, id, p, row, ctx);
+    rc = run(c, id, p, &r, NULL);
+    if (rc == TSR_OK && PQntuples(r) < 1)
+        rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        rc = row(r, ctx);
+    PQclear(r);
+    return rc;
+}
+
+/* query_on, on a connection of the pool taken for it. */
+static enum tsr_err run_query(struct tsr_store *store, enum stmt_id id, const struct params *p,
+                              enum tsr_err (*row)(const PGresult *r, void *ctx), void *ctx,
+                              bool one)
+{
+    struct pg_store *s = from_base(store);
+    struct conn *c;
+    enum tsr_err rc = conn_take(s, &c);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = query_on(c, id, p, row, ctx, one);
+    conn_release(s, c);
+    return rc;
+}
+
+/* Reads row 0 into what ctx points at. */
+static enum tsr_err row_user(const PGresult *r, void *ctx)
+{
+    read_user(r, 0, ctx);
+    return TSR_OK;
+}
+
+static enum tsr_err row_token(const PGresult *r, void *ctx)
+{
+    return read_token(r, 0, ctx);
+}
+
+static enum tsr_err row_int(const PGresult *r, void *ctx)
+{
+    *(int64_t *)ctx = col_int(r, 0, 0);
+    return TSR_OK;
+}
+
 /* ---- transactions ---- */
 
 /* Ends the open transaction of c: commits when rc is TSR_OK, else rolls
@@ -850,23 +904,10 @@ static enum tsr_err pg_user_insert(struct tsr_store *store, const struct tsr_use
 static enum tsr_err user_find(struct tsr_store *store, enum stmt_id id, const char *key,
                               struct tsr_user_row *out)
 {
-    struct pg_store *s = from_base(store);
     struct params p = {0};
-    PGresult *r = NULL;
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
 
-    if (rc != TSR_OK)
-        return rc;
     p_str(&p, key, NO_CAP);
-    rc = run(c, id, &p, &r, NULL);
-    if (rc == TSR_OK && PQntuples(r) < 1)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        read_user(r, 0, out);
-    PQclear(r);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, id, &p, row_user, out, true);
 }
 
 static enum tsr_err pg_user_by_email(struct tsr_store *store, const char *email,
@@ -898,34 +939,14 @@ static enum tsr_err pg_user_each(struct tsr_store *store,
                                  enum tsr_err (*each)(const struct tsr_user_row *, void *),
                                  void *ctx)
 {
-    struct pg_store *s = from_base(store);
     struct user_walk w = {each, ctx};
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
 
-    if (rc != TSR_OK)
-        return rc;
-    rc = run_each(c, ST_USER_EACH, NULL, user_row, &w);
-    conn_release(s, c);
-    return rc;
-}
-
-/* query_int of a statement with no parameters, on a connection of the pool. */
-static enum tsr_err query_int_pooled(struct pg_store *s, enum stmt_id id, int64_t *out)
-{
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
-
-    if (rc != TSR_OK)
-        return rc;
-    rc = query_int(c, id, NULL, out);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, ST_USER_EACH, NULL, user_row, &w, false);
 }
 
 static enum tsr_err pg_user_count(struct tsr_store *store, int64_t *out)
 {
-    return query_int_pooled(from_base(store), ST_USER_COUNT, out);
+    return run_query(store, ST_USER_COUNT, NULL, row_int, out, true);
 }
 
 /* Takes the next n change_seq numbers at once (inside a transaction that
@@ -1141,36 +1162,13 @@ static uint64_t pg_statements(struct tsr_store *store)
     return atomic_load_explicit(&from_base(store)->statements, memory_order_relaxed);
 }
 
-/* Reads the one token that statement id finds with p into *out;
- * TSR_ERR_NOT_FOUND when none. */
-static enum tsr_err token_find(struct conn *c, enum stmt_id id, const struct params *p,
-                               struct tsr_token_row *out)
-{
-    PGresult *r = NULL;
-    enum tsr_err rc = run(c, id, p, &r, NULL);
-
-    if (rc == TSR_OK && PQntuples(r) < 1)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = read_token(r, 0, out);
-    PQclear(r);
-    return rc;
-}
-
 static enum tsr_err token_by_hash_with(struct tsr_store *store, enum stmt_id id,
                                        const uint8_t hash[TSR_HASH_LEN], struct tsr_token_row *out)
 {
-    struct pg_store *s = from_base(store);
     struct params p = {0};
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
 
-    if (rc != TSR_OK)
-        return rc;
     p_bytes(&p, hash, TSR_HASH_LEN);
-    rc = token_find(c, id, &p, out);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, id, &p, row_token, out, true);
 }
 
 static enum tsr_err pg_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
@@ -1186,28 +1184,29 @@ static enum tsr_err pg_token_by_hash_any(struct tsr_store *store, const uint8_t 
 }
 
 /* Finds user_id's unrevoked personal token id on c. */
+/* The values of ST_TOKEN_GET: a token of its owner. */
+static void owned_params(struct params *p, const char *user_id, const char *id)
+{
+    p_str(p, user_id, NO_CAP);
+    p_str(p, id, NO_CAP);
+}
+
 static enum tsr_err token_get_on(struct conn *c, const char *user_id, const char *id,
                                  struct tsr_token_row *out)
 {
     struct params p = {0};
 
-    p_str(&p, user_id, NO_CAP);
-    p_str(&p, id, NO_CAP);
-    return token_find(c, ST_TOKEN_GET, &p, out);
+    owned_params(&p, user_id, id);
+    return query_on(c, ST_TOKEN_GET, &p, row_token, out, true);
 }
 
 static enum tsr_err pg_token_get(struct tsr_store *store, const char *user_id, const char *id,
                                  struct tsr_token_row *out)
 {
-    struct pg_store *s = from_base(store);
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
+    struct params p = {0};
 
-    if (rc != TSR_OK)
-        return rc;
-    rc = token_get_on(c, user_id, id, out);
-    conn_release(s, c);
-    return rc;
+    owned_params(&p, user_id, id);
+    return run_query(store, ST_TOKEN_GET, &p, row_token, out, true);
 }
 
 struct token_walk {
@@ -1328,28 +1327,23 @@ static enum tsr_err pg_token_changes(struct tsr_store *store, int64_t since,
                                      enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                      void *ctx, int64_t *max_seq)
 {
-    struct pg_store *s = from_base(store);
     int64_t seq = since;
     struct token_walk w = {each, ctx, &seq};
     struct params p = {0};
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
+    enum tsr_err rc;
 
-    if (rc != TSR_OK)
-        return rc;
     p_int(&p, since);
     /* One statement sees one snapshot; by the counter's lock, every change
      * numbered below the highest it sees is in it. */
-    rc = run_each(c, ST_TOKEN_CHANGES, &p, token_row, &w);
+    rc = run_query(store, ST_TOKEN_CHANGES, &p, token_row, &w, false);
     if (max_seq != NULL)
         *max_seq = seq;
-    conn_release(s, c);
     return rc;
 }
 
 static enum tsr_err pg_change_seq(struct tsr_store *store, int64_t *out)
 {
-    return query_int_pooled(from_base(store), ST_MAX_SEQ, out);
+    return run_query(store, ST_MAX_SEQ, NULL, row_int, out, true);
 }
 
 /* A bounded growable string for array literals; fails once past its cap. */
@@ -1534,24 +1528,17 @@ static enum tsr_err pg_audit_each(struct tsr_store *store, const char *user_id, 
                                   enum tsr_err (*each)(const struct tsr_audit_row *, void *),
                                   void *ctx)
 {
-    struct pg_store *s = from_base(store);
     struct audit_walk w = {.each = each, .ctx = ctx};
     struct params p = {0};
-    struct conn *c;
-    enum tsr_err rc;
 
     if (limit <= 0)
         return TSR_OK;
-    rc = conn_take(s, &c);
-    if (rc != TSR_OK)
-        return rc;
     p_int(&p, limit);
     p_int(&p, offset > 0 ? offset : 0);
     if (user_id != NULL)
         p_str(&p, user_id, NO_CAP);
-    rc = run_each(c, user_id != NULL ? ST_AUDIT_EACH_USER : ST_AUDIT_EACH, &p, audit_row, &w);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, user_id != NULL ? ST_AUDIT_EACH_USER : ST_AUDIT_EACH, &p, audit_row, &w,
+                     false);
 }
 
 /* The body of audit_list, inside a read transaction on c. */
@@ -1738,16 +1725,9 @@ static const struct tsr__tx_ops pg_tx = {
 
 static enum tsr_err pg_ping(struct tsr_store *store)
 {
-    struct pg_store *s = from_base(store);
     int64_t n = 0;
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
 
-    if (rc != TSR_OK)
-        return rc;
-    rc = query_int(c, ST_PING, NULL, &n);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, ST_PING, NULL, row_int, &n, true);
 }
 
 static const char *pg_path(struct tsr_store *store)

@@ -563,30 +563,122 @@ static enum tsr_err step_write(struct conn *c, sqlite3_stmt *st, int *changes)
     return rc;
 }
 
-/* Reads every row of st as a token and hands it to each; stops at the
- * first error or non-TSR_OK answer and returns it. *max_seq (may be NULL)
- * is raised to the highest change_seq read. */
-static enum tsr_err each_token(sqlite3_stmt *st,
-                               enum tsr_err (*each)(const struct tsr_token_row *, void *),
-                               void *ctx, int64_t *max_seq)
-{
-    struct tsr_token_row row;
-    bool have = false;
-    enum tsr_err rc;
+/* ---- readers: take a connection, bind, step, release ---- */
 
-    for (;;) {
+/* Binds the values of a read: one binder a shape of its arguments. */
+static void bind_text1(sqlite3_stmt *st, const void *arg, int *src)
+{
+    bind_str(st, 1, arg, NO_CAP, src);
+}
+
+static void bind_hash(sqlite3_stmt *st, const void *arg, int *src)
+{
+    bind_blob(st, 1, arg, TSR_HASH_LEN, src);
+}
+
+static void bind_int1(sqlite3_stmt *st, const void *arg, int *src)
+{
+    bind_int(st, 1, *(const int64_t *)arg, src);
+}
+
+/* arg is {user_id, id}: a token of its owner. */
+static void bind_owned(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const char *const *key = arg;
+
+    bind_str(st, 1, key[0], NO_CAP, src);
+    bind_str(st, 2, key[1], NO_CAP, src);
+}
+
+/* Reads a row into what ctx points at. */
+static enum tsr_err row_user(sqlite3_stmt *st, void *ctx)
+{
+    read_user(st, ctx);
+    return TSR_OK;
+}
+
+static enum tsr_err row_token(sqlite3_stmt *st, void *ctx)
+{
+    return read_token(st, ctx);
+}
+
+static enum tsr_err row_int(sqlite3_stmt *st, void *ctx)
+{
+    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
+    return TSR_OK;
+}
+
+/* A walk hands each row to its caller's each. */
+struct walk {
+    enum tsr_err (*user)(const struct tsr_user_row *, void *);
+    enum tsr_err (*token)(const struct tsr_token_row *, void *);
+    enum tsr_err (*audit)(const struct tsr_audit_row *, void *);
+    enum tsr_err (*entry)(const struct tsr_audit_entry *, void *);
+    void *ctx;
+    int64_t *max_seq; /* raised to the highest change_seq read; may be NULL */
+};
+
+static enum tsr_err walk_user(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_user_row u;
+
+    read_user(st, &u);
+    return w->user(&u, w->ctx);
+}
+
+static enum tsr_err walk_token(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_token_row t;
+    enum tsr_err rc = read_token(st, &t);
+
+    if (rc != TSR_OK)
+        return rc;
+    if (w->max_seq != NULL && t.change_seq > *w->max_seq)
+        *w->max_seq = t.change_seq;
+    return w->token(&t, w->ctx);
+}
+
+/* Runs statement id on c, bound by bind(st, arg, &src) (NULL: no values),
+ * and hands each row to row(st, ctx) until it answers other than TSR_OK.
+ * With one, only the first row, and TSR_ERR_NOT_FOUND when none came. */
+static enum tsr_err query_on(struct conn *c, enum stmt_id id,
+                             void (*bind)(sqlite3_stmt *, const void *, int *), const void *arg,
+                             enum tsr_err (*row)(sqlite3_stmt *, void *), void *ctx, bool one)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    bool have = false;
+    enum tsr_err rc = stmt_get(c, id, &st);
+
+    if (rc == TSR_OK && bind != NULL) {
+        bind(st, arg, &src);
+        rc = bind_done(src);
+    }
+    while (rc == TSR_OK) {
         rc = stmt_step(st, &have);
         if (rc != TSR_OK || !have)
             break;
-        rc = read_token(st, &row);
-        if (rc != TSR_OK)
-            break;
-        if (max_seq != NULL && row.change_seq > *max_seq)
-            *max_seq = row.change_seq;
-        rc = each(&row, ctx);
-        if (rc != TSR_OK)
+        rc = row(st, ctx);
+        if (one)
             break;
     }
+    if (rc == TSR_OK && one && !have)
+        rc = TSR_ERR_NOT_FOUND;
+    stmt_done(st);
+    return rc;
+}
+
+/* query_on, on a reader taken for it. */
+static enum tsr_err run_query(struct tsr_store *store, enum stmt_id id,
+                              void (*bind)(sqlite3_stmt *, const void *, int *), const void *arg,
+                              enum tsr_err (*row)(sqlite3_stmt *, void *), void *ctx, bool one)
+{
+    struct conn *c = reader_take(from_base(store));
+    enum tsr_err rc = query_on(c, id, bind, arg, row, ctx, one);
+
+    reader_release(c);
     return rc;
 }
 
@@ -625,26 +717,7 @@ out:
 static enum tsr_err user_find(struct tsr_store *store, enum stmt_id id, const char *key,
                               struct tsr_user_row *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    bool row = false;
-    enum tsr_err rc = stmt_get(c, id, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, key, NO_CAP, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = stmt_step(st, &row);
-    if (rc == TSR_OK && !row)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        read_user(st, out);
-out:
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, id, bind_text1, key, row_user, out, true);
 }
 
 static enum tsr_err sq_user_by_email(struct tsr_store *store, const char *email,
@@ -662,35 +735,14 @@ static enum tsr_err sq_user_each(struct tsr_store *store,
                                  enum tsr_err (*each)(const struct tsr_user_row *, void *),
                                  void *ctx)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    struct tsr_user_row row;
-    bool have = false;
-    enum tsr_err rc = stmt_get(c, ST_USER_EACH, &st);
+    struct walk w = {.user = each, .ctx = ctx};
 
-    while (rc == TSR_OK) {
-        rc = stmt_step(st, &have);
-        if (rc != TSR_OK || !have)
-            break;
-        read_user(st, &row);
-        rc = each(&row, ctx);
-    }
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, ST_USER_EACH, NULL, NULL, walk_user, &w, false);
 }
 
 static enum tsr_err sq_user_count(struct tsr_store *store, int64_t *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    enum tsr_err rc = stmt_get(c, ST_USER_COUNT, &st);
-
-    if (rc == TSR_OK)
-        rc = query_int(st, out);
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, ST_USER_COUNT, NULL, NULL, row_int, out, true);
 }
 
 /* Revokes, one by one, every unrevoked token of user_id of kind (NULL for
@@ -819,38 +871,10 @@ static uint64_t sq_statements(struct tsr_store *store)
     return atomic_load_explicit(&from_base(store)->statements, memory_order_relaxed);
 }
 
-/* Reads the one token that st (bound already) finds into *out;
- * TSR_ERR_NOT_FOUND when none. */
-static enum tsr_err token_find(sqlite3_stmt *st, struct tsr_token_row *out)
-{
-    bool row = false;
-    enum tsr_err rc = stmt_step(st, &row);
-
-    if (rc == TSR_OK && !row)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = read_token(st, out);
-    return rc;
-}
-
 static enum tsr_err token_by_hash_with(struct tsr_store *store, enum stmt_id id,
                                        const uint8_t hash[TSR_HASH_LEN], struct tsr_token_row *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    enum tsr_err rc = stmt_get(c, id, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_blob(st, 1, hash, TSR_HASH_LEN, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = token_find(st, out);
-out:
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, id, bind_hash, hash, row_token, out, true);
 }
 
 static enum tsr_err sq_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
@@ -869,36 +893,24 @@ static enum tsr_err sq_token_by_hash_any(struct tsr_store *store, const uint8_t 
 static enum tsr_err token_get_on(struct conn *c, const char *user_id, const char *id,
                                  struct tsr_token_row *out)
 {
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_GET, &st);
+    const char *key[2] = {user_id, id};
 
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    bind_str(st, 2, id, NO_CAP, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = token_find(st, out);
-out:
-    stmt_done(st);
-    return rc;
+    return query_on(c, ST_TOKEN_GET, bind_owned, key, row_token, out, true);
 }
 
 static enum tsr_err sq_token_get(struct tsr_store *store, const char *user_id, const char *id,
                                  struct tsr_token_row *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    enum tsr_err rc = token_get_on(c, user_id, id, out);
+    const char *key[2] = {user_id, id};
 
-    reader_release(c);
-    return rc;
+    return run_query(store, ST_TOKEN_GET, bind_owned, key, row_token, out, true);
 }
 
 /* Binds the user and the search of q, the values the count and the
  * listing share, as ?1 and ?2. */
-static void bind_query(sqlite3_stmt *st, const struct tsr_token_query *q, int *src)
+static void bind_query(sqlite3_stmt *st, const void *arg, int *src)
 {
+    const struct tsr_token_query *q = arg;
     const char *search = q->search;
     size_t len = q->search_len;
 
@@ -912,47 +924,37 @@ static void bind_query(sqlite3_stmt *st, const struct tsr_token_query *q, int *s
         *src = sqlite3_bind_text(st, 2, search, (int)len, SQLITE_STATIC);
 }
 
+/* bind_query, and q's page as ?3 and ?4. */
+static void bind_page(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct tsr_token_query *q = arg;
+
+    bind_query(st, q, src);
+    bind_int(st, 3, q->limit, src);
+    bind_int(st, 4, q->offset > 0 ? q->offset : 0, src);
+}
+
 /* The body of token_list, inside a read transaction on c. */
 static enum tsr_err token_list_on(struct conn *c, const struct tsr_token_query *q,
                                   enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                   void *ctx, int64_t *total)
 {
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
+    struct walk w = {.token = each, .ctx = ctx};
     int64_t n = 0;
     int order = 0;
     enum tsr_err rc = tsr__list_order(q, &order);
-    enum stmt_id list = (enum stmt_id)(ST_TOKEN_LIST_CREATED + order);
 
     if (rc == TSR_OK)
-        rc = stmt_get(c, ST_TOKEN_LIST_COUNT, &st);
+        rc = query_on(c, ST_TOKEN_LIST_COUNT, bind_query, q, row_int, &n, true);
     if (rc != TSR_OK)
-        goto out;
-    bind_query(st, q, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &n);
-    if (rc != TSR_OK)
-        goto out;
+        return rc;
     if (total != NULL)
         *total = n;
-    stmt_done(st);
-    st = NULL;
     /* LIMIT -1 would mean "no limit" to SQLite: an empty page is meant. */
     if (q->limit <= 0)
-        goto out;
-    rc = stmt_get(c, list, &st);
-    if (rc != TSR_OK)
-        goto out;
-    bind_query(st, q, &src);
-    bind_int(st, 3, q->limit, &src);
-    bind_int(st, 4, q->offset > 0 ? q->offset : 0, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = each_token(st, each, ctx, NULL);
-out:
-    stmt_done(st);
-    return rc;
+        return TSR_OK;
+    return query_on(c, (enum stmt_id)(ST_TOKEN_LIST_CREATED + order), bind_page, q, walk_token, &w,
+                    false);
 }
 
 static enum tsr_err sq_token_list(struct tsr_store *store, const struct tsr_token_query *q,
@@ -1002,13 +1004,7 @@ out:
 /* Reads max(change_seq) on c into *out. */
 static enum tsr_err max_seq_on(struct conn *c, int64_t *out)
 {
-    sqlite3_stmt *st = NULL;
-    enum tsr_err rc = stmt_get(c, ST_MAX_SEQ, &st);
-
-    if (rc == TSR_OK)
-        rc = query_int(st, out);
-    stmt_done(st);
-    return rc;
+    return query_on(c, ST_MAX_SEQ, NULL, NULL, row_int, out, true);
 }
 
 /* The body of token_each_live, inside a read transaction on c. */
@@ -1016,24 +1012,15 @@ static enum tsr_err each_live_on(struct conn *c, int64_t now,
                                  enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                  void *ctx, int64_t *max_seq)
 {
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
+    struct walk w = {.token = each, .ctx = ctx};
     int64_t seq = 0;
     enum tsr_err rc = max_seq_on(c, &seq);
 
-    if (rc == TSR_OK)
-        rc = stmt_get(c, ST_TOKEN_EACH_LIVE, &st);
     if (rc != TSR_OK)
-        goto out;
+        return rc;
     if (max_seq != NULL)
         *max_seq = seq;
-    bind_int(st, 1, now, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = each_token(st, each, ctx, NULL);
-out:
-    stmt_done(st);
-    return rc;
+    return query_on(c, ST_TOKEN_EACH_LIVE, bind_int1, &now, walk_token, &w, false);
 }
 
 static enum tsr_err sq_token_each_live(struct tsr_store *store, int64_t now,
@@ -1055,33 +1042,18 @@ static enum tsr_err sq_token_changes(struct tsr_store *store, int64_t since,
                                      enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                      void *ctx, int64_t *max_seq)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
     int64_t seq = since;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_CHANGES, &st);
+    struct walk w = {.token = each, .ctx = ctx, .max_seq = &seq};
+    enum tsr_err rc = run_query(store, ST_TOKEN_CHANGES, bind_int1, &since, walk_token, &w, false);
 
-    if (rc != TSR_OK)
-        goto out;
-    bind_int(st, 1, since, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = each_token(st, each, ctx, &seq);
     if (max_seq != NULL)
         *max_seq = seq;
-out:
-    stmt_done(st);
-    reader_release(c);
     return rc;
 }
 
 static enum tsr_err sq_change_seq(struct tsr_store *store, int64_t *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    enum tsr_err rc = max_seq_on(c, out);
-
-    reader_release(c);
-    return rc;
+    return run_query(store, ST_MAX_SEQ, NULL, NULL, row_int, out, true);
 }
 
 /* Writes one use; an id that is gone changes nothing. */
@@ -1221,43 +1193,67 @@ static void read_audit(sqlite3_stmt *st, struct tsr_audit_row *out)
     out->count = sqlite3_column_int64(st, 6);
 }
 
+/* A page of audit records: whose (NULL for all), how many, after how many. */
+struct audit_page {
+    const char *user_id;
+    int64_t limit;
+    int64_t offset;
+};
+
+static void bind_audit_each(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct audit_page *p = arg;
+
+    bind_int(st, 1, p->limit, src);
+    bind_int(st, 2, p->offset > 0 ? p->offset : 0, src);
+    if (p->user_id != NULL)
+        bind_str(st, 3, p->user_id, NO_CAP, src);
+}
+
+static void bind_audit_list(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct audit_page *p = arg;
+
+    bind_str(st, 1, p->user_id, NO_CAP, src);
+    bind_int(st, 2, p->limit, src);
+    bind_int(st, 3, p->offset > 0 ? p->offset : 0, src);
+}
+
+static enum tsr_err walk_audit(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_audit_row row;
+
+    read_audit(st, &row);
+    return w->audit(&row, w->ctx);
+}
+
+static enum tsr_err walk_entry(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_audit_entry e;
+
+    read_audit(st, &e.row);
+    e.has_token_name = sqlite3_column_type(st, 7) != SQLITE_NULL;
+    col_str(st, 7, e.token_name, sizeof(e.token_name));
+    return w->entry(&e, w->ctx);
+}
+
 static enum tsr_err sq_audit_each(struct tsr_store *store, const char *user_id, int64_t offset,
                                   int64_t limit,
                                   enum tsr_err (*each)(const struct tsr_audit_row *, void *),
                                   void *ctx)
 {
-    struct conn *c;
-    sqlite3_stmt *st = NULL;
-    struct tsr_audit_row row;
-    int src = SQLITE_OK;
-    bool have = false;
-    enum tsr_err rc;
+    struct audit_page p = {user_id, limit, offset};
+    struct walk w = {.audit = each, .ctx = ctx};
 
     /* LIMIT -1 would mean "no limit" to SQLite: nothing is meant. */
     if (limit <= 0)
         return TSR_OK;
-    c = reader_take(from_base(store));
     /* Two statements rather than "?3 IS NULL OR", so that a user's records
      * come straight from the (user_id, id) index. */
-    rc = stmt_get(c, user_id != NULL ? ST_AUDIT_EACH_USER : ST_AUDIT_EACH, &st);
-    if (rc != TSR_OK)
-        goto out;
-    bind_int(st, 1, limit, &src);
-    bind_int(st, 2, offset > 0 ? offset : 0, &src);
-    if (user_id != NULL)
-        bind_str(st, 3, user_id, NO_CAP, &src);
-    rc = bind_done(src);
-    while (rc == TSR_OK) {
-        rc = stmt_step(st, &have);
-        if (rc != TSR_OK || !have)
-            break;
-        read_audit(st, &row);
-        rc = each(&row, ctx);
-    }
-out:
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, user_id != NULL ? ST_AUDIT_EACH_USER : ST_AUDIT_EACH, bind_audit_each,
+                     &p, walk_audit, &w, false);
 }
 
 /* The body of audit_list, inside a read transaction on c. */
@@ -1266,47 +1262,19 @@ static enum tsr_err audit_list_on(struct conn *c, const char *user_id, int64_t o
                                   enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
                                   void *ctx, int64_t *total)
 {
-    sqlite3_stmt *st = NULL;
-    struct tsr_audit_entry e;
-    int src = SQLITE_OK;
+    struct audit_page p = {user_id, limit, offset};
+    struct walk w = {.entry = each, .ctx = ctx};
     int64_t n = 0;
-    bool have = false;
-    enum tsr_err rc = stmt_get(c, ST_AUDIT_COUNT_USER, &st);
+    enum tsr_err rc = query_on(c, ST_AUDIT_COUNT_USER, bind_text1, user_id, row_int, &n, true);
 
     if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &n);
-    if (rc != TSR_OK)
-        goto out;
+        return rc;
     if (total != NULL)
         *total = n;
-    stmt_done(st);
-    st = NULL;
     /* LIMIT -1 would mean "no limit" to SQLite: an empty page is meant. */
     if (limit <= 0)
-        goto out;
-    rc = stmt_get(c, ST_AUDIT_LIST_USER, &st);
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    bind_int(st, 2, limit, &src);
-    bind_int(st, 3, offset > 0 ? offset : 0, &src);
-    rc = bind_done(src);
-    while (rc == TSR_OK) {
-        rc = stmt_step(st, &have);
-        if (rc != TSR_OK || !have)
-            break;
-        read_audit(st, &e.row);
-        e.has_token_name = sqlite3_column_type(st, 7) != SQLITE_NULL;
-        col_str(st, 7, e.token_name, sizeof(e.token_name));
-        rc = each(&e, ctx);
-    }
-out:
-    stmt_done(st);
-    return rc;
+        return TSR_OK;
+    return query_on(c, ST_AUDIT_LIST_USER, bind_audit_list, &p, walk_entry, &w, false);
 }
 
 static enum tsr_err sq_audit_list(struct tsr_store *store, const char *user_id, int64_t offset,
@@ -1364,20 +1332,10 @@ static bool tx_failed(void *engine)
 
 static enum tsr_err tx_user_live(void *engine, const char *user_id)
 {
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
     int64_t one = 0;
-    enum tsr_err rc = stmt_get(tx_conn(engine), ST_USER_LIVE, &st);
 
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &one); /* NOT_FOUND when the user is not live */
-out:
-    stmt_done(st);
-    return rc;
+    /* NOT_FOUND when the user is not live */
+    return query_on(tx_conn(engine), ST_USER_LIVE, bind_text1, user_id, row_int, &one, true);
 }
 
 /* The cap's count: the personal tokens of user_id neither revoked nor
@@ -1471,16 +1429,9 @@ static const struct tsr__tx_ops sqlite_tx = {
 
 static enum tsr_err sq_ping(struct tsr_store *store)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
     int64_t n = 0;
-    enum tsr_err rc = stmt_get(c, ST_PING, &st);
 
-    if (rc == TSR_OK)
-        rc = query_int(st, &n);
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, ST_PING, NULL, NULL, row_int, &n, true);
 }
 
 static const char *sq_path(struct tsr_store *store)
