@@ -232,6 +232,17 @@ const char *tsr__kind_text(enum tsr_token_kind kind)
     return NULL;
 }
 
+enum tsr_err tsr__kind_parse(const char *text, enum tsr_token_kind *out)
+{
+    if (strcmp(text, "personal") == 0)
+        *out = TSR_TOKEN_PERSONAL;
+    else if (strcmp(text, "session") == 0)
+        *out = TSR_TOKEN_SESSION;
+    else
+        return TSR_ERR_STORE;
+    return TSR_OK;
+}
+
 enum tsr_err tsr__list_order(const struct tsr_token_query *q, int *out)
 {
     switch (q->order) {

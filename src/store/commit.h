@@ -95,6 +95,9 @@ void tsr__committer_release(struct tsr__committer *q);
 /* The text a kind is stored as, or NULL for no kind of ours. */
 const char *tsr__kind_text(enum tsr_token_kind kind);
 
+/* The kind stored as text; TSR_ERR_STORE for a text we never write. */
+enum tsr_err tsr__kind_parse(const char *text, enum tsr_token_kind *out) TSR_MUST_CHECK;
+
 /* Which of the eight listing orders (enum tsr_token_order, ascending then
  * descending) q asks for, as an offset from the first; TSR_ERR_INVALID for
  * an order there is none of. */

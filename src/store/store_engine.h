@@ -83,6 +83,16 @@ struct tsr_store {
     struct tsr__committer committer; /* the grouped token writes (commit.c) */
 };
 
+/* Writes a sentence for people to msg (cut to size), when the caller gave
+ * room for one. Cannot fail. */
+void tsr__set_msg(char *msg, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Copies the n bytes at s and a NUL into dst of size bytes, cutting before
+ * a UTF-8 sequence that would not fit whole. A NULL s gives "". Cannot
+ * fail. */
+void tsr__copy_str(char *dst, size_t size, const char *s, size_t n);
+
 /* Opens (creating when missing) the SQLite database at path, as
  * tsr_store_open describes; on failure writes a sentence for people to
  * err_msg (when not NULL) and leaves *out untouched. */

@@ -321,21 +321,6 @@ static struct pg_store *from_base(struct tsr_store *store)
     return (struct pg_store *)store;
 }
 
-/* Writes a sentence for people to msg, when the caller gave room for one. */
-static void set_msg(char *msg, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (msg == NULL || size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
-}
-
 /* libpq's last error on pg as one line: its messages end in a new line and
  * may hold several. */
 static const char *pg_error_line(PGconn *pg, char *buf, size_t size)
@@ -456,8 +441,8 @@ static enum tsr_err conn_ready(struct conn *c, const char *target, char *msg, si
     memset(c->prepared, 0, sizeof(c->prepared));
     c->pg = PQconnectdbParams(keys, values, 1);
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-        set_msg(msg, size, "cannot connect to PostgreSQL: %s",
-                pg_error_line(c->pg, buf, sizeof(buf)));
+        tsr__set_msg(msg, size, "cannot connect to PostgreSQL: %s",
+                     pg_error_line(c->pg, buf, sizeof(buf)));
         return c->pg == NULL ? TSR_ERR_NOMEM : TSR_ERR_IO;
     }
     PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
@@ -662,27 +647,13 @@ static int64_t col_int(const PGresult *r, int i, int col)
     return (int64_t)v;
 }
 
-/* Copies the n bytes at s and a NUL into dst of size bytes, cutting before
- * a UTF-8 sequence that would not fit whole. */
-static void copy_str(char *dst, size_t size, const char *s, size_t n)
-{
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
-    }
-    if (n > 0)
-        memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
 /* Copies text column col of row i (NULL gives "") into dst of size bytes. */
 static void col_str(const PGresult *r, int i, int col, char *dst, size_t size)
 {
     if (PQgetisnull(r, i, col))
         dst[0] = '\0';
     else
-        copy_str(dst, size, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
+        tsr__copy_str(dst, size, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
 }
 
 static void read_user(const PGresult *r, int i, struct tsr_user_row *out)
@@ -701,11 +672,7 @@ static enum tsr_err read_token(const PGresult *r, int i, struct tsr_token_row *o
     if (PQgetisnull(r, i, 2) || PQgetisnull(r, i, 5) || PQgetlength(r, i, 5) != TSR_HASH_LEN)
         return TSR_ERR_STORE;
     col_str(r, i, 2, kind, sizeof(kind));
-    if (strcmp(kind, "personal") == 0)
-        out->kind = TSR_TOKEN_PERSONAL;
-    else if (strcmp(kind, "session") == 0)
-        out->kind = TSR_TOKEN_SESSION;
-    else
+    if (tsr__kind_parse(kind, &out->kind) != TSR_OK)
         return TSR_ERR_STORE;
     memcpy(out->secret_hash, PQgetvalue(r, i, 5), TSR_HASH_LEN);
     col_str(r, i, 0, out->id, sizeof(out->id));
@@ -1781,9 +1748,9 @@ static enum tsr_err pg_backup(struct tsr_store *store, const char *dest, char *m
 {
     (void)store;
     (void)dest;
-    set_msg(msg, size,
-            "tesserad backup copies SQLite databases only: back up PostgreSQL with pg_dump "
-            "(for example pg_dump -Fc -f tessera.dump DBNAME) or pg_basebackup");
+    tsr__set_msg(msg, size,
+                 "tesserad backup copies SQLite databases only: back up PostgreSQL with pg_dump "
+                 "(for example pg_dump -Fc -f tessera.dump DBNAME) or pg_basebackup");
     return TSR_ERR_INVALID;
 }
 
@@ -1962,10 +1929,12 @@ static enum tsr_err migrate(struct conn *c, char *msg, size_t size)
     for (int64_t v = 1; v <= MIGRATION_COUNT && rc == TSR_OK; v++)
         rc = migrate_one(c, v, &found);
     if (rc != TSR_OK) {
-        set_msg(msg, size, "cannot update the schema: %s", pg_error_line(c->pg, buf, sizeof(buf)));
+        tsr__set_msg(msg, size, "cannot update the schema: %s",
+                     pg_error_line(c->pg, buf, sizeof(buf)));
     } else if (found > MIGRATION_COUNT) {
-        set_msg(msg, size, "the database has schema version %lld, newer than this program's %lld",
-                (long long)found, (long long)MIGRATION_COUNT);
+        tsr__set_msg(msg, size,
+                     "the database has schema version %lld, newer than this program's %lld",
+                     (long long)found, (long long)MIGRATION_COUNT);
         rc = TSR_ERR_STORE;
     }
     (void)exec_sql(c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")");
@@ -1980,8 +1949,8 @@ static enum tsr_err check_encoding(struct conn *c, char *msg, size_t size)
 
     if (enc != NULL && strcmp(enc, "UTF8") == 0)
         return TSR_OK;
-    set_msg(msg, size, "the database's encoding is %s: create it with ENCODING 'UTF8'",
-            enc ? enc : "unknown");
+    tsr__set_msg(msg, size, "the database's encoding is %s: create it with ENCODING 'UTF8'",
+                 enc ? enc : "unknown");
     return TSR_ERR_INVALID;
 }
 
@@ -2021,7 +1990,7 @@ enum tsr_err tsr__store_pg_open(const char *target, struct tsr_store **out, char
     enum tsr_err rc;
 
     if (s == NULL) {
-        set_msg(err_msg, err_msg_size, "out of memory");
+        tsr__set_msg(err_msg, err_msg_size, "out of memory");
         return TSR_ERR_NOMEM;
     }
     /* The committer's connection first: it applies the migrations and is
@@ -2032,7 +2001,7 @@ enum tsr_err tsr__store_pg_open(const char *target, struct tsr_store **out, char
     if (rc == TSR_OK)
         rc = migrate(&s->writer, err_msg, err_msg_size);
     if (rc == TSR_OK && (rc = tsr__committer_start(&s->base.committer)) != TSR_OK)
-        set_msg(err_msg, err_msg_size, "cannot start a thread");
+        tsr__set_msg(err_msg, err_msg_size, "cannot start a thread");
     if (rc != TSR_OK) {
         pg_close(&s->base);
         return rc;

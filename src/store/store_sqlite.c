@@ -471,29 +471,13 @@ static void bind_blob(sqlite3_stmt *st, int i, const void *p, int n, int *src)
         *src = sqlite3_bind_blob(st, i, p, n, SQLITE_STATIC);
 }
 
-/* Copies the n bytes at s and a NUL into dst of size bytes, cutting before
- * a UTF-8 sequence that would not fit whole. A NULL s gives "". */
-static void copy_str(char *dst, size_t size, const char *s, size_t n)
-{
-    if (s == NULL)
-        n = 0;
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
-    }
-    if (n > 0)
-        memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
 /* Copies text column i (NULL gives "") into dst of size bytes. */
 static void col_str(sqlite3_stmt *st, int i, char *dst, size_t size)
 {
     const char *s = (const char *)sqlite3_column_text(st, i);
     int n = sqlite3_column_bytes(st, i);
 
-    copy_str(dst, size, s, n > 0 ? (size_t)n : 0);
+    tsr__copy_str(dst, size, s, n > 0 ? (size_t)n : 0);
 }
 
 static enum tsr_err bind_done(int src)
@@ -519,11 +503,7 @@ static enum tsr_err read_token(sqlite3_stmt *st, struct tsr_token_row *out)
 
     if (kind == NULL || hash == NULL || sqlite3_column_bytes(st, 5) != TSR_HASH_LEN)
         return TSR_ERR_STORE;
-    if (strcmp(kind, "personal") == 0)
-        out->kind = TSR_TOKEN_PERSONAL;
-    else if (strcmp(kind, "session") == 0)
-        out->kind = TSR_TOKEN_SESSION;
-    else
+    if (tsr__kind_parse(kind, &out->kind) != TSR_OK)
         return TSR_ERR_STORE;
     memcpy(out->secret_hash, hash, TSR_HASH_LEN);
     col_str(st, 0, out->id, sizeof(out->id));
@@ -1439,28 +1419,13 @@ static const char *sq_path(struct tsr_store *store)
     return from_base(store)->path;
 }
 
-/* Writes a sentence for people to msg, when the caller gave room for one. */
-static void set_msg(char *msg, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (msg == NULL || size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
-}
-
 /* strerror(e) with a lower-case first letter, as our messages are. */
 static const char *errno_text(int e, char *buf, size_t size)
 {
     char tmp[128];
     const char *s = strerror_r(e, tmp, sizeof(tmp));
 
-    copy_str(buf, size, s, strlen(s));
+    tsr__copy_str(buf, size, s, strlen(s));
     if (buf[0] >= 'A' && buf[0] <= 'Z')
         buf[0] = (char)(buf[0] - 'A' + 'a');
     return buf;
@@ -1481,8 +1446,8 @@ static enum tsr_err make_folder(const char *path, char *msg, size_t size)
     }
     dir = dirname(copy);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_msg(msg, size, "cannot create folder '%s': %s", dir,
-                errno_text(errno, ebuf, sizeof(ebuf)));
+        tsr__set_msg(msg, size, "cannot create folder '%s': %s", dir,
+                     errno_text(errno, ebuf, sizeof(ebuf)));
         rc = TSR_ERR_IO;
     }
 out:
@@ -1500,7 +1465,8 @@ static enum tsr_err make_private(const char *path, char *msg, size_t size)
         return TSR_OK;
     if (chmod(path, 0600) == 0)
         return TSR_OK;
-    set_msg(msg, size, "cannot make '%s' private: %s", path, errno_text(errno, ebuf, sizeof(ebuf)));
+    tsr__set_msg(msg, size, "cannot make '%s' private: %s", path,
+                 errno_text(errno, ebuf, sizeof(ebuf)));
     return TSR_ERR_IO;
 }
 
@@ -1522,7 +1488,7 @@ static enum tsr_err make_files(const char *path, char *msg, size_t size)
     }
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_msg(msg, size, "%s", errno_text(errno, ebuf, sizeof(ebuf)));
+        tsr__set_msg(msg, size, "%s", errno_text(errno, ebuf, sizeof(ebuf)));
         rc = TSR_ERR_IO;
         goto out;
     }
@@ -1622,7 +1588,7 @@ static enum tsr_err conn_open(struct conn *c, const char *path, bool writer, cha
         why = sqlite3_errmsg(c->db);
     else if (c->db != NULL)
         why = "the file system cannot hold a WAL database";
-    set_msg(msg, size, "%s", why);
+    tsr__set_msg(msg, size, "%s", why);
     return rc;
 }
 
@@ -1671,10 +1637,12 @@ static enum tsr_err migrate(struct conn *c, const char *path, char *msg, size_t 
     for (int64_t v = 1; v <= MIGRATION_COUNT && rc == TSR_OK; v++)
         rc = migrate_one(c, v, &found);
     if (rc != TSR_OK) {
-        set_msg(msg, size, "cannot update the schema of '%s': %s", path, sqlite3_errmsg(c->db));
+        tsr__set_msg(msg, size, "cannot update the schema of '%s': %s", path,
+                     sqlite3_errmsg(c->db));
     } else if (found > MIGRATION_COUNT) {
-        set_msg(msg, size, "database '%s' has schema version %lld, newer than this program's %lld",
-                path, (long long)found, (long long)MIGRATION_COUNT);
+        tsr__set_msg(msg, size,
+                     "database '%s' has schema version %lld, newer than this program's %lld", path,
+                     (long long)found, (long long)MIGRATION_COUNT);
         rc = TSR_ERR_STORE;
     }
     return rc;
@@ -1767,7 +1735,8 @@ static enum tsr_err sq_backup(struct tsr_store *store, const char *dest, char *m
     char buf[128];
 
     if (fd < 0) {
-        set_msg(msg, size, "cannot create '%s': %s", dest, errno_text(errno, buf, sizeof(buf)));
+        tsr__set_msg(msg, size, "cannot create '%s': %s", dest,
+                     errno_text(errno, buf, sizeof(buf)));
         return TSR_ERR_IO;
     }
     close(fd);
@@ -1783,7 +1752,7 @@ static enum tsr_err sq_backup(struct tsr_store *store, const char *dest, char *m
             src = SQLITE_OK;
     }
     if (src != SQLITE_OK)
-        set_msg(msg, size, "cannot copy the database to '%s': %s", dest, sqlite3_errstr(src));
+        tsr__set_msg(msg, size, "cannot copy the database to '%s': %s", dest, sqlite3_errstr(src));
     sqlite3_close(out);
     if (src != SQLITE_OK)
         unlink(dest);
@@ -1867,13 +1836,13 @@ enum tsr_err tsr__store_sqlite_open(const char *path, struct tsr_store **out, ch
 
     /* Each connection would get a database of its own. */
     if (strcmp(path, ":memory:") == 0) {
-        set_msg(err_msg, err_msg_size, "an in-memory database is not supported");
+        tsr__set_msg(err_msg, err_msg_size, "an in-memory database is not supported");
         rc = TSR_ERR_INVALID;
         goto out;
     }
     s = store_new(path);
     if (s == NULL) {
-        set_msg(err_msg, err_msg_size, "out of memory");
+        tsr__set_msg(err_msg, err_msg_size, "out of memory");
         rc = TSR_ERR_NOMEM;
         goto out;
     }
@@ -1883,7 +1852,7 @@ enum tsr_err tsr__store_sqlite_open(const char *path, struct tsr_store **out, ch
     if (rc == TSR_OK)
         rc = store_connect(s, err_msg, err_msg_size);
     if (rc == TSR_OK && (rc = tsr__committer_start(&s->base.committer)) != TSR_OK)
-        set_msg(err_msg, err_msg_size, "cannot start a thread");
+        tsr__set_msg(err_msg, err_msg_size, "cannot start a thread");
     if (rc != TSR_OK)
         goto out;
     *out = &s->base;
