@@ -36,15 +36,25 @@ enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, con
     return rc == TSR_OK ? tsr__index_revoke(svc->index, hash, now) : rc;
 }
 
+/* An expired token cannot change, only be deleted: the store says what the
+ * token is, the service decides. Deciding on a read before the write is
+ * safe: no write makes a token expire sooner than now (a new expires_at is
+ * in the future), so a token that is not expired at the read is not at the
+ * write either, and the store refuses one revoked in between. */
 static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, const char *id,
                                  unsigned fields, const struct tsr_token_row *values, int64_t now,
                                  struct tsr_token_row *out, const char *remote)
 {
     struct tsr_audit_row audit;
-    enum tsr_err rc;
+    struct tsr_token_row before;
+    enum tsr_err rc = tsr_store_token_get(svc->store, user_id, id, &before);
 
+    if (rc != TSR_OK)
+        return rc;
+    if (before.expires_at <= now)
+        return TSR_ERR_EXPIRED;
     tsr__audit_success(&audit, "token.update", user_id, id, remote);
-    rc = tsr_store_token_update(svc->store, user_id, id, fields, values, now, out, &audit);
+    rc = tsr_store_token_update(svc->store, user_id, id, fields, values, out, &audit);
     return rc == TSR_OK ? tsr__index_put(svc->index, out) : rc;
 }
 

@@ -2,6 +2,8 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -15,17 +17,29 @@ static bool has_scheme(const char *target, const char *prefix)
     return strncasecmp(target, prefix, n) == 0;
 }
 
-/* Copies msg into err_msg of size bytes, cut to fit, when there is room. */
-static void set_msg(char *err_msg, size_t size, const char *msg)
+void tsr__set_msg(char *msg, size_t size, const char *fmt, ...)
 {
-    size_t n = strlen(msg);
+    va_list ap;
 
-    if (err_msg == NULL || size == 0)
+    if (msg == NULL || size == 0)
         return;
-    if (n >= size)
+    va_start(ap, fmt);
+    vsnprintf(msg, size, fmt, ap);
+    va_end(ap);
+}
+
+void tsr__copy_str(char *dst, size_t size, const char *s, size_t n)
+{
+    if (s == NULL)
+        n = 0;
+    if (n >= size) {
         n = size - 1;
-    memcpy(err_msg, msg, n);
-    err_msg[n] = '\0';
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    }
+    if (n > 0)
+        memcpy(dst, s, n);
+    dst[n] = '\0';
 }
 
 enum tsr_err tsr_store_open(const char *target, struct tsr_store **out, char *err_msg,
@@ -46,7 +60,7 @@ enum tsr_err tsr_store_open(const char *target, struct tsr_store **out, char *er
     rc = tsr__store_sqlite_open(target, out, err_msg, err_msg_size);
 out:
     if (msg != NULL)
-        set_msg(err_msg, err_msg_size, msg);
+        tsr__set_msg(err_msg, err_msg_size, "%s", msg);
     return rc;
 }
 
@@ -105,21 +119,6 @@ enum tsr_err tsr_store_user_remove(struct tsr_store *store, const char *id, int6
     return store->ops->user_remove(store, id, now);
 }
 
-enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
-                                    int64_t max_live, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    return store->ops->token_insert(store, token, max_live, now, audit);
-}
-
-enum tsr_err tsr_store_token_insert_async(struct tsr_store *store,
-                                          const struct tsr_token_row *token, int64_t max_live,
-                                          int64_t now, const struct tsr_audit_row *audit,
-                                          void (*then)(void *ctx, enum tsr_err rc), void *ctx)
-{
-    return store->ops->token_insert_async(store, token, max_live, now, audit, then, ctx);
-}
-
 enum tsr_err tsr_store_token_insert_many(struct tsr_store *store,
                                          const struct tsr_token_row *tokens, size_t n)
 {
@@ -166,21 +165,6 @@ enum tsr_err tsr_store_token_list(struct tsr_store *store, const struct tsr_toke
                                   void *ctx, int64_t *total)
 {
     return store->ops->token_list(store, q, each, ctx, total);
-}
-
-enum tsr_err tsr_store_token_update(struct tsr_store *store, const char *user_id, const char *id,
-                                    unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out,
-                                    const struct tsr_audit_row *audit)
-{
-    return store->ops->token_update(store, user_id, id, fields, values, now, out, audit);
-}
-
-enum tsr_err tsr_store_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
-                                    enum tsr_token_kind kind, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    return store->ops->token_revoke(store, user_id, id, kind, now, audit);
 }
 
 enum tsr_err tsr_store_token_each_live(struct tsr_store *store, int64_t now,

@@ -223,11 +223,12 @@ enum {
 
 /* Writes the fields of `fields` from `values` to user_id's personal token id
  * and raises its change_seq, then reads it back into *out (may be NULL).
- * TSR_ERR_NOT_FOUND when it is not there or revoked; TSR_ERR_EXPIRED when
- * its expires_at <= now (nothing written). One transaction. */
+ * TSR_ERR_NOT_FOUND when it is not there or revoked. An expired token is
+ * written like any other: whether it may change is the caller's rule. One
+ * transaction. */
 enum tsr_err tsr_store_token_update(struct tsr_store *store, const char *user_id, const char *id,
                                     unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out,
+                                    struct tsr_token_row *out,
                                     const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
 /* Revokes user_id's token id of the given kind (at now) and raises its

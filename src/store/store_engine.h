@@ -2,7 +2,9 @@
  *
  * An engine embeds struct tsr_store as the first member of its own struct,
  * points ops at its table, and casts back in each function. store.c only
- * forwards; the contracts are those of store.h.
+ * forwards; the contracts are those of store.h. The grouped token writes
+ * (insert, update, revoke) are not here: commit.c runs them on the
+ * primitives the engine gives its committer (commit.h).
  *
  * A callback handed to a store call (the `each` functions) runs while the
  * engine holds one of its connections, so it must not call back into the
@@ -14,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/commit.h"
 #include "store/store.h"
 
 struct tsr__store_ops {
@@ -32,14 +35,8 @@ struct tsr__store_ops {
                                       const char *password_hash, int64_t now);
     enum tsr_err (*user_remove)(struct tsr_store *store, const char *id, int64_t now);
 
-    enum tsr_err (*token_insert)(struct tsr_store *store, const struct tsr_token_row *token,
-                                 int64_t max_live, int64_t now, const struct tsr_audit_row *audit);
     enum tsr_err (*token_by_hash)(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                   struct tsr_token_row *out);
-    enum tsr_err (*token_insert_async)(struct tsr_store *store, const struct tsr_token_row *token,
-                                       int64_t max_live, int64_t now,
-                                       const struct tsr_audit_row *audit,
-                                       void (*then)(void *ctx, enum tsr_err rc), void *ctx);
     enum tsr_err (*token_insert_many)(struct tsr_store *store, const struct tsr_token_row *tokens,
                                       size_t n);
     uint64_t (*statements)(struct tsr_store *store);
@@ -53,12 +50,6 @@ struct tsr__store_ops {
     enum tsr_err (*token_list)(struct tsr_store *store, const struct tsr_token_query *q,
                                enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                void *ctx, int64_t *total);
-    enum tsr_err (*token_update)(struct tsr_store *store, const char *user_id, const char *id,
-                                 unsigned fields, const struct tsr_token_row *values, int64_t now,
-                                 struct tsr_token_row *out, const struct tsr_audit_row *audit);
-    enum tsr_err (*token_revoke)(struct tsr_store *store, const char *user_id, const char *id,
-                                 enum tsr_token_kind kind, int64_t now,
-                                 const struct tsr_audit_row *audit);
     enum tsr_err (*token_each_live)(struct tsr_store *store, int64_t now,
                                     enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                     void *ctx, int64_t *max_seq);
@@ -86,10 +77,21 @@ struct tsr__store_ops {
     bool (*shared)(struct tsr_store *store);
 };
 
-/* The part of every engine's store that store.c sees. */
+/* The part of every engine's store that store.c and commit.c see. */
 struct tsr_store {
     const struct tsr__store_ops *ops;
+    struct tsr__committer committer; /* the grouped token writes (commit.c) */
 };
+
+/* Writes a sentence for people to msg (cut to size), when the caller gave
+ * room for one. Cannot fail. */
+void tsr__set_msg(char *msg, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Copies the n bytes at s and a NUL into dst of size bytes, cutting before
+ * a UTF-8 sequence that would not fit whole. A NULL s gives "". Cannot
+ * fail. */
+void tsr__copy_str(char *dst, size_t size, const char *s, size_t n);
 
 /* Opens (creating when missing) the SQLite database at path, as
  * tsr_store_open describes; on failure writes a sentence for people to

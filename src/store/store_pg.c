@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "store/commit.h"
 #include "store/store_engine.h"
 
 /* Many nodes may share one database, so nothing here may rely on being the
@@ -163,7 +164,6 @@ enum stmt_id {
     ST_TOKEN_LIST_EXPIRES_DESC,
     ST_TOKEN_LIST_USED,
     ST_TOKEN_LIST_USED_DESC,
-    ST_TOKEN_EXPIRES_AT,
     ST_TOKEN_UPDATE,
     ST_TOKEN_REVOKE,
     ST_TOKEN_EACH_LIVE,
@@ -243,13 +243,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_LIST_EXPIRES_DESC] = LIST_SQL("t.expires_at DESC, t.id DESC"),
     [ST_TOKEN_LIST_USED] = LIST_SQL("t.last_used_at NULLS LAST, t.id"),
     [ST_TOKEN_LIST_USED_DESC] = LIST_SQL("t.last_used_at DESC NULLS LAST, t.id DESC"),
-    [ST_TOKEN_EXPIRES_AT] = "SELECT expires_at FROM tokens WHERE id = $2 AND user_id = $1"
-                            " AND kind = 'personal' AND revoked_at IS NULL",
     /* A NULL value leaves its column as it is. */
     [ST_TOKEN_UPDATE] = "UPDATE tokens SET name = coalesce($2, name),"
                         " description = coalesce($3, description),"
                         " expires_at = coalesce($4, expires_at), change_seq = tsr_next_change()"
-                        " WHERE id = $1",
+                        " WHERE id = $1 AND user_id = $5 AND kind = 'personal'"
+                        " AND revoked_at IS NULL",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = $4, change_seq = tsr_next_change()"
                         " WHERE id = $2 AND user_id = $1 AND kind = $3 AND revoked_at IS NULL",
     [ST_TOKEN_EACH_LIVE] = "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
@@ -298,18 +297,6 @@ struct conn {
     struct conn *next_free;
 };
 
-struct write_job {
-    enum tsr_err (*run)(struct conn *c, void *arg);
-    void *arg;
-    enum tsr_err rc;
-    bool done;
-    /* Set for a job whose caller does not wait: called once it is committed
-     * (or refused), after which the committer frees the job. */
-    void (*then)(void *ctx, enum tsr_err rc);
-    void *ctx;
-    struct write_job *next;
-};
-
 struct pg_store {
     struct tsr_store base; /* first, so that a struct tsr_store * is one of these */
     char *target;
@@ -320,16 +307,8 @@ struct pg_store {
     struct conn pool[PG_POOL];
     struct conn *free_conns;
 
-    /* Group commit, as in store_sqlite.c. */
+    /* The committer's own connection (commit.c). */
     struct conn writer;
-    pthread_mutex_t queue_lock;
-    pthread_cond_t queue_done;
-    pthread_cond_t queue_grew;
-    struct write_job *queue;
-    struct write_job **queue_tail;
-    bool stopping;
-    pthread_t committer;
-    bool committer_started;
 
     /* LISTEN: used by tsr_store_wait_change only, one caller at a time. */
     pthread_mutex_t listen_lock;
@@ -340,21 +319,6 @@ struct pg_store {
 static struct pg_store *from_base(struct tsr_store *store)
 {
     return (struct pg_store *)store;
-}
-
-/* Writes a sentence for people to msg, when the caller gave room for one. */
-static void set_msg(char *msg, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (msg == NULL || size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
 }
 
 /* libpq's last error on pg as one line: its messages end in a new line and
@@ -477,8 +441,8 @@ static enum tsr_err conn_ready(struct conn *c, const char *target, char *msg, si
     memset(c->prepared, 0, sizeof(c->prepared));
     c->pg = PQconnectdbParams(keys, values, 1);
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-        set_msg(msg, size, "cannot connect to PostgreSQL: %s",
-                pg_error_line(c->pg, buf, sizeof(buf)));
+        tsr__set_msg(msg, size, "cannot connect to PostgreSQL: %s",
+                     pg_error_line(c->pg, buf, sizeof(buf)));
         return c->pg == NULL ? TSR_ERR_NOMEM : TSR_ERR_IO;
     }
     PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
@@ -683,38 +647,13 @@ static int64_t col_int(const PGresult *r, int i, int col)
     return (int64_t)v;
 }
 
-/* Copies the n bytes at s and a NUL into dst of size bytes, cutting before
- * a UTF-8 sequence that would not fit whole. */
-static void copy_str(char *dst, size_t size, const char *s, size_t n)
-{
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
-    }
-    if (n > 0)
-        memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
 /* Copies text column col of row i (NULL gives "") into dst of size bytes. */
 static void col_str(const PGresult *r, int i, int col, char *dst, size_t size)
 {
     if (PQgetisnull(r, i, col))
         dst[0] = '\0';
     else
-        copy_str(dst, size, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
-}
-
-static const char *kind_text(enum tsr_token_kind kind)
-{
-    switch (kind) {
-    case TSR_TOKEN_PERSONAL:
-        return "personal";
-    case TSR_TOKEN_SESSION:
-        return "session";
-    }
-    return NULL;
+        tsr__copy_str(dst, size, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
 }
 
 static void read_user(const PGresult *r, int i, struct tsr_user_row *out)
@@ -733,11 +672,7 @@ static enum tsr_err read_token(const PGresult *r, int i, struct tsr_token_row *o
     if (PQgetisnull(r, i, 2) || PQgetisnull(r, i, 5) || PQgetlength(r, i, 5) != TSR_HASH_LEN)
         return TSR_ERR_STORE;
     col_str(r, i, 2, kind, sizeof(kind));
-    if (strcmp(kind, "personal") == 0)
-        out->kind = TSR_TOKEN_PERSONAL;
-    else if (strcmp(kind, "session") == 0)
-        out->kind = TSR_TOKEN_SESSION;
-    else
+    if (tsr__kind_parse(kind, &out->kind) != TSR_OK)
         return TSR_ERR_STORE;
     memcpy(out->secret_hash, PQgetvalue(r, i, 5), TSR_HASH_LEN);
     col_str(r, i, 0, out->id, sizeof(out->id));
@@ -821,6 +756,60 @@ static enum tsr_err run_each(struct conn *c, enum stmt_id id, const struct param
     }
 }
 
+/* Runs statement id with p on c and hands the rows to row(r, ctx), each
+ * as row 0 of r; with one, only the first, and TSR_ERR_NOT_FOUND when there
+ * is none. */
+static enum tsr_err query_on(struct conn *c, enum stmt_id id, const struct params *p,
+                             enum tsr_err (*row)(const PGresult *r, void *ctx), void *ctx, bool one)
+{
+    PGresult *r = NULL;
+    enum tsr_err rc;
+
+    if (!one)
+        return run_each(c, id, p, row, ctx);
+    rc = run(c, id, p, &r, NULL);
+    if (rc == TSR_OK && PQntuples(r) < 1)
+        rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        rc = row(r, ctx);
+    PQclear(r);
+    return rc;
+}
+
+/* query_on, on a connection of the pool taken for it. */
+static enum tsr_err run_query(struct tsr_store *store, enum stmt_id id, const struct params *p,
+                              enum tsr_err (*row)(const PGresult *r, void *ctx), void *ctx,
+                              bool one)
+{
+    struct pg_store *s = from_base(store);
+    struct conn *c;
+    enum tsr_err rc = conn_take(s, &c);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = query_on(c, id, p, row, ctx, one);
+    conn_release(s, c);
+    return rc;
+}
+
+/* Reads row 0 into what ctx points at. */
+static enum tsr_err row_user(const PGresult *r, void *ctx)
+{
+    read_user(r, 0, ctx);
+    return TSR_OK;
+}
+
+static enum tsr_err row_token(const PGresult *r, void *ctx)
+{
+    return read_token(r, 0, ctx);
+}
+
+static enum tsr_err row_int(const PGresult *r, void *ctx)
+{
+    *(int64_t *)ctx = col_int(r, 0, 0);
+    return TSR_OK;
+}
+
 /* ---- transactions ---- */
 
 /* Ends the open transaction of c: commits when rc is TSR_OK, else rolls
@@ -854,135 +843,6 @@ static enum tsr_err tx_read(struct conn *c)
     return exec_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 }
 
-/* ---- group commit ---- */
-
-/* Runs one job inside the batch's transaction; when the batch holds others,
- * under a savepoint, so that a job that fails (a limit reached, a token not
- * found) undoes only itself. */
-static enum tsr_err run_job(struct conn *c, struct write_job *j, bool alone)
-{
-    enum tsr_err rc = alone ? TSR_OK : exec_sql(c, "SAVEPOINT job");
-
-    if (rc != TSR_OK)
-        return rc;
-    rc = j->run(c, j->arg);
-    if (alone || PQtransactionStatus(c->pg) == PQTRANS_UNKNOWN)
-        return rc;
-    if (rc != TSR_OK)
-        (void)exec_sql(c, "ROLLBACK TO job");
-    (void)exec_sql(c, "RELEASE job");
-    return rc;
-}
-
-/* Commits a batch of jobs in one transaction. A job's own failure is its
- * alone; a failure of the transaction fails every job that had succeeded. */
-static void run_batch(struct pg_store *s, struct write_job *batch)
-{
-    struct conn *c = &s->writer;
-    bool alone = batch->next == NULL;
-    enum tsr_err rc = conn_ready(c, s->target, NULL, 0);
-
-    if (rc == TSR_ERR_IO)
-        rc = TSR_ERR_STORE;
-    if (rc == TSR_OK)
-        rc = tx_write(c, true);
-    for (struct write_job *j = batch; j; j = j->next) {
-        if (rc != TSR_OK) {
-            j->rc = rc; /* never run: the transaction failed before it */
-            continue;
-        }
-        j->rc = run_job(c, j, alone);
-        if (PQtransactionStatus(c->pg) == PQTRANS_UNKNOWN)
-            rc = j->rc != TSR_OK ? j->rc : TSR_ERR_STORE;
-    }
-    if (rc == TSR_OK && alone) {
-        rc = tx_end(c, batch->rc);
-        if (batch->rc == TSR_OK)
-            batch->rc = rc;
-        return;
-    }
-    rc = tx_end(c, rc);
-    for (struct write_job *j = batch; j; j = j->next) {
-        if (rc != TSR_OK && j->rc == TSR_OK)
-            j->rc = rc;
-    }
-}
-
-static void enqueue(struct pg_store *s, struct write_job *job)
-{
-    pthread_mutex_lock(&s->queue_lock);
-    *s->queue_tail = job;
-    s->queue_tail = &job->next;
-    pthread_cond_signal(&s->queue_grew);
-    pthread_mutex_unlock(&s->queue_lock);
-}
-
-/* Queues run(arg) and waits until the committer has committed it. */
-static enum tsr_err write_grouped(struct pg_store *s, enum tsr_err (*fn)(struct conn *, void *),
-                                  void *arg)
-{
-    struct write_job job = {.run = fn, .arg = arg, .rc = TSR_ERR_STORE};
-
-    enqueue(s, &job);
-    pthread_mutex_lock(&s->queue_lock);
-    while (!job.done)
-        pthread_cond_wait(&s->queue_done, &s->queue_lock);
-    pthread_mutex_unlock(&s->queue_lock);
-    return job.rc;
-}
-
-/* Tells the batch's writers how it went: a waiting caller is woken, a job
- * nobody waits for gets its callback and is freed. */
-static void finish_batch(struct pg_store *s, struct write_job *batch)
-{
-    struct write_job *waiting = NULL;
-
-    for (struct write_job *j = batch, *next; j; j = next) {
-        next = j->next;
-        if (j->then) {
-            j->then(j->ctx, j->rc);
-            free(j);
-        } else {
-            j->next = waiting;
-            waiting = j;
-        }
-    }
-    pthread_mutex_lock(&s->queue_lock);
-    for (struct write_job *j = waiting, *next; j; j = next) {
-        next = j->next; /* j may return and vanish once done is set */
-        j->done = true;
-    }
-    pthread_cond_broadcast(&s->queue_done);
-    pthread_mutex_unlock(&s->queue_lock);
-}
-
-/* The one thread that commits grouped writes: it takes the whole queue,
- * commits it in one transaction, and comes back for more, until the store
- * closes and the queue is empty. It does not wait for company as SQLite's
- * does: the next batch forms while one commit is on its way. */
-static void *committer_main(void *arg)
-{
-    struct pg_store *s = arg;
-
-    pthread_mutex_lock(&s->queue_lock);
-    for (;;) {
-        while (!s->queue && !s->stopping)
-            pthread_cond_wait(&s->queue_grew, &s->queue_lock);
-        if (!s->queue)
-            break;
-        struct write_job *batch = s->queue;
-
-        s->queue = NULL;
-        s->queue_tail = &s->queue;
-        pthread_mutex_unlock(&s->queue_lock);
-        run_batch(s, batch);
-        finish_batch(s, batch);
-        pthread_mutex_lock(&s->queue_lock);
-    }
-    pthread_mutex_unlock(&s->queue_lock);
-    return NULL;
-}
-
 /* ---- users ---- */
 
 static enum tsr_err pg_user_insert(struct tsr_store *store, const struct tsr_user_row *user)
@@ -1011,23 +871,10 @@ static enum tsr_err pg_user_insert(struct tsr_store *store, const struct tsr_use
 static enum tsr_err user_find(struct tsr_store *store, enum stmt_id id, const char *key,
                               struct tsr_user_row *out)
 {
-    struct pg_store *s = from_base(store);
     struct params p = {0};
-    PGresult *r = NULL;
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
 
-    if (rc != TSR_OK)
-        return rc;
     p_str(&p, key, NO_CAP);
-    rc = run(c, id, &p, &r, NULL);
-    if (rc == TSR_OK && PQntuples(r) < 1)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        read_user(r, 0, out);
-    PQclear(r);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, id, &p, row_user, out, true);
 }
 
 static enum tsr_err pg_user_by_email(struct tsr_store *store, const char *email,
@@ -1059,34 +906,14 @@ static enum tsr_err pg_user_each(struct tsr_store *store,
                                  enum tsr_err (*each)(const struct tsr_user_row *, void *),
                                  void *ctx)
 {
-    struct pg_store *s = from_base(store);
     struct user_walk w = {each, ctx};
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
 
-    if (rc != TSR_OK)
-        return rc;
-    rc = run_each(c, ST_USER_EACH, NULL, user_row, &w);
-    conn_release(s, c);
-    return rc;
-}
-
-/* query_int of a statement with no parameters, on a connection of the pool. */
-static enum tsr_err query_int_pooled(struct pg_store *s, enum stmt_id id, int64_t *out)
-{
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
-
-    if (rc != TSR_OK)
-        return rc;
-    rc = query_int(c, id, NULL, out);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, ST_USER_EACH, NULL, user_row, &w, false);
 }
 
 static enum tsr_err pg_user_count(struct tsr_store *store, int64_t *out)
 {
-    return query_int_pooled(from_base(store), ST_USER_COUNT, out);
+    return run_query(store, ST_USER_COUNT, NULL, row_int, out, true);
 }
 
 /* Takes the next n change_seq numbers at once (inside a transaction that
@@ -1174,29 +1001,8 @@ static enum tsr_err pg_user_remove(struct tsr_store *store, const char *id, int6
 
 /* ---- tokens ---- */
 
-/* TSR_OK when user_id is live and, for a personal token with max_live > 0,
- * holds fewer than max_live live personal tokens at now. Inside a
- * transaction that holds the counter's lock, so that no other node counts
- * or removes the user at the same time. */
-static enum tsr_err token_may_insert(struct conn *c, const struct tsr_token_row *token,
-                                     int64_t max_live, int64_t now)
-{
-    struct params p = {0};
-    int64_t n = 0;
-    enum tsr_err rc;
-
-    p_str(&p, token->user_id, sizeof(token->user_id));
-    rc = query_int(c, ST_USER_LIVE, &p, &n); /* NOT_FOUND when the user is not live */
-    if (rc != TSR_OK || token->kind != TSR_TOKEN_PERSONAL || max_live <= 0)
-        return rc;
-    p_int(&p, now);
-    rc = query_int(c, ST_TOKEN_COUNT_LIVE, &p, &n);
-    if (rc == TSR_OK && n >= max_live)
-        rc = TSR_ERR_LIMIT;
-    return rc;
-}
-
-/* Fills p with the values of ST_TOKEN_INSERT for t. */
+/* Fills p with the values of ST_TOKEN_INSERT for t, a token of one of our
+ * kinds (kind is its text). */
 static void token_params(struct params *p, const struct tsr_token_row *t, const char *kind)
 {
     p_str(p, t->id, sizeof(t->id));
@@ -1213,11 +1019,14 @@ static void token_params(struct params *p, const struct tsr_token_row *t, const 
 }
 
 /* Inserts token with the next change_seq. */
-static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t, const char *kind)
+static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t)
 {
     struct params p = {0};
+    const char *kind = tsr__kind_text(t->kind);
     enum tsr_err rc;
 
+    if (kind == NULL)
+        return TSR_ERR_INVALID;
     token_params(&p, t, kind);
     rc = run(c, ST_TOKEN_INSERT, &p, NULL, NULL);
     /* A repeated id or secret hash: as unlikely as guessing a secret. */
@@ -1225,8 +1034,6 @@ static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t, con
         rc = TSR_ERR_EXISTS;
     return rc;
 }
-
-static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit);
 
 /* Reads the results of the n inserts sent in pipeline mode, and the sync
  * after them; the first failure is returned. */
@@ -1272,7 +1079,7 @@ static enum tsr_err insert_pipelined(struct conn *c, const struct tsr_token_row 
 
         for (; i < end && rc == TSR_OK; i++) {
             struct params p = {0};
-            const char *kind = kind_text(tokens[i].kind);
+            const char *kind = tsr__kind_text(tokens[i].kind);
 
             if (kind == NULL) {
                 rc = TSR_ERR_INVALID;
@@ -1322,99 +1129,13 @@ static uint64_t pg_statements(struct tsr_store *store)
     return atomic_load_explicit(&from_base(store)->statements, memory_order_relaxed);
 }
 
-struct insert_job {
-    const struct tsr_token_row *token;
-    const char *kind;
-    int64_t max_live;
-    int64_t now;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err insert_run(struct conn *c, void *arg)
-{
-    struct insert_job *a = arg;
-    enum tsr_err rc = token_may_insert(c, a->token, a->max_live, a->now);
-
-    if (rc == TSR_OK)
-        rc = token_add(c, a->token, a->kind);
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-static enum tsr_err pg_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
-                                    int64_t max_live, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    struct insert_job a = {token, kind_text(token->kind), max_live, now, audit};
-
-    if (a.kind == NULL)
-        return TSR_ERR_INVALID;
-    return write_grouped(from_base(store), insert_run, &a);
-}
-
-/* An insert nobody waits for: the job owns copies of what it writes. */
-struct insert_later {
-    struct write_job job;
-    struct insert_job a;
-    struct tsr_token_row token;
-    struct tsr_audit_row audit;
-};
-
-static enum tsr_err pg_token_insert_async(struct tsr_store *store,
-                                          const struct tsr_token_row *token, int64_t max_live,
-                                          int64_t now, const struct tsr_audit_row *audit,
-                                          void (*then)(void *ctx, enum tsr_err rc), void *ctx)
-{
-    struct insert_later *l;
-    const char *kind = kind_text(token->kind);
-
-    if (kind == NULL)
-        return TSR_ERR_INVALID;
-    l = calloc(1, sizeof(*l));
-    if (!l)
-        return TSR_ERR_NOMEM;
-    l->token = *token;
-    if (audit)
-        l->audit = *audit;
-    l->a = (struct insert_job){&l->token, kind, max_live, now, audit ? &l->audit : NULL};
-    l->job = (struct write_job){
-        .run = insert_run, .arg = &l->a, .rc = TSR_ERR_STORE, .then = then, .ctx = ctx};
-    /* job is the first member: the committer frees l when it frees the job. */
-    enqueue(from_base(store), &l->job);
-    return TSR_OK;
-}
-
-/* Reads the one token that statement id finds with p into *out;
- * TSR_ERR_NOT_FOUND when none. */
-static enum tsr_err token_find(struct conn *c, enum stmt_id id, const struct params *p,
-                               struct tsr_token_row *out)
-{
-    PGresult *r = NULL;
-    enum tsr_err rc = run(c, id, p, &r, NULL);
-
-    if (rc == TSR_OK && PQntuples(r) < 1)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = read_token(r, 0, out);
-    PQclear(r);
-    return rc;
-}
-
 static enum tsr_err token_by_hash_with(struct tsr_store *store, enum stmt_id id,
                                        const uint8_t hash[TSR_HASH_LEN], struct tsr_token_row *out)
 {
-    struct pg_store *s = from_base(store);
     struct params p = {0};
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
 
-    if (rc != TSR_OK)
-        return rc;
     p_bytes(&p, hash, TSR_HASH_LEN);
-    rc = token_find(c, id, &p, out);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, id, &p, row_token, out, true);
 }
 
 static enum tsr_err pg_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
@@ -1430,53 +1151,29 @@ static enum tsr_err pg_token_by_hash_any(struct tsr_store *store, const uint8_t 
 }
 
 /* Finds user_id's unrevoked personal token id on c. */
+/* The values of ST_TOKEN_GET: a token of its owner. */
+static void owned_params(struct params *p, const char *user_id, const char *id)
+{
+    p_str(p, user_id, NO_CAP);
+    p_str(p, id, NO_CAP);
+}
+
 static enum tsr_err token_get_on(struct conn *c, const char *user_id, const char *id,
                                  struct tsr_token_row *out)
 {
     struct params p = {0};
 
-    p_str(&p, user_id, NO_CAP);
-    p_str(&p, id, NO_CAP);
-    return token_find(c, ST_TOKEN_GET, &p, out);
+    owned_params(&p, user_id, id);
+    return query_on(c, ST_TOKEN_GET, &p, row_token, out, true);
 }
 
 static enum tsr_err pg_token_get(struct tsr_store *store, const char *user_id, const char *id,
                                  struct tsr_token_row *out)
 {
-    struct pg_store *s = from_base(store);
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
+    struct params p = {0};
 
-    if (rc != TSR_OK)
-        return rc;
-    rc = token_get_on(c, user_id, id, out);
-    conn_release(s, c);
-    return rc;
-}
-
-/* The listing statement for q's order and direction. */
-static enum tsr_err list_stmt(const struct tsr_token_query *q, enum stmt_id *out)
-{
-    int base;
-
-    switch (q->order) {
-    case TSR_ORDER_CREATED:
-        base = ST_TOKEN_LIST_CREATED;
-        break;
-    case TSR_ORDER_NAME:
-        base = ST_TOKEN_LIST_NAME;
-        break;
-    case TSR_ORDER_EXPIRES_AT:
-        base = ST_TOKEN_LIST_EXPIRES;
-        break;
-    case TSR_ORDER_LAST_USED_AT:
-        base = ST_TOKEN_LIST_USED;
-        break;
-    default:
-        return TSR_ERR_INVALID;
-    }
-    *out = (enum stmt_id)(base + (q->descending ? 1 : 0));
-    return TSR_OK;
+    owned_params(&p, user_id, id);
+    return run_query(store, ST_TOKEN_GET, &p, row_token, out, true);
 }
 
 struct token_walk {
@@ -1508,8 +1205,9 @@ static enum tsr_err token_list_on(struct conn *c, const struct tsr_token_query *
     const char *search = q->search;
     size_t len = q->search_len;
     int64_t n = 0;
-    enum stmt_id list = ST_TOKEN_LIST_CREATED;
-    enum tsr_err rc = list_stmt(q, &list);
+    int order = 0;
+    enum tsr_err rc = tsr__list_order(q, &order);
+    enum stmt_id list = (enum stmt_id)(ST_TOKEN_LIST_CREATED + order);
 
     if (rc != TSR_OK)
         return rc;
@@ -1555,115 +1253,6 @@ static enum tsr_err pg_token_list(struct tsr_store *store, const struct tsr_toke
     return rc;
 }
 
-/* Checks that user_id's personal token id is there, unrevoked and not
- * expired at now. */
-static enum tsr_err token_changeable(struct conn *c, const char *user_id, const char *id,
-                                     int64_t now)
-{
-    struct params p = {0};
-    int64_t expires_at = 0;
-    enum tsr_err rc;
-
-    p_str(&p, user_id, NO_CAP);
-    p_str(&p, id, NO_CAP);
-    rc = query_int(c, ST_TOKEN_EXPIRES_AT, &p, &expires_at);
-    if (rc == TSR_OK && expires_at <= now)
-        rc = TSR_ERR_EXPIRED;
-    return rc;
-}
-
-struct update_job {
-    const char *user_id;
-    const char *id;
-    unsigned fields;
-    const struct tsr_token_row *values;
-    int64_t now;
-    struct tsr_token_row after;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err update_run(struct conn *c, void *arg)
-{
-    struct update_job *a = arg;
-    const struct tsr_token_row *v = a->values;
-    struct params p = {0};
-    enum tsr_err rc = token_changeable(c, a->user_id, a->id, a->now);
-
-    if (rc != TSR_OK)
-        return rc;
-    p_str(&p, a->id, NO_CAP);
-    /* NULL keeps a column as it is; see ST_TOKEN_UPDATE. */
-    p_str(&p, (a->fields & TSR_SET_NAME) ? v->name : NULL, sizeof(v->name));
-    p_str(&p, (a->fields & TSR_SET_DESCRIPTION) ? v->description : NULL, sizeof(v->description));
-    if (a->fields & TSR_SET_EXPIRES_AT)
-        p_int(&p, v->expires_at);
-    else
-        p_str(&p, NULL, 0);
-    rc = run(c, ST_TOKEN_UPDATE, &p, NULL, NULL);
-    if (rc == TSR_OK)
-        rc = token_get_on(c, a->user_id, a->id, &a->after);
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-static enum tsr_err pg_token_update(struct tsr_store *store, const char *user_id, const char *id,
-                                    unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out,
-                                    const struct tsr_audit_row *audit)
-{
-    struct update_job a = {.user_id = user_id,
-                           .id = id,
-                           .fields = fields,
-                           .values = values,
-                           .now = now,
-                           .audit = audit};
-    enum tsr_err rc = write_grouped(from_base(store), update_run, &a);
-
-    /* Only a committed change is handed back. */
-    if (rc == TSR_OK && out != NULL)
-        *out = a.after;
-    return rc;
-}
-
-struct revoke_job {
-    const char *user_id;
-    const char *id;
-    const char *kind;
-    int64_t now;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err revoke_run(struct conn *c, void *arg)
-{
-    struct revoke_job *a = arg;
-    struct params p = {0};
-    int64_t changes = 0;
-    enum tsr_err rc;
-
-    p_str(&p, a->user_id, NO_CAP);
-    p_str(&p, a->id, NO_CAP);
-    p_str(&p, a->kind, NO_CAP);
-    p_int(&p, a->now);
-    rc = run(c, ST_TOKEN_REVOKE, &p, NULL, &changes);
-    if (rc == TSR_OK && changes == 0)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-static enum tsr_err pg_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
-                                    enum tsr_token_kind kind, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    struct revoke_job a = {user_id, id, kind_text(kind), now, audit};
-
-    if (a.kind == NULL)
-        return TSR_ERR_NOT_FOUND;
-    return write_grouped(from_base(store), revoke_run, &a);
-}
-
 /* The body of token_each_live, inside a read transaction on c. */
 static enum tsr_err each_live_on(struct conn *c, int64_t now,
                                  enum tsr_err (*each)(const struct tsr_token_row *, void *),
@@ -1705,28 +1294,23 @@ static enum tsr_err pg_token_changes(struct tsr_store *store, int64_t since,
                                      enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                      void *ctx, int64_t *max_seq)
 {
-    struct pg_store *s = from_base(store);
     int64_t seq = since;
     struct token_walk w = {each, ctx, &seq};
     struct params p = {0};
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
+    enum tsr_err rc;
 
-    if (rc != TSR_OK)
-        return rc;
     p_int(&p, since);
     /* One statement sees one snapshot; by the counter's lock, every change
      * numbered below the highest it sees is in it. */
-    rc = run_each(c, ST_TOKEN_CHANGES, &p, token_row, &w);
+    rc = run_query(store, ST_TOKEN_CHANGES, &p, token_row, &w, false);
     if (max_seq != NULL)
         *max_seq = seq;
-    conn_release(s, c);
     return rc;
 }
 
 static enum tsr_err pg_change_seq(struct tsr_store *store, int64_t *out)
 {
-    return query_int_pooled(from_base(store), ST_MAX_SEQ, out);
+    return run_query(store, ST_MAX_SEQ, NULL, row_int, out, true);
 }
 
 /* A bounded growable string for array literals; fails once past its cap. */
@@ -1858,12 +1442,6 @@ static enum tsr_err audit_add(struct conn *c, const struct tsr_audit_row *r)
     return run(c, ST_AUDIT_INSERT, &p, NULL, NULL);
 }
 
-/* Appends audit (when not NULL) inside c's open transaction. */
-static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit)
-{
-    return audit == NULL ? TSR_OK : audit_add(c, audit);
-}
-
 static enum tsr_err pg_audit_append(struct tsr_store *store, const struct tsr_audit_row *rows,
                                     size_t n)
 {
@@ -1917,24 +1495,17 @@ static enum tsr_err pg_audit_each(struct tsr_store *store, const char *user_id, 
                                   enum tsr_err (*each)(const struct tsr_audit_row *, void *),
                                   void *ctx)
 {
-    struct pg_store *s = from_base(store);
     struct audit_walk w = {.each = each, .ctx = ctx};
     struct params p = {0};
-    struct conn *c;
-    enum tsr_err rc;
 
     if (limit <= 0)
         return TSR_OK;
-    rc = conn_take(s, &c);
-    if (rc != TSR_OK)
-        return rc;
     p_int(&p, limit);
     p_int(&p, offset > 0 ? offset : 0);
     if (user_id != NULL)
         p_str(&p, user_id, NO_CAP);
-    rc = run_each(c, user_id != NULL ? ST_AUDIT_EACH_USER : ST_AUDIT_EACH, &p, audit_row, &w);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, user_id != NULL ? ST_AUDIT_EACH_USER : ST_AUDIT_EACH, &p, audit_row, &w,
+                     false);
 }
 
 /* The body of audit_list, inside a read transaction on c. */
@@ -1979,20 +1550,151 @@ static enum tsr_err pg_audit_list(struct tsr_store *store, const char *user_id, 
     return rc;
 }
 
+/* ---- the primitives of group commit (commit.h), on the writer ---- */
+
+static struct conn *tx_conn(void *engine)
+{
+    return &((struct pg_store *)engine)->writer;
+}
+
+/* Connects the writer again when its connection broke, and takes the
+ * counter's lock: every grouped write hands out change_seq. */
+static enum tsr_err tx_begin(void *engine)
+{
+    struct pg_store *s = engine;
+    enum tsr_err rc = conn_ready(&s->writer, s->target, NULL, 0);
+
+    if (rc == TSR_ERR_IO)
+        rc = TSR_ERR_STORE;
+    return rc == TSR_OK ? tx_write(&s->writer, true) : rc;
+}
+
+static enum tsr_err tx_savepoint(void *engine)
+{
+    return exec_sql(tx_conn(engine), "SAVEPOINT job");
+}
+
+static enum tsr_err tx_release(void *engine)
+{
+    return exec_sql(tx_conn(engine), "RELEASE job");
+}
+
+static enum tsr_err tx_rollback_to(void *engine)
+{
+    return exec_sql(tx_conn(engine), "ROLLBACK TO job");
+}
+
+static enum tsr_err tx_commit(void *engine, enum tsr_err rc)
+{
+    return tx_end(tx_conn(engine), rc);
+}
+
+/* A failed statement leaves the transaction for ROLLBACK TO to mend; only
+ * a lost connection loses it. */
+static bool tx_failed(void *engine)
+{
+    return PQtransactionStatus(tx_conn(engine)->pg) == PQTRANS_UNKNOWN;
+}
+
+static enum tsr_err tx_user_live(void *engine, const char *user_id)
+{
+    struct params p = {0};
+    int64_t one = 0;
+
+    p_str(&p, user_id, NO_CAP);
+    return query_int(tx_conn(engine), ST_USER_LIVE, &p, &one); /* NOT_FOUND when not live */
+}
+
+/* The cap's count: the personal tokens of user_id neither revoked nor
+ * expired at now. Under the counter's lock, so that no other node counts or
+ * removes the user at the same time. */
+static enum tsr_err tx_token_count_live(void *engine, const char *user_id, int64_t now, int64_t *n)
+{
+    struct params p = {0};
+
+    p_str(&p, user_id, NO_CAP);
+    p_int(&p, now);
+    return query_int(tx_conn(engine), ST_TOKEN_COUNT_LIVE, &p, n);
+}
+
+static enum tsr_err tx_token_add(void *engine, const struct tsr_token_row *t)
+{
+    return token_add(tx_conn(engine), t);
+}
+
+static enum tsr_err tx_token_get(void *engine, const char *user_id, const char *id,
+                                 struct tsr_token_row *out)
+{
+    return token_get_on(tx_conn(engine), user_id, id, out);
+}
+
+static enum tsr_err tx_token_set(void *engine, const char *user_id, const char *id, unsigned fields,
+                                 const struct tsr_token_row *v)
+{
+    struct params p = {0};
+    int64_t changes = 0;
+    enum tsr_err rc;
+
+    p_str(&p, id, NO_CAP);
+    /* NULL keeps a column as it is; see ST_TOKEN_UPDATE. */
+    p_str(&p, (fields & TSR_SET_NAME) ? v->name : NULL, sizeof(v->name));
+    p_str(&p, (fields & TSR_SET_DESCRIPTION) ? v->description : NULL, sizeof(v->description));
+    if (fields & TSR_SET_EXPIRES_AT)
+        p_int(&p, v->expires_at);
+    else
+        p_str(&p, NULL, 0);
+    p_str(&p, user_id, NO_CAP);
+    rc = run(tx_conn(engine), ST_TOKEN_UPDATE, &p, NULL, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+    return rc;
+}
+
+static enum tsr_err tx_token_revoke(void *engine, const char *user_id, const char *id,
+                                    enum tsr_token_kind kind, int64_t now)
+{
+    struct params p = {0};
+    int64_t changes = 0;
+    enum tsr_err rc;
+
+    p_str(&p, user_id, NO_CAP);
+    p_str(&p, id, NO_CAP);
+    p_str(&p, tsr__kind_text(kind), NO_CAP);
+    p_int(&p, now);
+    rc = run(tx_conn(engine), ST_TOKEN_REVOKE, &p, NULL, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+    return rc;
+}
+
+static enum tsr_err tx_audit_add(void *engine, const struct tsr_audit_row *row)
+{
+    return audit_add(tx_conn(engine), row);
+}
+
+static const struct tsr__tx_ops pg_tx = {
+    .begin = tx_begin,
+    .savepoint = tx_savepoint,
+    .release = tx_release,
+    .rollback_to = tx_rollback_to,
+    .commit = tx_commit,
+    .failed = tx_failed,
+    .user_live = tx_user_live,
+    .token_count_live = tx_token_count_live,
+    .token_add = tx_token_add,
+    .token_get = tx_token_get,
+    .token_set = tx_token_set,
+    .token_revoke = tx_token_revoke,
+    .audit_add = tx_audit_add,
+};
+
 /* ---- the store ---- */
 
 static enum tsr_err pg_ping(struct tsr_store *store)
 {
-    struct pg_store *s = from_base(store);
     int64_t n = 0;
-    struct conn *c;
-    enum tsr_err rc = conn_take(s, &c);
 
-    if (rc != TSR_OK)
-        return rc;
-    rc = query_int(c, ST_PING, NULL, &n);
-    conn_release(s, c);
-    return rc;
+    return run_query(store, ST_PING, NULL, row_int, &n, true);
 }
 
 static const char *pg_path(struct tsr_store *store)
@@ -2046,9 +1748,9 @@ static enum tsr_err pg_backup(struct tsr_store *store, const char *dest, char *m
 {
     (void)store;
     (void)dest;
-    set_msg(msg, size,
-            "tesserad backup copies SQLite databases only: back up PostgreSQL with pg_dump "
-            "(for example pg_dump -Fc -f tessera.dump DBNAME) or pg_basebackup");
+    tsr__set_msg(msg, size,
+                 "tesserad backup copies SQLite databases only: back up PostgreSQL with pg_dump "
+                 "(for example pg_dump -Fc -f tessera.dump DBNAME) or pg_basebackup");
     return TSR_ERR_INVALID;
 }
 
@@ -2142,23 +1844,13 @@ static void pg_close(struct tsr_store *store)
 
     if (s == NULL)
         return;
-    if (s->committer_started) {
-        /* The committer empties the queue before it stops. */
-        pthread_mutex_lock(&s->queue_lock);
-        s->stopping = true;
-        pthread_cond_signal(&s->queue_grew);
-        pthread_mutex_unlock(&s->queue_lock);
-        pthread_join(s->committer, NULL);
-    }
+    tsr__committer_release(&s->base.committer);
     for (int i = 0; i < PG_POOL; i++)
         conn_close(&s->pool[i]);
     conn_close(&s->writer);
     conn_close(&s->listener);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->pool_freed);
-    pthread_mutex_destroy(&s->queue_lock);
-    pthread_cond_destroy(&s->queue_done);
-    pthread_cond_destroy(&s->queue_grew);
     pthread_mutex_destroy(&s->listen_lock);
     free(s->target);
     free(s);
@@ -2175,18 +1867,14 @@ static const struct tsr__store_ops pg_ops = {
     .user_count = pg_user_count,
     .user_set_password = pg_user_set_password,
     .user_remove = pg_user_remove,
-    .token_insert = pg_token_insert,
     .token_by_hash = pg_token_by_hash,
     .token_by_hash_any = pg_token_by_hash_any,
     .token_insert_many = pg_token_insert_many,
-    .token_insert_async = pg_token_insert_async,
     .statements = pg_statements,
     .purge = pg_purge,
     .backup = pg_backup,
     .token_get = pg_token_get,
     .token_list = pg_token_list,
-    .token_update = pg_token_update,
-    .token_revoke = pg_token_revoke,
     .token_each_live = pg_token_each_live,
     .token_changes = pg_token_changes,
     .change_seq = pg_change_seq,
@@ -2241,10 +1929,12 @@ static enum tsr_err migrate(struct conn *c, char *msg, size_t size)
     for (int64_t v = 1; v <= MIGRATION_COUNT && rc == TSR_OK; v++)
         rc = migrate_one(c, v, &found);
     if (rc != TSR_OK) {
-        set_msg(msg, size, "cannot update the schema: %s", pg_error_line(c->pg, buf, sizeof(buf)));
+        tsr__set_msg(msg, size, "cannot update the schema: %s",
+                     pg_error_line(c->pg, buf, sizeof(buf)));
     } else if (found > MIGRATION_COUNT) {
-        set_msg(msg, size, "the database has schema version %lld, newer than this program's %lld",
-                (long long)found, (long long)MIGRATION_COUNT);
+        tsr__set_msg(msg, size,
+                     "the database has schema version %lld, newer than this program's %lld",
+                     (long long)found, (long long)MIGRATION_COUNT);
         rc = TSR_ERR_STORE;
     }
     (void)exec_sql(c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")");
@@ -2259,8 +1949,8 @@ static enum tsr_err check_encoding(struct conn *c, char *msg, size_t size)
 
     if (enc != NULL && strcmp(enc, "UTF8") == 0)
         return TSR_OK;
-    set_msg(msg, size, "the database's encoding is %s: create it with ENCODING 'UTF8'",
-            enc ? enc : "unknown");
+    tsr__set_msg(msg, size, "the database's encoding is %s: create it with ENCODING 'UTF8'",
+                 enc ? enc : "unknown");
     return TSR_ERR_INVALID;
 }
 
@@ -2288,10 +1978,7 @@ static struct pg_store *store_new(const char *target)
     s->writer.statements = &s->statements;
     s->writer.target = s->target;
     s->listener.statements = &s->statements;
-    pthread_mutex_init(&s->queue_lock, NULL);
-    pthread_cond_init(&s->queue_done, NULL);
-    pthread_cond_init(&s->queue_grew, NULL);
-    s->queue_tail = &s->queue;
+    tsr__committer_init(&s->base.committer, &pg_tx, s);
     pthread_mutex_init(&s->listen_lock, NULL);
     return s;
 }
@@ -2303,7 +1990,7 @@ enum tsr_err tsr__store_pg_open(const char *target, struct tsr_store **out, char
     enum tsr_err rc;
 
     if (s == NULL) {
-        set_msg(err_msg, err_msg_size, "out of memory");
+        tsr__set_msg(err_msg, err_msg_size, "out of memory");
         return TSR_ERR_NOMEM;
     }
     /* The committer's connection first: it applies the migrations and is
@@ -2313,13 +2000,8 @@ enum tsr_err tsr__store_pg_open(const char *target, struct tsr_store **out, char
         rc = check_encoding(&s->writer, err_msg, err_msg_size);
     if (rc == TSR_OK)
         rc = migrate(&s->writer, err_msg, err_msg_size);
-    if (rc == TSR_OK) {
-        s->committer_started = pthread_create(&s->committer, NULL, committer_main, s) == 0;
-        if (!s->committer_started) {
-            set_msg(err_msg, err_msg_size, "cannot start a thread");
-            rc = TSR_ERR_NOMEM;
-        }
-    }
+    if (rc == TSR_OK && (rc = tsr__committer_start(&s->base.committer)) != TSR_OK)
+        tsr__set_msg(err_msg, err_msg_size, "cannot start a thread");
     if (rc != TSR_OK) {
         pg_close(&s->base);
         return rc;

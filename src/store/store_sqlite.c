@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "store/commit.h"
 #include "store/store_engine.h"
 
 /* Writes go through one connection, serialised by its mutex, because SQLite
@@ -152,7 +153,6 @@ enum stmt_id {
     ST_TOKEN_LIST_EXPIRES_DESC,
     ST_TOKEN_LIST_USED,
     ST_TOKEN_LIST_USED_DESC,
-    ST_TOKEN_EXPIRES_AT,
     ST_TOKEN_UPDATE,
     ST_TOKEN_REVOKE,
     ST_TOKEN_EACH_LIVE,
@@ -222,13 +222,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_LIST_EXPIRES_DESC] = LIST_SQL("t.expires_at DESC, t.id DESC"),
     [ST_TOKEN_LIST_USED] = LIST_SQL("last_used NULLS LAST, t.id"),
     [ST_TOKEN_LIST_USED_DESC] = LIST_SQL("last_used DESC NULLS LAST, t.id DESC"),
-    [ST_TOKEN_EXPIRES_AT] = "SELECT expires_at FROM tokens WHERE id = ?2 AND user_id = ?1"
-                            " AND kind = 'personal' AND revoked_at IS NULL",
     /* A NULL value leaves its column as it is. */
-    [ST_TOKEN_UPDATE] =
-        "UPDATE tokens SET name = coalesce(?2, name),"
-        " description = coalesce(?3, description),"
-        " expires_at = coalesce(?4, expires_at), change_seq = " NEXT_SEQ " WHERE id = ?1",
+    [ST_TOKEN_UPDATE] = "UPDATE tokens SET name = coalesce(?2, name),"
+                        " description = coalesce(?3, description),"
+                        " expires_at = coalesce(?4, expires_at), change_seq = " NEXT_SEQ
+                        " WHERE id = ?1 AND user_id = ?5 AND kind = 'personal'"
+                        " AND revoked_at IS NULL",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?4, change_seq = " NEXT_SEQ
                         " WHERE id = ?2 AND user_id = ?1 AND kind = ?3 AND revoked_at IS NULL",
     [ST_TOKEN_EACH_LIVE] =
@@ -284,18 +283,6 @@ struct conn {
     atomic_uint_fast64_t *statements; /* the store's count of statements run */
 };
 
-struct write_job {
-    enum tsr_err (*run)(struct conn *c, void *arg);
-    void *arg;
-    enum tsr_err rc;
-    bool done;
-    /* Set for a job whose caller does not wait: called once it is committed
-     * (or refused), after which the committer frees the job. */
-    void (*then)(void *ctx, enum tsr_err rc);
-    void *ctx;
-    struct write_job *next;
-};
-
 struct sqlite_store {
     struct tsr_store base; /* first, so that a struct tsr_store * is one of these */
     char *path;
@@ -303,20 +290,6 @@ struct sqlite_store {
     struct conn readers[SQLITE_READERS];
     atomic_uint next_reader;
     atomic_uint_fast64_t statements;
-    /* Group commit: writes that arrive while one commit is on its way to the
-     * disk wait here, and the next leader commits them all at once. */
-    pthread_mutex_t queue_lock;
-    pthread_cond_t queue_done;
-    pthread_cond_t queue_grew;
-    struct write_job *queue;
-    struct write_job **queue_tail;
-    size_t queued;
-    size_t last_batch;  /* jobs in the batch committed last */
-    bool arrived_while; /* a job came while that batch was being committed */
-    bool leading;       /* the committer is at work on a batch */
-    bool stopping;
-    pthread_t committer;
-    bool committer_started;
     /* Rows of token_uses when last counted, plus the rows written since (an
      * upper bound on its size), and when it was last folded into tokens
      * (monotonic seconds); both under the writer's lock. */
@@ -433,160 +406,6 @@ static enum tsr_err write_end(struct sqlite_store *s, enum tsr_err rc)
     return rc;
 }
 
-/* Runs one job inside the batch's transaction, under a savepoint, so that a
- * job that fails (a limit reached, a token not found) undoes only itself. */
-static enum tsr_err run_job(struct conn *c, struct write_job *j)
-{
-    enum tsr_err rc = exec_cached(c, ST_SAVEPOINT);
-
-    if (rc != TSR_OK)
-        return rc;
-    rc = j->run(c, j->arg);
-    if (sqlite3_get_autocommit(c->db))
-        return rc; /* the whole transaction is gone: the caller sees it */
-    if (rc != TSR_OK)
-        (void)exec_cached(c, ST_ROLLBACK_TO);
-    (void)exec_cached(c, ST_RELEASE);
-    return rc;
-}
-
-/* Commits a batch of jobs in one transaction: one fsync for all of them. A
- * job's own failure is its alone; a failure of the transaction (disk full,
- * say) fails every job that had succeeded. */
-static void run_batch(struct sqlite_store *s, struct write_job *batch)
-{
-    struct conn *c = &s->writer;
-    enum tsr_err rc;
-
-    pthread_mutex_lock(&c->lock);
-    rc = exec_cached(c, ST_BEGIN_IMMEDIATE);
-    for (struct write_job *j = batch; j; j = j->next) {
-        if (rc != TSR_OK) {
-            j->rc = rc; /* never run: the transaction failed before it */
-            continue;
-        }
-        j->rc = run_job(c, j);
-        if (sqlite3_get_autocommit(c->db))
-            rc = j->rc != TSR_OK ? j->rc : TSR_ERR_STORE;
-    }
-    if (rc == TSR_OK)
-        rc = tx_end(c, TSR_OK);
-    else if (!sqlite3_get_autocommit(c->db))
-        (void)exec_cached(c, ST_ROLLBACK);
-    pthread_mutex_unlock(&c->lock);
-    for (struct write_job *j = batch; j; j = j->next) {
-        if (rc != TSR_OK && j->rc == TSR_OK)
-            j->rc = rc;
-    }
-}
-
-#define COMMIT_DELAY_US 1000
-
-/* PostgreSQL's commit_delay, made adaptive: when writers have been meeting
- * in the queue, the leader waits a moment (at most COMMIT_DELAY_US) for as
- * many as last time before it commits, so that they share one fsync rather
- * than take turns at one each. A lone writer never waits. */
-static void wait_for_company(struct sqlite_store *s)
-{
-    size_t want = s->last_batch > 1 ? s->last_batch : 2;
-    struct timespec until;
-
-    if (s->last_batch <= 1 && !s->arrived_while)
-        return;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += COMMIT_DELAY_US * 1000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    while (s->queued < want && pthread_cond_timedwait(&s->queue_grew, &s->queue_lock, &until) == 0)
-        ;
-}
-
-static void enqueue(struct sqlite_store *s, struct write_job *job)
-{
-    pthread_mutex_lock(&s->queue_lock);
-    *s->queue_tail = job;
-    s->queue_tail = &job->next;
-    s->queued++;
-    if (s->leading)
-        s->arrived_while = true;
-    pthread_cond_signal(&s->queue_grew);
-    pthread_mutex_unlock(&s->queue_lock);
-}
-
-/* Queues run(arg) and waits until the committer has committed it. */
-static enum tsr_err write_grouped(struct sqlite_store *s,
-                                  enum tsr_err (*run)(struct conn *, void *), void *arg)
-{
-    struct write_job job = {.run = run, .arg = arg, .rc = TSR_ERR_STORE};
-
-    enqueue(s, &job);
-    pthread_mutex_lock(&s->queue_lock);
-    while (!job.done)
-        pthread_cond_wait(&s->queue_done, &s->queue_lock);
-    pthread_mutex_unlock(&s->queue_lock);
-    return job.rc;
-}
-
-/* Tells the batch's writers how it went: a waiting caller is woken, a job
- * nobody waits for gets its callback and is freed. */
-static void finish_batch(struct sqlite_store *s, struct write_job *batch)
-{
-    struct write_job *waiting = NULL;
-
-    for (struct write_job *j = batch, *next; j; j = next) {
-        next = j->next;
-        if (j->then) {
-            j->then(j->ctx, j->rc);
-            free(j);
-        } else {
-            j->next = waiting;
-            waiting = j;
-        }
-    }
-    pthread_mutex_lock(&s->queue_lock);
-    for (struct write_job *j = waiting, *next; j; j = next) {
-        next = j->next; /* j may return and vanish once done is set */
-        j->done = true;
-    }
-    s->leading = false;
-    pthread_cond_broadcast(&s->queue_done);
-    pthread_mutex_unlock(&s->queue_lock);
-}
-
-/* The one thread that commits: it takes the whole queue, commits it in one
- * transaction, and comes back for more, until the store closes and the
- * queue is empty. Writers never wait on the disk themselves unless they
- * choose to (write_grouped). */
-static void *committer_main(void *arg)
-{
-    struct sqlite_store *s = arg;
-
-    pthread_mutex_lock(&s->queue_lock);
-    for (;;) {
-        while (!s->queue && !s->stopping)
-            pthread_cond_wait(&s->queue_grew, &s->queue_lock);
-        if (!s->queue)
-            break;
-        s->leading = true;
-        wait_for_company(s);
-        struct write_job *batch = s->queue;
-
-        s->last_batch = s->queued;
-        s->arrived_while = false;
-        s->queue = NULL;
-        s->queue_tail = &s->queue;
-        s->queued = 0;
-        pthread_mutex_unlock(&s->queue_lock);
-        run_batch(s, batch);
-        finish_batch(s, batch);
-        pthread_mutex_lock(&s->queue_lock);
-    }
-    pthread_mutex_unlock(&s->queue_lock);
-    return NULL;
-}
-
 /* Takes a free reader, or waits for one when all are taken. Release with
  * reader_release. */
 static struct conn *reader_take(struct sqlite_store *s)
@@ -652,45 +471,18 @@ static void bind_blob(sqlite3_stmt *st, int i, const void *p, int n, int *src)
         *src = sqlite3_bind_blob(st, i, p, n, SQLITE_STATIC);
 }
 
-/* Copies the n bytes at s and a NUL into dst of size bytes, cutting before
- * a UTF-8 sequence that would not fit whole. A NULL s gives "". */
-static void copy_str(char *dst, size_t size, const char *s, size_t n)
-{
-    if (s == NULL)
-        n = 0;
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
-    }
-    if (n > 0)
-        memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
 /* Copies text column i (NULL gives "") into dst of size bytes. */
 static void col_str(sqlite3_stmt *st, int i, char *dst, size_t size)
 {
     const char *s = (const char *)sqlite3_column_text(st, i);
     int n = sqlite3_column_bytes(st, i);
 
-    copy_str(dst, size, s, n > 0 ? (size_t)n : 0);
+    tsr__copy_str(dst, size, s, n > 0 ? (size_t)n : 0);
 }
 
 static enum tsr_err bind_done(int src)
 {
     return map_rc(src);
-}
-
-static const char *kind_text(enum tsr_token_kind kind)
-{
-    switch (kind) {
-    case TSR_TOKEN_PERSONAL:
-        return "personal";
-    case TSR_TOKEN_SESSION:
-        return "session";
-    }
-    return NULL;
 }
 
 /* Reads a row of USER_COLS. */
@@ -711,11 +503,7 @@ static enum tsr_err read_token(sqlite3_stmt *st, struct tsr_token_row *out)
 
     if (kind == NULL || hash == NULL || sqlite3_column_bytes(st, 5) != TSR_HASH_LEN)
         return TSR_ERR_STORE;
-    if (strcmp(kind, "personal") == 0)
-        out->kind = TSR_TOKEN_PERSONAL;
-    else if (strcmp(kind, "session") == 0)
-        out->kind = TSR_TOKEN_SESSION;
-    else
+    if (tsr__kind_parse(kind, &out->kind) != TSR_OK)
         return TSR_ERR_STORE;
     memcpy(out->secret_hash, hash, TSR_HASH_LEN);
     col_str(st, 0, out->id, sizeof(out->id));
@@ -755,30 +543,122 @@ static enum tsr_err step_write(struct conn *c, sqlite3_stmt *st, int *changes)
     return rc;
 }
 
-/* Reads every row of st as a token and hands it to each; stops at the
- * first error or non-TSR_OK answer and returns it. *max_seq (may be NULL)
- * is raised to the highest change_seq read. */
-static enum tsr_err each_token(sqlite3_stmt *st,
-                               enum tsr_err (*each)(const struct tsr_token_row *, void *),
-                               void *ctx, int64_t *max_seq)
-{
-    struct tsr_token_row row;
-    bool have = false;
-    enum tsr_err rc;
+/* ---- readers: take a connection, bind, step, release ---- */
 
-    for (;;) {
+/* Binds the values of a read: one binder a shape of its arguments. */
+static void bind_text1(sqlite3_stmt *st, const void *arg, int *src)
+{
+    bind_str(st, 1, arg, NO_CAP, src);
+}
+
+static void bind_hash(sqlite3_stmt *st, const void *arg, int *src)
+{
+    bind_blob(st, 1, arg, TSR_HASH_LEN, src);
+}
+
+static void bind_int1(sqlite3_stmt *st, const void *arg, int *src)
+{
+    bind_int(st, 1, *(const int64_t *)arg, src);
+}
+
+/* arg is {user_id, id}: a token of its owner. */
+static void bind_owned(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const char *const *key = arg;
+
+    bind_str(st, 1, key[0], NO_CAP, src);
+    bind_str(st, 2, key[1], NO_CAP, src);
+}
+
+/* Reads a row into what ctx points at. */
+static enum tsr_err row_user(sqlite3_stmt *st, void *ctx)
+{
+    read_user(st, ctx);
+    return TSR_OK;
+}
+
+static enum tsr_err row_token(sqlite3_stmt *st, void *ctx)
+{
+    return read_token(st, ctx);
+}
+
+static enum tsr_err row_int(sqlite3_stmt *st, void *ctx)
+{
+    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
+    return TSR_OK;
+}
+
+/* A walk hands each row to its caller's each. */
+struct walk {
+    enum tsr_err (*user)(const struct tsr_user_row *, void *);
+    enum tsr_err (*token)(const struct tsr_token_row *, void *);
+    enum tsr_err (*audit)(const struct tsr_audit_row *, void *);
+    enum tsr_err (*entry)(const struct tsr_audit_entry *, void *);
+    void *ctx;
+    int64_t *max_seq; /* raised to the highest change_seq read; may be NULL */
+};
+
+static enum tsr_err walk_user(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_user_row u;
+
+    read_user(st, &u);
+    return w->user(&u, w->ctx);
+}
+
+static enum tsr_err walk_token(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_token_row t;
+    enum tsr_err rc = read_token(st, &t);
+
+    if (rc != TSR_OK)
+        return rc;
+    if (w->max_seq != NULL && t.change_seq > *w->max_seq)
+        *w->max_seq = t.change_seq;
+    return w->token(&t, w->ctx);
+}
+
+/* Runs statement id on c, bound by bind(st, arg, &src) (NULL: no values),
+ * and hands each row to row(st, ctx) until it answers other than TSR_OK.
+ * With one, only the first row, and TSR_ERR_NOT_FOUND when none came. */
+static enum tsr_err query_on(struct conn *c, enum stmt_id id,
+                             void (*bind)(sqlite3_stmt *, const void *, int *), const void *arg,
+                             enum tsr_err (*row)(sqlite3_stmt *, void *), void *ctx, bool one)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    bool have = false;
+    enum tsr_err rc = stmt_get(c, id, &st);
+
+    if (rc == TSR_OK && bind != NULL) {
+        bind(st, arg, &src);
+        rc = bind_done(src);
+    }
+    while (rc == TSR_OK) {
         rc = stmt_step(st, &have);
         if (rc != TSR_OK || !have)
             break;
-        rc = read_token(st, &row);
-        if (rc != TSR_OK)
-            break;
-        if (max_seq != NULL && row.change_seq > *max_seq)
-            *max_seq = row.change_seq;
-        rc = each(&row, ctx);
-        if (rc != TSR_OK)
+        rc = row(st, ctx);
+        if (one)
             break;
     }
+    if (rc == TSR_OK && one && !have)
+        rc = TSR_ERR_NOT_FOUND;
+    stmt_done(st);
+    return rc;
+}
+
+/* query_on, on a reader taken for it. */
+static enum tsr_err run_query(struct tsr_store *store, enum stmt_id id,
+                              void (*bind)(sqlite3_stmt *, const void *, int *), const void *arg,
+                              enum tsr_err (*row)(sqlite3_stmt *, void *), void *ctx, bool one)
+{
+    struct conn *c = reader_take(from_base(store));
+    enum tsr_err rc = query_on(c, id, bind, arg, row, ctx, one);
+
+    reader_release(c);
     return rc;
 }
 
@@ -817,26 +697,7 @@ out:
 static enum tsr_err user_find(struct tsr_store *store, enum stmt_id id, const char *key,
                               struct tsr_user_row *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    bool row = false;
-    enum tsr_err rc = stmt_get(c, id, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, key, NO_CAP, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = stmt_step(st, &row);
-    if (rc == TSR_OK && !row)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        read_user(st, out);
-out:
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, id, bind_text1, key, row_user, out, true);
 }
 
 static enum tsr_err sq_user_by_email(struct tsr_store *store, const char *email,
@@ -854,35 +715,14 @@ static enum tsr_err sq_user_each(struct tsr_store *store,
                                  enum tsr_err (*each)(const struct tsr_user_row *, void *),
                                  void *ctx)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    struct tsr_user_row row;
-    bool have = false;
-    enum tsr_err rc = stmt_get(c, ST_USER_EACH, &st);
+    struct walk w = {.user = each, .ctx = ctx};
 
-    while (rc == TSR_OK) {
-        rc = stmt_step(st, &have);
-        if (rc != TSR_OK || !have)
-            break;
-        read_user(st, &row);
-        rc = each(&row, ctx);
-    }
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, ST_USER_EACH, NULL, NULL, walk_user, &w, false);
 }
 
 static enum tsr_err sq_user_count(struct tsr_store *store, int64_t *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    enum tsr_err rc = stmt_get(c, ST_USER_COUNT, &st);
-
-    if (rc == TSR_OK)
-        rc = query_int(st, out);
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, ST_USER_COUNT, NULL, NULL, row_int, out, true);
 }
 
 /* Revokes, one by one, every unrevoked token of user_id of kind (NULL for
@@ -958,47 +798,14 @@ static enum tsr_err sq_user_remove(struct tsr_store *store, const char *id, int6
 
 /* ---- tokens ---- */
 
-/* TSR_OK when user_id is live and, for a personal token with max_live > 0,
- * holds fewer than max_live live personal tokens at now. */
-static enum tsr_err token_may_insert(struct conn *c, const struct tsr_token_row *token,
-                                     int64_t max_live, int64_t now)
-{
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    int64_t n = 0;
-    enum tsr_err rc = stmt_get(c, ST_USER_LIVE, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, token->user_id, sizeof(token->user_id), &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &n); /* NOT_FOUND when the user is not live */
-    if (rc != TSR_OK || token->kind != TSR_TOKEN_PERSONAL || max_live <= 0)
-        goto out;
-    stmt_done(st);
-    rc = stmt_get(c, ST_TOKEN_COUNT_LIVE, &st);
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, token->user_id, sizeof(token->user_id), &src);
-    bind_int(st, 2, now, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &n);
-    if (rc == TSR_OK && n >= max_live)
-        rc = TSR_ERR_LIMIT;
-out:
-    stmt_done(st);
-    return rc;
-}
-
 /* Inserts token with the next change_seq. */
-static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t, const char *kind)
+static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t)
 {
     sqlite3_stmt *st = NULL;
     int src = SQLITE_OK;
     int changes = 0;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_INSERT, &st);
+    const char *kind = tsr__kind_text(t->kind);
+    enum tsr_err rc = kind ? stmt_get(c, ST_TOKEN_INSERT, &st) : TSR_ERR_INVALID;
 
     if (rc != TSR_OK)
         goto out;
@@ -1024,8 +831,6 @@ out:
     return rc;
 }
 
-static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit);
-
 /* One transaction for all: seeding a million tokens must not take a
  * million commits. */
 static enum tsr_err sq_token_insert_many(struct tsr_store *store,
@@ -1036,11 +841,8 @@ static enum tsr_err sq_token_insert_many(struct tsr_store *store,
 
     if (rc != TSR_OK)
         return rc;
-    for (size_t i = 0; i < n && rc == TSR_OK; i++) {
-        const char *kind = kind_text(tokens[i].kind);
-
-        rc = kind ? token_add(&s->writer, &tokens[i], kind) : TSR_ERR_INVALID;
-    }
+    for (size_t i = 0; i < n && rc == TSR_OK; i++)
+        rc = token_add(&s->writer, &tokens[i]);
     return write_end(s, rc);
 }
 
@@ -1049,71 +851,10 @@ static uint64_t sq_statements(struct tsr_store *store)
     return atomic_load_explicit(&from_base(store)->statements, memory_order_relaxed);
 }
 
-struct insert_job {
-    const struct tsr_token_row *token;
-    const char *kind;
-    int64_t max_live;
-    int64_t now;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err insert_run(struct conn *c, void *arg)
-{
-    struct insert_job *a = arg;
-    /* The count and the insert share the write transaction, so two requests
-     * at once cannot both take the last free place. */
-    enum tsr_err rc = token_may_insert(c, a->token, a->max_live, a->now);
-
-    if (rc == TSR_OK)
-        rc = token_add(c, a->token, a->kind);
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-static enum tsr_err sq_token_insert(struct tsr_store *store, const struct tsr_token_row *token,
-                                    int64_t max_live, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    struct insert_job a = {token, kind_text(token->kind), max_live, now, audit};
-
-    if (a.kind == NULL)
-        return TSR_ERR_INVALID;
-    return write_grouped(from_base(store), insert_run, &a);
-}
-
-/* Reads the one token that st (bound already) finds into *out;
- * TSR_ERR_NOT_FOUND when none. */
-static enum tsr_err token_find(sqlite3_stmt *st, struct tsr_token_row *out)
-{
-    bool row = false;
-    enum tsr_err rc = stmt_step(st, &row);
-
-    if (rc == TSR_OK && !row)
-        rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = read_token(st, out);
-    return rc;
-}
-
 static enum tsr_err token_by_hash_with(struct tsr_store *store, enum stmt_id id,
                                        const uint8_t hash[TSR_HASH_LEN], struct tsr_token_row *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    enum tsr_err rc = stmt_get(c, id, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_blob(st, 1, hash, TSR_HASH_LEN, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = token_find(st, out);
-out:
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, id, bind_hash, hash, row_token, out, true);
 }
 
 static enum tsr_err sq_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
@@ -1132,61 +873,24 @@ static enum tsr_err sq_token_by_hash_any(struct tsr_store *store, const uint8_t 
 static enum tsr_err token_get_on(struct conn *c, const char *user_id, const char *id,
                                  struct tsr_token_row *out)
 {
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_GET, &st);
+    const char *key[2] = {user_id, id};
 
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    bind_str(st, 2, id, NO_CAP, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = token_find(st, out);
-out:
-    stmt_done(st);
-    return rc;
+    return query_on(c, ST_TOKEN_GET, bind_owned, key, row_token, out, true);
 }
 
 static enum tsr_err sq_token_get(struct tsr_store *store, const char *user_id, const char *id,
                                  struct tsr_token_row *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    enum tsr_err rc = token_get_on(c, user_id, id, out);
+    const char *key[2] = {user_id, id};
 
-    reader_release(c);
-    return rc;
-}
-
-/* The listing statement for q's order and direction. */
-static enum tsr_err list_stmt(const struct tsr_token_query *q, enum stmt_id *out)
-{
-    int base;
-
-    switch (q->order) {
-    case TSR_ORDER_CREATED:
-        base = ST_TOKEN_LIST_CREATED;
-        break;
-    case TSR_ORDER_NAME:
-        base = ST_TOKEN_LIST_NAME;
-        break;
-    case TSR_ORDER_EXPIRES_AT:
-        base = ST_TOKEN_LIST_EXPIRES;
-        break;
-    case TSR_ORDER_LAST_USED_AT:
-        base = ST_TOKEN_LIST_USED;
-        break;
-    default:
-        return TSR_ERR_INVALID;
-    }
-    *out = (enum stmt_id)(base + (q->descending ? 1 : 0));
-    return TSR_OK;
+    return run_query(store, ST_TOKEN_GET, bind_owned, key, row_token, out, true);
 }
 
 /* Binds the user and the search of q, the values the count and the
  * listing share, as ?1 and ?2. */
-static void bind_query(sqlite3_stmt *st, const struct tsr_token_query *q, int *src)
+static void bind_query(sqlite3_stmt *st, const void *arg, int *src)
 {
+    const struct tsr_token_query *q = arg;
     const char *search = q->search;
     size_t len = q->search_len;
 
@@ -1200,46 +904,37 @@ static void bind_query(sqlite3_stmt *st, const struct tsr_token_query *q, int *s
         *src = sqlite3_bind_text(st, 2, search, (int)len, SQLITE_STATIC);
 }
 
+/* bind_query, and q's page as ?3 and ?4. */
+static void bind_page(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct tsr_token_query *q = arg;
+
+    bind_query(st, q, src);
+    bind_int(st, 3, q->limit, src);
+    bind_int(st, 4, q->offset > 0 ? q->offset : 0, src);
+}
+
 /* The body of token_list, inside a read transaction on c. */
 static enum tsr_err token_list_on(struct conn *c, const struct tsr_token_query *q,
                                   enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                   void *ctx, int64_t *total)
 {
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
+    struct walk w = {.token = each, .ctx = ctx};
     int64_t n = 0;
-    enum stmt_id list = ST_TOKEN_LIST_CREATED;
-    enum tsr_err rc = list_stmt(q, &list);
+    int order = 0;
+    enum tsr_err rc = tsr__list_order(q, &order);
 
     if (rc == TSR_OK)
-        rc = stmt_get(c, ST_TOKEN_LIST_COUNT, &st);
+        rc = query_on(c, ST_TOKEN_LIST_COUNT, bind_query, q, row_int, &n, true);
     if (rc != TSR_OK)
-        goto out;
-    bind_query(st, q, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &n);
-    if (rc != TSR_OK)
-        goto out;
+        return rc;
     if (total != NULL)
         *total = n;
-    stmt_done(st);
-    st = NULL;
     /* LIMIT -1 would mean "no limit" to SQLite: an empty page is meant. */
     if (q->limit <= 0)
-        goto out;
-    rc = stmt_get(c, list, &st);
-    if (rc != TSR_OK)
-        goto out;
-    bind_query(st, q, &src);
-    bind_int(st, 3, q->limit, &src);
-    bind_int(st, 4, q->offset > 0 ? q->offset : 0, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = each_token(st, each, ctx, NULL);
-out:
-    stmt_done(st);
-    return rc;
+        return TSR_OK;
+    return query_on(c, (enum stmt_id)(ST_TOKEN_LIST_CREATED + order), bind_page, q, walk_token, &w,
+                    false);
 }
 
 static enum tsr_err sq_token_list(struct tsr_store *store, const struct tsr_token_query *q,
@@ -1256,33 +951,10 @@ static enum tsr_err sq_token_list(struct tsr_store *store, const struct tsr_toke
     return rc;
 }
 
-/* Checks that user_id's personal token id is there, unrevoked and not
- * expired at now. */
-static enum tsr_err token_changeable(struct conn *c, const char *user_id, const char *id,
-                                     int64_t now)
-{
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    int64_t expires_at = 0;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_EXPIRES_AT, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    bind_str(st, 2, id, NO_CAP, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &expires_at);
-    if (rc == TSR_OK && expires_at <= now)
-        rc = TSR_ERR_EXPIRED;
-out:
-    stmt_done(st);
-    return rc;
-}
-
-/* Writes the fields of `fields` from v to token id, with the next change_seq. */
-static enum tsr_err token_write(struct conn *c, const char *id, unsigned fields,
-                                const struct tsr_token_row *v)
+/* Writes the fields of `fields` from v to user_id's unrevoked personal
+ * token id, with the next change_seq; TSR_ERR_NOT_FOUND when none. */
+static enum tsr_err token_write(struct conn *c, const char *user_id, const char *id,
+                                unsigned fields, const struct tsr_token_row *v)
 {
     sqlite3_stmt *st = NULL;
     int src = SQLITE_OK;
@@ -1298,144 +970,21 @@ static enum tsr_err token_write(struct conn *c, const char *id, unsigned fields,
              &src);
     if (fields & TSR_SET_EXPIRES_AT)
         bind_int(st, 4, v->expires_at, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = step_write(c, st, &changes);
-out:
-    stmt_done(st);
-    return rc;
-}
-
-struct update_job {
-    const char *user_id;
-    const char *id;
-    unsigned fields;
-    const struct tsr_token_row *values;
-    int64_t now;
-    struct tsr_token_row after;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err update_run(struct conn *c, void *arg)
-{
-    struct update_job *a = arg;
-    enum tsr_err rc = token_changeable(c, a->user_id, a->id, a->now);
-
-    if (rc == TSR_OK)
-        rc = token_write(c, a->id, a->fields, a->values);
-    if (rc == TSR_OK)
-        rc = token_get_on(c, a->user_id, a->id, &a->after);
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
-    return rc;
-}
-
-/* An insert nobody waits for: the job owns copies of what it writes. */
-struct insert_later {
-    struct write_job job;
-    struct insert_job a;
-    struct tsr_token_row token;
-    struct tsr_audit_row audit;
-};
-
-static enum tsr_err sq_token_insert_async(struct tsr_store *store,
-                                          const struct tsr_token_row *token, int64_t max_live,
-                                          int64_t now, const struct tsr_audit_row *audit,
-                                          void (*then)(void *ctx, enum tsr_err rc), void *ctx)
-{
-    struct insert_later *l;
-    const char *kind = kind_text(token->kind);
-
-    if (kind == NULL)
-        return TSR_ERR_INVALID;
-    l = calloc(1, sizeof(*l));
-    if (!l)
-        return TSR_ERR_NOMEM;
-    l->token = *token;
-    if (audit)
-        l->audit = *audit;
-    l->a = (struct insert_job){&l->token, kind, max_live, now, audit ? &l->audit : NULL};
-    l->job = (struct write_job){
-        .run = insert_run, .arg = &l->a, .rc = TSR_ERR_STORE, .then = then, .ctx = ctx};
-    /* job is the first member: the committer frees l when it frees the job. */
-    enqueue(from_base(store), &l->job);
-    return TSR_OK;
-}
-
-static enum tsr_err sq_token_update(struct tsr_store *store, const char *user_id, const char *id,
-                                    unsigned fields, const struct tsr_token_row *values,
-                                    int64_t now, struct tsr_token_row *out,
-                                    const struct tsr_audit_row *audit)
-{
-    struct update_job a = {.user_id = user_id,
-                           .id = id,
-                           .fields = fields,
-                           .values = values,
-                           .now = now,
-                           .audit = audit};
-    enum tsr_err rc = write_grouped(from_base(store), update_run, &a);
-
-    /* Only a committed change is handed back. */
-    if (rc == TSR_OK && out != NULL)
-        *out = a.after;
-    return rc;
-}
-
-struct revoke_job {
-    const char *user_id;
-    const char *id;
-    const char *kind;
-    int64_t now;
-    const struct tsr_audit_row *audit;
-};
-
-static enum tsr_err revoke_run(struct conn *c, void *arg)
-{
-    struct revoke_job *a = arg;
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
-    int changes = 0;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_REVOKE, &st);
-
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, a->user_id, NO_CAP, &src);
-    bind_str(st, 2, a->id, NO_CAP, &src);
-    bind_str(st, 3, a->kind, NO_CAP, &src);
-    bind_int(st, 4, a->now, &src);
+    bind_str(st, 5, user_id, NO_CAP, &src);
     rc = bind_done(src);
     if (rc == TSR_OK)
         rc = step_write(c, st, &changes);
     if (rc == TSR_OK && changes == 0)
         rc = TSR_ERR_NOT_FOUND;
-    if (rc == TSR_OK)
-        rc = audit_with(c, a->audit);
 out:
     stmt_done(st);
     return rc;
 }
 
-static enum tsr_err sq_token_revoke(struct tsr_store *store, const char *user_id, const char *id,
-                                    enum tsr_token_kind kind, int64_t now,
-                                    const struct tsr_audit_row *audit)
-{
-    struct revoke_job a = {user_id, id, kind_text(kind), now, audit};
-
-    if (a.kind == NULL)
-        return TSR_ERR_NOT_FOUND;
-    return write_grouped(from_base(store), revoke_run, &a);
-}
-
 /* Reads max(change_seq) on c into *out. */
 static enum tsr_err max_seq_on(struct conn *c, int64_t *out)
 {
-    sqlite3_stmt *st = NULL;
-    enum tsr_err rc = stmt_get(c, ST_MAX_SEQ, &st);
-
-    if (rc == TSR_OK)
-        rc = query_int(st, out);
-    stmt_done(st);
-    return rc;
+    return query_on(c, ST_MAX_SEQ, NULL, NULL, row_int, out, true);
 }
 
 /* The body of token_each_live, inside a read transaction on c. */
@@ -1443,24 +992,15 @@ static enum tsr_err each_live_on(struct conn *c, int64_t now,
                                  enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                  void *ctx, int64_t *max_seq)
 {
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
+    struct walk w = {.token = each, .ctx = ctx};
     int64_t seq = 0;
     enum tsr_err rc = max_seq_on(c, &seq);
 
-    if (rc == TSR_OK)
-        rc = stmt_get(c, ST_TOKEN_EACH_LIVE, &st);
     if (rc != TSR_OK)
-        goto out;
+        return rc;
     if (max_seq != NULL)
         *max_seq = seq;
-    bind_int(st, 1, now, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = each_token(st, each, ctx, NULL);
-out:
-    stmt_done(st);
-    return rc;
+    return query_on(c, ST_TOKEN_EACH_LIVE, bind_int1, &now, walk_token, &w, false);
 }
 
 static enum tsr_err sq_token_each_live(struct tsr_store *store, int64_t now,
@@ -1482,33 +1022,18 @@ static enum tsr_err sq_token_changes(struct tsr_store *store, int64_t since,
                                      enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                      void *ctx, int64_t *max_seq)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
-    int src = SQLITE_OK;
     int64_t seq = since;
-    enum tsr_err rc = stmt_get(c, ST_TOKEN_CHANGES, &st);
+    struct walk w = {.token = each, .ctx = ctx, .max_seq = &seq};
+    enum tsr_err rc = run_query(store, ST_TOKEN_CHANGES, bind_int1, &since, walk_token, &w, false);
 
-    if (rc != TSR_OK)
-        goto out;
-    bind_int(st, 1, since, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = each_token(st, each, ctx, &seq);
     if (max_seq != NULL)
         *max_seq = seq;
-out:
-    stmt_done(st);
-    reader_release(c);
     return rc;
 }
 
 static enum tsr_err sq_change_seq(struct tsr_store *store, int64_t *out)
 {
-    struct conn *c = reader_take(from_base(store));
-    enum tsr_err rc = max_seq_on(c, out);
-
-    reader_release(c);
-    return rc;
+    return run_query(store, ST_MAX_SEQ, NULL, NULL, row_int, out, true);
 }
 
 /* Writes one use; an id that is gone changes nothing. */
@@ -1619,20 +1144,6 @@ static enum tsr_err audit_add(struct conn *c, sqlite3_stmt *st, const struct tsr
     return rc;
 }
 
-/* Appends audit (when not NULL) inside the writer's open transaction. */
-static enum tsr_err audit_with(struct conn *c, const struct tsr_audit_row *audit)
-{
-    sqlite3_stmt *st = NULL;
-    enum tsr_err rc;
-
-    if (audit == NULL)
-        return TSR_OK;
-    rc = stmt_get(c, ST_AUDIT_INSERT, &st);
-    if (rc == TSR_OK)
-        rc = audit_add(c, st, audit);
-    return rc;
-}
-
 static enum tsr_err sq_audit_append(struct tsr_store *store, const struct tsr_audit_row *rows,
                                     size_t n)
 {
@@ -1662,43 +1173,67 @@ static void read_audit(sqlite3_stmt *st, struct tsr_audit_row *out)
     out->count = sqlite3_column_int64(st, 6);
 }
 
+/* A page of audit records: whose (NULL for all), how many, after how many. */
+struct audit_page {
+    const char *user_id;
+    int64_t limit;
+    int64_t offset;
+};
+
+static void bind_audit_each(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct audit_page *p = arg;
+
+    bind_int(st, 1, p->limit, src);
+    bind_int(st, 2, p->offset > 0 ? p->offset : 0, src);
+    if (p->user_id != NULL)
+        bind_str(st, 3, p->user_id, NO_CAP, src);
+}
+
+static void bind_audit_list(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct audit_page *p = arg;
+
+    bind_str(st, 1, p->user_id, NO_CAP, src);
+    bind_int(st, 2, p->limit, src);
+    bind_int(st, 3, p->offset > 0 ? p->offset : 0, src);
+}
+
+static enum tsr_err walk_audit(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_audit_row row;
+
+    read_audit(st, &row);
+    return w->audit(&row, w->ctx);
+}
+
+static enum tsr_err walk_entry(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_audit_entry e;
+
+    read_audit(st, &e.row);
+    e.has_token_name = sqlite3_column_type(st, 7) != SQLITE_NULL;
+    col_str(st, 7, e.token_name, sizeof(e.token_name));
+    return w->entry(&e, w->ctx);
+}
+
 static enum tsr_err sq_audit_each(struct tsr_store *store, const char *user_id, int64_t offset,
                                   int64_t limit,
                                   enum tsr_err (*each)(const struct tsr_audit_row *, void *),
                                   void *ctx)
 {
-    struct conn *c;
-    sqlite3_stmt *st = NULL;
-    struct tsr_audit_row row;
-    int src = SQLITE_OK;
-    bool have = false;
-    enum tsr_err rc;
+    struct audit_page p = {user_id, limit, offset};
+    struct walk w = {.audit = each, .ctx = ctx};
 
     /* LIMIT -1 would mean "no limit" to SQLite: nothing is meant. */
     if (limit <= 0)
         return TSR_OK;
-    c = reader_take(from_base(store));
     /* Two statements rather than "?3 IS NULL OR", so that a user's records
      * come straight from the (user_id, id) index. */
-    rc = stmt_get(c, user_id != NULL ? ST_AUDIT_EACH_USER : ST_AUDIT_EACH, &st);
-    if (rc != TSR_OK)
-        goto out;
-    bind_int(st, 1, limit, &src);
-    bind_int(st, 2, offset > 0 ? offset : 0, &src);
-    if (user_id != NULL)
-        bind_str(st, 3, user_id, NO_CAP, &src);
-    rc = bind_done(src);
-    while (rc == TSR_OK) {
-        rc = stmt_step(st, &have);
-        if (rc != TSR_OK || !have)
-            break;
-        read_audit(st, &row);
-        rc = each(&row, ctx);
-    }
-out:
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, user_id != NULL ? ST_AUDIT_EACH_USER : ST_AUDIT_EACH, bind_audit_each,
+                     &p, walk_audit, &w, false);
 }
 
 /* The body of audit_list, inside a read transaction on c. */
@@ -1707,47 +1242,19 @@ static enum tsr_err audit_list_on(struct conn *c, const char *user_id, int64_t o
                                   enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
                                   void *ctx, int64_t *total)
 {
-    sqlite3_stmt *st = NULL;
-    struct tsr_audit_entry e;
-    int src = SQLITE_OK;
+    struct audit_page p = {user_id, limit, offset};
+    struct walk w = {.entry = each, .ctx = ctx};
     int64_t n = 0;
-    bool have = false;
-    enum tsr_err rc = stmt_get(c, ST_AUDIT_COUNT_USER, &st);
+    enum tsr_err rc = query_on(c, ST_AUDIT_COUNT_USER, bind_text1, user_id, row_int, &n, true);
 
     if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    rc = bind_done(src);
-    if (rc == TSR_OK)
-        rc = query_int(st, &n);
-    if (rc != TSR_OK)
-        goto out;
+        return rc;
     if (total != NULL)
         *total = n;
-    stmt_done(st);
-    st = NULL;
     /* LIMIT -1 would mean "no limit" to SQLite: an empty page is meant. */
     if (limit <= 0)
-        goto out;
-    rc = stmt_get(c, ST_AUDIT_LIST_USER, &st);
-    if (rc != TSR_OK)
-        goto out;
-    bind_str(st, 1, user_id, NO_CAP, &src);
-    bind_int(st, 2, limit, &src);
-    bind_int(st, 3, offset > 0 ? offset : 0, &src);
-    rc = bind_done(src);
-    while (rc == TSR_OK) {
-        rc = stmt_step(st, &have);
-        if (rc != TSR_OK || !have)
-            break;
-        read_audit(st, &e.row);
-        e.has_token_name = sqlite3_column_type(st, 7) != SQLITE_NULL;
-        col_str(st, 7, e.token_name, sizeof(e.token_name));
-        rc = each(&e, ctx);
-    }
-out:
-    stmt_done(st);
-    return rc;
+        return TSR_OK;
+    return query_on(c, ST_AUDIT_LIST_USER, bind_audit_list, &p, walk_entry, &w, false);
 }
 
 static enum tsr_err sq_audit_list(struct tsr_store *store, const char *user_id, int64_t offset,
@@ -1765,40 +1272,151 @@ static enum tsr_err sq_audit_list(struct tsr_store *store, const char *user_id, 
     return rc;
 }
 
+/* ---- the primitives of group commit (commit.h), on the writer ---- */
+
+static struct conn *tx_conn(void *engine)
+{
+    return &((struct sqlite_store *)engine)->writer;
+}
+
+static enum tsr_err tx_begin(void *engine)
+{
+    return write_begin(engine);
+}
+
+static enum tsr_err tx_savepoint(void *engine)
+{
+    return exec_cached(tx_conn(engine), ST_SAVEPOINT);
+}
+
+static enum tsr_err tx_release(void *engine)
+{
+    return exec_cached(tx_conn(engine), ST_RELEASE);
+}
+
+static enum tsr_err tx_rollback_to(void *engine)
+{
+    return exec_cached(tx_conn(engine), ST_ROLLBACK_TO);
+}
+
+static enum tsr_err tx_commit(void *engine, enum tsr_err rc)
+{
+    return write_end(engine, rc);
+}
+
+/* Some errors (disk full, out of memory) roll the transaction back. */
+static bool tx_failed(void *engine)
+{
+    return sqlite3_get_autocommit(tx_conn(engine)->db) != 0;
+}
+
+static enum tsr_err tx_user_live(void *engine, const char *user_id)
+{
+    int64_t one = 0;
+
+    /* NOT_FOUND when the user is not live */
+    return query_on(tx_conn(engine), ST_USER_LIVE, bind_text1, user_id, row_int, &one, true);
+}
+
+/* The cap's count: the personal tokens of user_id neither revoked nor
+ * expired at now. */
+static enum tsr_err tx_token_count_live(void *engine, const char *user_id, int64_t now, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    enum tsr_err rc = stmt_get(tx_conn(engine), ST_TOKEN_COUNT_LIVE, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    bind_int(st, 2, now, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = query_int(st, n);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err tx_token_add(void *engine, const struct tsr_token_row *t)
+{
+    return token_add(tx_conn(engine), t);
+}
+
+static enum tsr_err tx_token_get(void *engine, const char *user_id, const char *id,
+                                 struct tsr_token_row *out)
+{
+    return token_get_on(tx_conn(engine), user_id, id, out);
+}
+
+static enum tsr_err tx_token_set(void *engine, const char *user_id, const char *id, unsigned fields,
+                                 const struct tsr_token_row *v)
+{
+    return token_write(tx_conn(engine), user_id, id, fields, v);
+}
+
+static enum tsr_err tx_token_revoke(void *engine, const char *user_id, const char *id,
+                                    enum tsr_token_kind kind, int64_t now)
+{
+    struct conn *c = tx_conn(engine);
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    int changes = 0;
+    enum tsr_err rc = stmt_get(c, ST_TOKEN_REVOKE, &st);
+
+    if (rc != TSR_OK)
+        goto out;
+    bind_str(st, 1, user_id, NO_CAP, &src);
+    bind_str(st, 2, id, NO_CAP, &src);
+    bind_str(st, 3, tsr__kind_text(kind), NO_CAP, &src);
+    bind_int(st, 4, now, &src);
+    rc = bind_done(src);
+    if (rc == TSR_OK)
+        rc = step_write(c, st, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err tx_audit_add(void *engine, const struct tsr_audit_row *row)
+{
+    struct conn *c = tx_conn(engine);
+    sqlite3_stmt *st = NULL;
+    enum tsr_err rc = stmt_get(c, ST_AUDIT_INSERT, &st);
+
+    return rc == TSR_OK ? audit_add(c, st, row) : rc;
+}
+
+static const struct tsr__tx_ops sqlite_tx = {
+    .begin = tx_begin,
+    .savepoint = tx_savepoint,
+    .release = tx_release,
+    .rollback_to = tx_rollback_to,
+    .commit = tx_commit,
+    .failed = tx_failed,
+    .user_live = tx_user_live,
+    .token_count_live = tx_token_count_live,
+    .token_add = tx_token_add,
+    .token_get = tx_token_get,
+    .token_set = tx_token_set,
+    .token_revoke = tx_token_revoke,
+    .audit_add = tx_audit_add,
+};
+
 /* ---- the store ---- */
 
 static enum tsr_err sq_ping(struct tsr_store *store)
 {
-    struct conn *c = reader_take(from_base(store));
-    sqlite3_stmt *st = NULL;
     int64_t n = 0;
-    enum tsr_err rc = stmt_get(c, ST_PING, &st);
 
-    if (rc == TSR_OK)
-        rc = query_int(st, &n);
-    stmt_done(st);
-    reader_release(c);
-    return rc;
+    return run_query(store, ST_PING, NULL, NULL, row_int, &n, true);
 }
 
 static const char *sq_path(struct tsr_store *store)
 {
     return from_base(store)->path;
-}
-
-/* Writes a sentence for people to msg, when the caller gave room for one. */
-static void set_msg(char *msg, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (msg == NULL || size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
 }
 
 /* strerror(e) with a lower-case first letter, as our messages are. */
@@ -1807,7 +1425,7 @@ static const char *errno_text(int e, char *buf, size_t size)
     char tmp[128];
     const char *s = strerror_r(e, tmp, sizeof(tmp));
 
-    copy_str(buf, size, s, strlen(s));
+    tsr__copy_str(buf, size, s, strlen(s));
     if (buf[0] >= 'A' && buf[0] <= 'Z')
         buf[0] = (char)(buf[0] - 'A' + 'a');
     return buf;
@@ -1828,8 +1446,8 @@ static enum tsr_err make_folder(const char *path, char *msg, size_t size)
     }
     dir = dirname(copy);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_msg(msg, size, "cannot create folder '%s': %s", dir,
-                errno_text(errno, ebuf, sizeof(ebuf)));
+        tsr__set_msg(msg, size, "cannot create folder '%s': %s", dir,
+                     errno_text(errno, ebuf, sizeof(ebuf)));
         rc = TSR_ERR_IO;
     }
 out:
@@ -1847,7 +1465,8 @@ static enum tsr_err make_private(const char *path, char *msg, size_t size)
         return TSR_OK;
     if (chmod(path, 0600) == 0)
         return TSR_OK;
-    set_msg(msg, size, "cannot make '%s' private: %s", path, errno_text(errno, ebuf, sizeof(ebuf)));
+    tsr__set_msg(msg, size, "cannot make '%s' private: %s", path,
+                 errno_text(errno, ebuf, sizeof(ebuf)));
     return TSR_ERR_IO;
 }
 
@@ -1869,7 +1488,7 @@ static enum tsr_err make_files(const char *path, char *msg, size_t size)
     }
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_msg(msg, size, "%s", errno_text(errno, ebuf, sizeof(ebuf)));
+        tsr__set_msg(msg, size, "%s", errno_text(errno, ebuf, sizeof(ebuf)));
         rc = TSR_ERR_IO;
         goto out;
     }
@@ -1969,7 +1588,7 @@ static enum tsr_err conn_open(struct conn *c, const char *path, bool writer, cha
         why = sqlite3_errmsg(c->db);
     else if (c->db != NULL)
         why = "the file system cannot hold a WAL database";
-    set_msg(msg, size, "%s", why);
+    tsr__set_msg(msg, size, "%s", why);
     return rc;
 }
 
@@ -2018,10 +1637,12 @@ static enum tsr_err migrate(struct conn *c, const char *path, char *msg, size_t 
     for (int64_t v = 1; v <= MIGRATION_COUNT && rc == TSR_OK; v++)
         rc = migrate_one(c, v, &found);
     if (rc != TSR_OK) {
-        set_msg(msg, size, "cannot update the schema of '%s': %s", path, sqlite3_errmsg(c->db));
+        tsr__set_msg(msg, size, "cannot update the schema of '%s': %s", path,
+                     sqlite3_errmsg(c->db));
     } else if (found > MIGRATION_COUNT) {
-        set_msg(msg, size, "database '%s' has schema version %lld, newer than this program's %lld",
-                path, (long long)found, (long long)MIGRATION_COUNT);
+        tsr__set_msg(msg, size,
+                     "database '%s' has schema version %lld, newer than this program's %lld", path,
+                     (long long)found, (long long)MIGRATION_COUNT);
         rc = TSR_ERR_STORE;
     }
     return rc;
@@ -2041,21 +1662,11 @@ static void sq_close(struct tsr_store *store)
 
     if (s == NULL)
         return;
-    if (s->committer_started) {
-        /* The committer empties the queue before it stops. */
-        pthread_mutex_lock(&s->queue_lock);
-        s->stopping = true;
-        pthread_cond_signal(&s->queue_grew);
-        pthread_mutex_unlock(&s->queue_lock);
-        pthread_join(s->committer, NULL);
-    }
+    tsr__committer_release(&s->base.committer);
     /* Readers first: the last connection to close checkpoints the WAL. */
     for (int i = 0; i < SQLITE_READERS; i++)
         conn_close(&s->readers[i]);
     conn_close(&s->writer);
-    pthread_mutex_destroy(&s->queue_lock);
-    pthread_cond_destroy(&s->queue_done);
-    pthread_cond_destroy(&s->queue_grew);
     free(s->path);
     free(s);
 }
@@ -2124,7 +1735,8 @@ static enum tsr_err sq_backup(struct tsr_store *store, const char *dest, char *m
     char buf[128];
 
     if (fd < 0) {
-        set_msg(msg, size, "cannot create '%s': %s", dest, errno_text(errno, buf, sizeof(buf)));
+        tsr__set_msg(msg, size, "cannot create '%s': %s", dest,
+                     errno_text(errno, buf, sizeof(buf)));
         return TSR_ERR_IO;
     }
     close(fd);
@@ -2140,7 +1752,7 @@ static enum tsr_err sq_backup(struct tsr_store *store, const char *dest, char *m
             src = SQLITE_OK;
     }
     if (src != SQLITE_OK)
-        set_msg(msg, size, "cannot copy the database to '%s': %s", dest, sqlite3_errstr(src));
+        tsr__set_msg(msg, size, "cannot copy the database to '%s': %s", dest, sqlite3_errstr(src));
     sqlite3_close(out);
     if (src != SQLITE_OK)
         unlink(dest);
@@ -2158,18 +1770,14 @@ static const struct tsr__store_ops sqlite_ops = {
     .user_count = sq_user_count,
     .user_set_password = sq_user_set_password,
     .user_remove = sq_user_remove,
-    .token_insert = sq_token_insert,
     .token_by_hash = sq_token_by_hash,
     .token_by_hash_any = sq_token_by_hash_any,
     .token_insert_many = sq_token_insert_many,
-    .token_insert_async = sq_token_insert_async,
     .statements = sq_statements,
     .purge = sq_purge,
     .backup = sq_backup,
     .token_get = sq_token_get,
     .token_list = sq_token_list,
-    .token_update = sq_token_update,
-    .token_revoke = sq_token_revoke,
     .token_each_live = sq_token_each_live,
     .token_changes = sq_token_changes,
     .change_seq = sq_change_seq,
@@ -2198,10 +1806,7 @@ static struct sqlite_store *store_new(const char *path)
         s->readers[i].lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     atomic_init(&s->next_reader, 0);
     atomic_init(&s->statements, 0);
-    pthread_mutex_init(&s->queue_lock, NULL);
-    pthread_cond_init(&s->queue_done, NULL);
-    pthread_cond_init(&s->queue_grew, NULL);
-    s->queue_tail = &s->queue;
+    tsr__committer_init(&s->base.committer, &sqlite_tx, s);
     return s;
 }
 
@@ -2231,13 +1836,13 @@ enum tsr_err tsr__store_sqlite_open(const char *path, struct tsr_store **out, ch
 
     /* Each connection would get a database of its own. */
     if (strcmp(path, ":memory:") == 0) {
-        set_msg(err_msg, err_msg_size, "an in-memory database is not supported");
+        tsr__set_msg(err_msg, err_msg_size, "an in-memory database is not supported");
         rc = TSR_ERR_INVALID;
         goto out;
     }
     s = store_new(path);
     if (s == NULL) {
-        set_msg(err_msg, err_msg_size, "out of memory");
+        tsr__set_msg(err_msg, err_msg_size, "out of memory");
         rc = TSR_ERR_NOMEM;
         goto out;
     }
@@ -2246,13 +1851,8 @@ enum tsr_err tsr__store_sqlite_open(const char *path, struct tsr_store **out, ch
         rc = make_files(path, err_msg, err_msg_size);
     if (rc == TSR_OK)
         rc = store_connect(s, err_msg, err_msg_size);
-    if (rc == TSR_OK) {
-        s->committer_started = pthread_create(&s->committer, NULL, committer_main, s) == 0;
-        if (!s->committer_started) {
-            set_msg(err_msg, err_msg_size, "cannot start a thread");
-            rc = TSR_ERR_NOMEM;
-        }
-    }
+    if (rc == TSR_OK && (rc = tsr__committer_start(&s->base.committer)) != TSR_OK)
+        tsr__set_msg(err_msg, err_msg_size, "cannot start a thread");
     if (rc != TSR_OK)
         goto out;
     *out = &s->base;

@@ -15,6 +15,7 @@
 
 #include "core/secret.h"
 #include "core/timefmt.h"
+#include "core/uuid.h"
 #include "service/service.h"
 
 #define PASSWORD "correct horse battery"
@@ -210,6 +211,42 @@ static void test_update_takes_effect_at_once(void **state)
     assert_int_equal(verify(f->svc, secret), TSR_ERR_UNAUTHORIZED);
 }
 
+/* An expired token cannot change: the service reads it and refuses,
+ * whatever the store would write, and nothing of it changes. */
+static void test_expired_token_cannot_change(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_token_row t, got, after;
+    struct tsr_token_input in = {0};
+    struct tsr_problem why;
+    char secret[TSR_SECRET_LEN + 1];
+    int64_t now = tsr_time_now();
+
+    memset(&t, 0, sizeof(t));
+    tsr_uuid7_new(t.id);
+    memcpy(t.user_id, f->admin.user_id, sizeof(t.user_id));
+    t.kind = TSR_TOKEN_PERSONAL;
+    snprintf(t.name, sizeof(t.name), "old");
+    tsr_secret_generate(TSR_SECRET_PERSONAL, secret);
+    tsr_secret_hash(secret, TSR_SECRET_LEN, t.secret_hash);
+    tsr_secret_hint(secret, t.key_hint);
+    t.created = now - 10;
+    t.expires_at = now; /* expires_at == now is expired already */
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, now, NULL), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, t.user_id, t.id, &t), TSR_OK);
+
+    in.name = (struct tsr_field){true, "new", 3};
+    assert_int_equal(tsr_tokens_update(f->svc, &f->admin, t.id, &in, "", &after, &why),
+                     TSR_ERR_EXPIRED);
+    assert_int_equal(tsr_store_token_get(f->store, t.user_id, t.id, &got), TSR_OK);
+    assert_string_equal(got.name, "old");
+    assert_int_equal(got.change_seq, t.change_seq);
+    /* A token that is not there is not found, expired or not. */
+    assert_int_equal(tsr_tokens_update(f->svc, &f->admin, "00000000-0000-7000-8000-000000000000",
+                                       &in, "", &after, &why),
+                     TSR_ERR_NOT_FOUND);
+}
+
 /* Another process (here: a second store and service on the same file)
  * removes the user; the running service refuses their token within 1 s. */
 static void test_change_by_another_process_within_a_second(void **state)
@@ -305,6 +342,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_runs_no_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_under_concurrent_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_takes_effect_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_token_cannot_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_by_another_process_within_a_second, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_last_used_written_at_shutdown, setup, teardown),
