@@ -78,6 +78,8 @@ enum MHD_Result tsr__api_login(struct tsr_req *req)
     sodium_memzero(buf, sizeof(buf));
     if (rc == TSR_ERR_UNAUTHORIZED)
         return tsr__reply_unauthorized(req, "Basic");
+    if (rc == TSR_ERR_RATE)
+        return tsr__reply_login_limited(req, &session);
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
     tsr_time_format(session.created, created);

@@ -137,6 +137,8 @@ enum MHD_Result tsr__api_console_login(struct tsr_req *req)
         return tsr__reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                                 "the email or the password is wrong", TSR_SOURCE_NONE, NULL);
     }
+    if (rc == TSR_ERR_RATE)
+        return tsr__reply_login_limited(req, &session);
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
     snprintf(cookie, sizeof(cookie), "%s=%s%s%s", COOKIE_NAME, session.secret, COOKIE_ATTRIBUTES,

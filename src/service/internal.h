@@ -32,7 +32,8 @@ struct tsr_service {
     struct tsr_store *store;
     struct tsr_service_config cfg;
     struct tsr_index *index;
-    struct tsr_ratelimit *logins;
+    /* Failed logins per address key (tsr_addr_key), and per email text. */
+    struct tsr_ratelimit *logins, *accounts;
     pthread_mutex_t sync_lock; /* one sync at a time */
     int64_t synced_seq;        /* the change_seq the index reflects; under sync_lock */
     /* Verified against when an email is unknown, so that refusing it costs

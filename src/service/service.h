@@ -23,6 +23,8 @@
 #define TSR_DEFAULT_MAX_TOKENS      1000
 #define TSR_DEFAULT_LOGIN_FAILURES  10
 #define TSR_DEFAULT_LOGIN_WINDOW    (15 * 60)
+#define TSR_DEFAULT_ACCOUNT_FAILS   50
+#define TSR_DEFAULT_ACCOUNT_WINDOW  (15 * 60)
 #define TSR_DEFAULT_TOKEN_RETENTION 30  /* days */
 #define TSR_DEFAULT_AUDIT_RETENTION 365 /* days */
 
@@ -35,6 +37,10 @@ struct tsr_service_config {
     int64_t login_window;         /* seconds */
     int64_t token_retention_days; /* expired and revoked tokens kept this long; 0: forever */
     int64_t audit_retention_days; /* audit records kept this long; 0: forever */
+    /* Failed logins for one email text (whether or not such a user exists),
+     * from any address, in a window of seconds; 0: no limit. */
+    int64_t login_account_max_failures;
+    int64_t login_account_window;
 };
 
 /* Fills cfg with the documented defaults. Cannot fail. */
@@ -98,19 +104,27 @@ struct tsr_session {
     char secret[TSR_SECRET_LEN + 1];
     int64_t created;
     int64_t expires_at;
+    /* When the login was refused with TSR_ERR_RATE: the seconds to wait, and
+     * whether the email's limit refused it (else the address's). */
+    int64_t retry_after;
+    bool account_limited;
 };
 
 /* Logs in with email and password (not NUL-terminated) and creates a session
  * token valid TSR_SESSION_LIFETIME. TSR_ERR_UNAUTHORIZED for an unknown email
- * or a wrong password, after the same work in both cases; TSR_ERR_LIMIT when
- * remote has failed too often (see tsr_auth_login_wait). Audited. */
+ * or a wrong password, after the same work in both cases; TSR_ERR_RATE,
+ * without checking any password, when remote's address (tsr_addr_key) or the
+ * email has failed too often in its window (out->retry_after and
+ * out->account_limited say which and how long). Each attempt is counted
+ * before its password is checked and given back if it succeeds, so parallel
+ * attempts never get past a limit. Audited. */
 enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t email_len,
                             const char *password, size_t password_len, const char *remote,
                             struct tsr_session *out) TSR_MUST_CHECK;
 
-/* Seconds that remote must wait before its next login attempt: not 0 after
- * too many failures in the window (tsr_auth_login then refuses with
- * TSR_ERR_LIMIT, without checking any password). Cannot fail. */
+/* Seconds that remote's address must wait before its next login attempt:
+ * not 0 after too many failures in the window (tsr_auth_login then refuses
+ * with TSR_ERR_RATE). Cannot fail. */
 int64_t tsr_auth_login_wait(struct tsr_service *svc, const char *remote);
 
 /* Revokes the session token that authenticated p. TSR_ERR_NOT_FOUND when p

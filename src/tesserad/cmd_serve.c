@@ -77,6 +77,9 @@ static bool defaults(struct serve_options *o)
            env_number("TESSERA_MAX_TOKENS", 0, 1000000, &o->svc.max_tokens) &&
            env_number("TESSERA_LOGIN_MAX_FAILURES", 0, 1000000, &o->svc.login_max_failures) &&
            env_number("TESSERA_LOGIN_WINDOW", 1, 86400 * 7, &o->svc.login_window) &&
+           env_number("TESSERA_LOGIN_ACCOUNT_MAX_FAILURES", 0, 1000000,
+                      &o->svc.login_account_max_failures) &&
+           env_number("TESSERA_LOGIN_ACCOUNT_WINDOW", 1, 86400 * 7, &o->svc.login_account_window) &&
            env_number("TESSERA_TOKEN_RETENTION_DAYS", 0, 36500, &o->svc.token_retention_days) &&
            env_number("TESSERA_AUDIT_RETENTION_DAYS", 0, 36500, &o->svc.audit_retention_days);
 }
@@ -102,6 +105,8 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         {"log-format", required_argument, NULL, 'f'},
         {"login-max-failures", required_argument, NULL, 'L'},
         {"login-window", required_argument, NULL, 'W'},
+        {"login-account-max-failures", required_argument, NULL, 'M'},
+        {"login-account-window", required_argument, NULL, 'w'},
         {"token-retention", required_argument, NULL, 'R'},
         {"audit-retention", required_argument, NULL, 'A'},
         {"tls-cert", required_argument, NULL, 'C'},
@@ -143,6 +148,14 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
             break;
         case 'W':
             ok = number_flag("--login-window", optarg, 1, 86400 * 7, &o->svc.login_window);
+            break;
+        case 'M':
+            ok = number_flag("--login-account-max-failures", optarg, 0, 1000000,
+                             &o->svc.login_account_max_failures);
+            break;
+        case 'w':
+            ok = number_flag("--login-account-window", optarg, 1, 86400 * 7,
+                             &o->svc.login_account_window);
             break;
         case 'R':
             ok = number_flag("--token-retention", optarg, 0, 36500, &o->svc.token_retention_days);
