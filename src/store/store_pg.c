@@ -220,7 +220,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SEQ_RESERVE] = "UPDATE change_counter SET seq = seq + $1::bigint"
                        " RETURNING seq, pg_notify('" CHANNEL "', '')",
     [ST_TOKEN_COUNT_LIVE] = "SELECT count(*) FROM tokens WHERE user_id = $1 AND kind = 'personal'"
-                            " AND revoked_at IS NULL AND expires_at > $2",
+                            " AND revoked_at IS NULL",
     [ST_TOKEN_INSERT] = "INSERT INTO tokens(id, user_id, kind, name, description, secret_hash,"
                         " key_hint, created, expires_at, last_used_at, revoked_at, change_seq)"
                         " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
@@ -1175,11 +1175,12 @@ static enum tsr_err pg_user_remove(struct tsr_store *store, const char *id, int6
 /* ---- tokens ---- */
 
 /* TSR_OK when user_id is live and, for a personal token with max_live > 0,
- * holds fewer than max_live live personal tokens at now. Inside a
+ * holds fewer than max_live stored personal tokens that are not revoked
+ * (expired ones count until retention deletes them). Inside a
  * transaction that holds the counter's lock, so that no other node counts
  * or removes the user at the same time. */
 static enum tsr_err token_may_insert(struct conn *c, const struct tsr_token_row *token,
-                                     int64_t max_live, int64_t now)
+                                     int64_t max_live)
 {
     struct params p = {0};
     int64_t n = 0;
@@ -1189,7 +1190,6 @@ static enum tsr_err token_may_insert(struct conn *c, const struct tsr_token_row 
     rc = query_int(c, ST_USER_LIVE, &p, &n); /* NOT_FOUND when the user is not live */
     if (rc != TSR_OK || token->kind != TSR_TOKEN_PERSONAL || max_live <= 0)
         return rc;
-    p_int(&p, now);
     rc = query_int(c, ST_TOKEN_COUNT_LIVE, &p, &n);
     if (rc == TSR_OK && n >= max_live)
         rc = TSR_ERR_LIMIT;
@@ -1333,7 +1333,7 @@ struct insert_job {
 static enum tsr_err insert_run(struct conn *c, void *arg)
 {
     struct insert_job *a = arg;
-    enum tsr_err rc = token_may_insert(c, a->token, a->max_live, a->now);
+    enum tsr_err rc = token_may_insert(c, a->token, a->max_live);
 
     if (rc == TSR_OK)
         rc = token_add(c, a->token, a->kind);

@@ -200,7 +200,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                                " WHERE id = (SELECT id FROM tokens WHERE user_id = ?1"
                                " AND revoked_at IS NULL AND (?3 IS NULL OR kind = ?3) LIMIT 1)",
     [ST_TOKEN_COUNT_LIVE] = "SELECT count(*) FROM tokens WHERE user_id = ?1 AND kind = 'personal'"
-                            " AND revoked_at IS NULL AND expires_at > ?2",
+                            " AND revoked_at IS NULL",
     [ST_TOKEN_INSERT] = "INSERT INTO tokens(id, user_id, kind, name, description, secret_hash,"
                         " key_hint, created, expires_at, last_used_at, revoked_at, change_seq)"
                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " NEXT_SEQ ")",
@@ -959,9 +959,10 @@ static enum tsr_err sq_user_remove(struct tsr_store *store, const char *id, int6
 /* ---- tokens ---- */
 
 /* TSR_OK when user_id is live and, for a personal token with max_live > 0,
- * holds fewer than max_live live personal tokens at now. */
+ * holds fewer than max_live stored personal tokens that are not revoked
+ * (expired ones count until retention deletes them). */
 static enum tsr_err token_may_insert(struct conn *c, const struct tsr_token_row *token,
-                                     int64_t max_live, int64_t now)
+                                     int64_t max_live)
 {
     sqlite3_stmt *st = NULL;
     int src = SQLITE_OK;
@@ -981,7 +982,6 @@ static enum tsr_err token_may_insert(struct conn *c, const struct tsr_token_row 
     if (rc != TSR_OK)
         goto out;
     bind_str(st, 1, token->user_id, sizeof(token->user_id), &src);
-    bind_int(st, 2, now, &src);
     rc = bind_done(src);
     if (rc == TSR_OK)
         rc = query_int(st, &n);
@@ -1062,7 +1062,7 @@ static enum tsr_err insert_run(struct conn *c, void *arg)
     struct insert_job *a = arg;
     /* The count and the insert share the write transaction, so two requests
      * at once cannot both take the last free place. */
-    enum tsr_err rc = token_may_insert(c, a->token, a->max_live, a->now);
+    enum tsr_err rc = token_may_insert(c, a->token, a->max_live);
 
     if (rc == TSR_OK)
         rc = token_add(c, a->token, a->kind);

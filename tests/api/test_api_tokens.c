@@ -279,6 +279,35 @@ static void test_max_lifetime_zero_means_no_limit(void **state)
     tsr_h_assert_status(r, 201);
 }
 
+/* The cap counts expired tokens too, until retention deletes them: a user
+ * cannot get past it by letting short-lived tokens expire. */
+static void test_token_limit_counts_expired(void **state)
+{
+    static const char *const args[] = {"--max-tokens", "2", NULL};
+    struct tsr_h_opts o = {.args = args};
+    struct tsr_h_server *capped = tsr_h_start(&o);
+    char s[TSR_H_SECRET_LEN + 1];
+    struct tsr_h_token t[2];
+    struct tsr_h_resp *r;
+
+    (void)state;
+    tsr_h_login(capped, TSR_H_ADMIN_EMAIL, TSR_H_ADMIN_PASSWORD, s);
+    for (int i = 0; i < 2; i++)
+        tsr_h_create_token(capped, s, "short", tsr_h_time(tsr_h_now() + 2), &t[i]);
+    tsr_h_sleep_ms(3500);
+    assert_false(tsr_h_verify(capped, t[0].secret));
+    assert_false(tsr_h_verify(capped, t[1].secret));
+    r = create_raw(capped, s, body_for("third", tsr_h_time(tsr_h_now() + TSR_H_DAY)));
+    tsr_h_assert_error(r, 409, "token_limit_reached", TSR_H_SRC_NONE, NULL);
+    /* Deleting an expired one makes room. */
+    tsr_h_assert_status(
+        tsr_h_send(capped, "DELETE", tsr_h_fmt("/v4/iam/personal_tokens/%s", t[0].id), s, NULL),
+        204);
+    r = create_raw(capped, s, body_for("third", tsr_h_time(tsr_h_now() + TSR_H_DAY)));
+    tsr_h_assert_status(r, 201);
+    tsr_h_stop(capped);
+}
+
 static void test_token_limit(void **state)
 {
     (void)state;
@@ -852,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_max_lifetime),
         cmocka_unit_test(test_max_lifetime_zero_means_no_limit),
         cmocka_unit_test(test_token_limit),
+        cmocka_unit_test(test_token_limit_counts_expired),
         cmocka_unit_test(test_list_and_pages),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_ordering),
