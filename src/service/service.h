@@ -30,7 +30,7 @@
 
 struct tsr_service_config {
     int64_t max_lifetime_days;    /* 0: no limit */
-    int64_t max_tokens;           /* live personal tokens a user may hold; 0: no limit */
+    int64_t max_tokens;           /* unrevoked personal tokens a user holds; 0: no limit */
     int flush_interval_ms;        /* how often usage and audit records are written */
     int sync_interval_ms;         /* how often the index looks for other processes' changes */
     int64_t login_max_failures;   /* failed logins an address may make in a window; 0: no limit */

@@ -253,6 +253,37 @@ static void test_max_lifetime(void **state)
     assert_int_equal(tsr_h_count_tokens(srv, admin), before + 2);
 }
 
+/* A name that reads one way and is another (U+202E turns "gpj.exe" round)
+ * is refused, and so are zero-width spaces and byte order marks, in names
+ * and descriptions; emoji joined by U+200D stay. Nothing is created. */
+static void test_invisible_characters_refused(void **state)
+{
+    const char *const bad_names[] = {"ci-\u202Egpj.exe", "deploy\u200B", "\uFEFFbuild",
+                                     "x\u2066y\u2069", "a\u200Fb"};
+    long before;
+    struct tsr_h_resp *r;
+    const char *expires = tsr_h_time(tsr_h_now() + TSR_H_DAY);
+    char body[256];
+
+    (void)state;
+    before = tsr_h_count_tokens(srv, admin);
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        r = create_raw(srv, admin, body_for(bad_names[i], expires));
+        tsr_h_assert_error(r, 400, "invalid_field", TSR_H_SRC_POINTER, "/name");
+    }
+    snprintf(body, sizeof(body),
+             "{\"name\":\"ok\",\"expires_at\":\"%s\",\"description\":\"line one\\nline "
+             "\\u202Atwo\"}",
+             expires);
+    r = create_raw(srv, admin, body);
+    tsr_h_assert_error(r, 400, "invalid_field", TSR_H_SRC_POINTER, "/description");
+    assert_int_equal(tsr_h_count_tokens(srv, admin), before);
+    r = create_raw(srv, admin, body_for("\U0001F469\u200D\U0001F467 team", expires));
+    tsr_h_assert_status(r, 201);
+    assert_string_equal(tsr_h_jstr(tsr_h_jobj(r->json, "data"), "name"),
+                        "\U0001F469\u200D\U0001F467 team");
+}
+
 static void start_srv2(void)
 {
     if (srv2 == NULL) {
@@ -880,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_expires_at_forms),
         cmocka_unit_test(test_max_lifetime),
         cmocka_unit_test(test_max_lifetime_zero_means_no_limit),
+        cmocka_unit_test(test_invisible_characters_refused),
         cmocka_unit_test(test_token_limit),
         cmocka_unit_test(test_token_limit_counts_expired),
         cmocka_unit_test(test_list_and_pages),
