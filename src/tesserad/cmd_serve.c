@@ -294,15 +294,33 @@ static bool write_admin_password(const char *db, const char *password, char *pat
     return close(fd) == 0 && ok;
 }
 
-static bool ensure_admin(struct tsr_service *svc, const char *db)
+/* A database URL has no folder beside it for the generated password. */
+static bool is_url(const char *db)
+{
+    return strstr(db, "://") != NULL;
+}
+
+static bool ensure_admin(struct tsr_store *store, struct tsr_service *svc, const char *db)
 {
     const char *given = getenv("TESSERA_ADMIN_PASSWORD");
     char generated[TSR_GENERATED_PW_LEN + 1];
-    char path[4200];
+    char path[4200], shown[4200];
     bool created;
-    enum tsr_err rc =
-        tsr_users_ensure_admin(svc, given && *given ? given : NULL, generated, &created);
+    int64_t users = 0;
+    enum tsr_err rc;
 
+    if (!(given && *given) && is_url(db)) {
+        /* Refused before anything is created: an admin whose password
+         * could not be written anywhere is one nobody can log in as. */
+        rc = tsr_store_user_count(store, &users);
+        if (rc == TSR_OK && users == 0) {
+            die_message("the first start on a database URL needs TESSERA_ADMIN_PASSWORD "
+                        "(there is no folder to write %s's password to)",
+                        TSR_ADMIN_EMAIL);
+            return false;
+        }
+    }
+    rc = tsr_users_ensure_admin(svc, given && *given ? given : NULL, generated, &created);
     if (rc != TSR_OK) {
         die_message("cannot create the first user %s: %s", TSR_ADMIN_EMAIL, tsr_strerror(rc));
         return false;
@@ -316,7 +334,8 @@ static bool ensure_admin(struct tsr_service *svc, const char *db)
     }
     if (!write_admin_password(db, generated, path, sizeof(path))) {
         sodium_memzero(generated, sizeof(generated));
-        die_message("cannot write '%s': %s", path, strerror(errno));
+        redact_target(path, shown, sizeof(shown));
+        die_message("cannot write '%s': %s", shown, strerror(errno));
         return false;
     }
     sodium_memzero(generated, sizeof(generated));
@@ -412,7 +431,7 @@ int cmd_serve(int argc, char **argv)
         status = EXIT_FAIL;
         goto out;
     }
-    status = ensure_admin(svc, o.db) ? serve(&hc, svc, &set) : EXIT_FAIL;
+    status = ensure_admin(store, svc, o.db) ? serve(&hc, svc, &set) : EXIT_FAIL;
     tsr_service_free(svc); /* writes what it still holds */
 out:
     tsr_store_close(store);
