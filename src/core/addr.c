@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -58,4 +59,24 @@ bool tsr_addr_key_sockaddr(const struct sockaddr *sa, struct tsr_addr_key *out)
         return true;
     }
     return false;
+}
+
+void tsr_addr_key_text(const char *addr, char out[TSR_ADDR_KEY_MAX + 1])
+{
+    struct tsr_addr_key key;
+    struct in6_addr v6;
+    char text[INET6_ADDRSTRLEN];
+
+    if (!addr || !tsr_addr_key(addr, &key)) {
+        snprintf(out, TSR_ADDR_KEY_MAX + 1, "-");
+        return;
+    }
+    if (key.bytes[0] == FAMILY_V4) {
+        inet_ntop(AF_INET, key.bytes + 1, out, TSR_ADDR_KEY_MAX + 1);
+        return;
+    }
+    memset(&v6, 0, sizeof(v6));
+    memcpy(v6.s6_addr, key.bytes + 1, 8);
+    inet_ntop(AF_INET6, &v6, text, sizeof(text));
+    snprintf(out, TSR_ADDR_KEY_MAX + 1, "%s/64", text);
 }

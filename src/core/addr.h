@@ -27,4 +27,13 @@ bool tsr_addr_key(const char *text, struct tsr_addr_key *out);
  * for NULL). */
 bool tsr_addr_key_sockaddr(const struct sockaddr *sa, struct tsr_addr_key *out);
 
+/* Room for any IPv6 text and "/64"; the texts made are at most 24 long. */
+#define TSR_ADDR_KEY_MAX 48
+
+/* The same key as text, for tables keyed by text and for the audit log: an
+ * IPv4 address as itself ("192.0.2.7"), an IPv6 one as its /64
+ * ("2001:db8:0:1::/64"). NULL, "" and text that is no address (a unix
+ * socket's client) all share the key "-". Cannot fail. */
+void tsr_addr_key_text(const char *addr, char out[TSR_ADDR_KEY_MAX + 1]);
+
 #endif

@@ -22,6 +22,8 @@ const char *tsr_strerror(enum tsr_err err)
         return "expired";
     case TSR_ERR_LIMIT:
         return "limit reached";
+    case TSR_ERR_RATE:
+        return "too many attempts";
     case TSR_ERR_FULL:
         return "disk full";
     case TSR_ERR_BUSY:

@@ -14,7 +14,8 @@ enum tsr_err {
     TSR_ERR_EXISTS,       /* a unique value is taken (an email, say) */
     TSR_ERR_UNAUTHORIZED, /* missing, wrong, expired or revoked credentials */
     TSR_ERR_EXPIRED,      /* the token has expired and cannot be changed */
-    TSR_ERR_LIMIT,        /* a per-user limit is reached */
+    TSR_ERR_LIMIT,        /* a per-user limit is reached (too many tokens) */
+    TSR_ERR_RATE,         /* too many attempts: wait before the next one */
     TSR_ERR_FULL,         /* the disk or database is full */
     TSR_ERR_BUSY,         /* the store is locked by someone else for too long */
     TSR_ERR_STORE,        /* any other failure of the store (corrupt, gone, I/O) */

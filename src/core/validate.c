@@ -118,6 +118,26 @@ bool tsr_has_control(const char *s, size_t len, bool allow_line_breaks)
     return false;
 }
 
+bool tsr_has_invisible(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    /* Each is three bytes, E2 80 xx, E2 81 xx or EF BB BF; in valid UTF-8
+     * those lead bytes start a code point wherever they are. */
+    for (size_t i = 0; i + 2 < len; i++) {
+        unsigned b = p[i + 2];
+
+        if (p[i] == 0xe2 && p[i + 1] == 0x80 &&
+            (b == 0x8b || b == 0x8e || b == 0x8f || (b >= 0xaa && b <= 0xae)))
+            return true;
+        if (p[i] == 0xe2 && p[i + 1] == 0x81 && b >= 0xa6 && b <= 0xa9)
+            return true;
+        if (p[i] == 0xef && p[i + 1] == 0xbb && b == 0xbf)
+            return true;
+    }
+    return false;
+}
+
 /* Writes a sentence to detail when there is room for one; a sentence too
  * long for detail is cut short, never overrun. */
 __attribute__((format(printf, 3, 4))) static void set_detail(char *detail, size_t detail_size,
@@ -155,6 +175,11 @@ enum tsr_err tsr_text_check(const char *field, const char **s, size_t *len, size
     }
     if (tsr_has_control(*s, *len, allow_line_breaks)) {
         set_detail(detail, detail_size, "%s must not contain control characters", field);
+        return TSR_ERR_INVALID;
+    }
+    if (tsr_has_invisible(*s, *len)) {
+        set_detail(detail, detail_size,
+                   "%s must not contain bidirectional controls or invisible characters", field);
         return TSR_ERR_INVALID;
     }
     return TSR_OK;

@@ -109,6 +109,8 @@ static enum MHD_Result basic_answer(struct tsr_req *req)
 
     if (req->login->rc == TSR_ERR_UNAUTHORIZED)
         return tsr__reply_unauthorized(req, "Basic");
+    if (req->login->rc == TSR_ERR_RATE)
+        return tsr__reply_login_limited(req, session);
     if (req->login->rc != TSR_OK)
         return tsr__reply_failure(req, req->login->rc);
     tsr_time_format(session->created, created);

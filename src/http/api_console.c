@@ -140,6 +140,8 @@ static enum MHD_Result console_answer(struct tsr_req *req)
         return tsr__reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                                 "the email or the password is wrong", TSR_SOURCE_NONE, NULL);
     }
+    if (req->login->rc == TSR_ERR_RATE)
+        return tsr__reply_login_limited(req, session);
     if (req->login->rc != TSR_OK)
         return tsr__reply_failure(req, req->login->rc);
     snprintf(cookie, sizeof(cookie), "%s=%s%s%s", cookie_name(req), session->secret,

@@ -154,6 +154,7 @@ static enum MHD_Result refused(struct tsr_req *req, enum tsr_err rc, const struc
     case TSR_ERR_FULL:
     case TSR_ERR_BUSY:
     case TSR_ERR_STORE:
+    case TSR_ERR_RATE:
     case TSR_ERR_IO:
     case TSR_ERR_TOOBIG:
         break;

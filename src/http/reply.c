@@ -211,17 +211,24 @@ enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme)
                             TSR_SOURCE_NONE, NULL);
 }
 
-/* Logins from this address have failed too often: 429 until the window
- * has passed. (A limit on tokens is answered by the tokens' handlers.) */
-static enum MHD_Result rate_limited(struct tsr_req *req)
+/* Logins have failed too often, from this address or for this email: 429
+ * until the window has passed. The account's words are the same whether or
+ * not the account exists: it counts every email text alike. */
+static enum MHD_Result rate_limited(struct tsr_req *req, int64_t retry_after, bool account)
 {
     char wait[24];
 
-    snprintf(wait, sizeof(wait), "%lld", (long long)tsr_auth_login_wait(req->svc, req->remote));
+    snprintf(wait, sizeof(wait), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
     tsr__req_header(req, "Retry-After", wait);
     return tsr__reply_error(req, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
-                            "too many failed logins from this address; try again later",
+                            account ? "too many failed logins for this account; try again later"
+                                    : "too many failed logins from this address; try again later",
                             TSR_SOURCE_NONE, NULL);
+}
+
+enum MHD_Result tsr__reply_login_limited(struct tsr_req *req, const struct tsr_session *session)
+{
+    return rate_limited(req, session->retry_after, session->account_limited);
 }
 
 enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc)
@@ -241,8 +248,12 @@ enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc)
         tsr__req_header(req, "Retry-After", "1");
         return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "the database is busy; try again", TSR_SOURCE_NONE, NULL);
+    case TSR_ERR_RATE:
+        return rate_limited(req, tsr_auth_login_wait(req->svc, req->remote), false);
     case TSR_ERR_LIMIT:
-        return rate_limited(req);
+        /* The tokens' handlers say which limit; this is the fallback. */
+        return tsr__reply_error(req, MHD_HTTP_CONFLICT, "token_limit_reached",
+                                "the limit of tokens is reached", TSR_SOURCE_NONE, NULL);
     case TSR_OK:
     case TSR_ERR_NOMEM:
     case TSR_ERR_INVALID:

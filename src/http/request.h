@@ -92,6 +92,10 @@ enum MHD_Result tsr__reply_error(struct tsr_req *req, unsigned status, const cha
  * it is one every handler answers the same way (401, 404, 5xx). */
 enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc);
 
+/* Queues 429 rate_limited for a login refused with TSR_ERR_RATE, with the
+ * Retry-After and the limit (address or account) that session gives. */
+enum MHD_Result tsr__reply_login_limited(struct tsr_req *req, const struct tsr_session *session);
+
 /* Queues 400 invalid_parameter for the query parameter named by the
  * key_size bytes at key (quoted only when it is short printable UTF-8). */
 enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *key, size_t key_size);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
 #include "core/timefmt.h"
 #include "service/internal.h"
 #include "service/log.h"
@@ -10,13 +11,17 @@ enum tsr_err tsr__pending_init(struct tsr__pending *p)
 {
     memset(p, 0, sizeof(*p));
     p->uses = calloc(TSR_PENDING_USES, sizeof(*p->uses));
-    p->audits = calloc(TSR_PENDING_AUDITS, sizeof(*p->audits));
+    /* One more record than entries: the overflow's own. */
+    p->audits = calloc(TSR_PENDING_AUDITS + 1, sizeof(*p->audits));
     p->audit_hashes = calloc(TSR_PENDING_AUDITS, sizeof(*p->audit_hashes));
     p->audit_slots = calloc(TSR_AUDIT_SLOTS, sizeof(*p->audit_slots));
-    if (!p->uses || !p->audits || !p->audit_hashes || !p->audit_slots) {
+    p->audit_named = calloc(TSR_PENDING_AUDITS, sizeof(*p->audit_named));
+    if (!p->uses || !p->audits || !p->audit_hashes || !p->audit_slots || !p->audit_named) {
         tsr__pending_release(p);
         return TSR_ERR_NOMEM;
     }
+    /* Keyed, so that nobody can send events that all probe one chain. */
+    randombytes_buf(p->audit_key, sizeof(p->audit_key));
     return TSR_OK;
 }
 
@@ -26,6 +31,7 @@ void tsr__pending_release(struct tsr__pending *p)
     free(p->audits);
     free(p->audit_hashes);
     free(p->audit_slots);
+    free(p->audit_named);
     memset(p, 0, sizeof(*p));
 }
 
@@ -73,56 +79,87 @@ static bool same_event(const struct tsr__pending *p, size_t i, const char *user_
            strcmp(row->remote_addr, remote ? remote : "") == 0;
 }
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    return h;
-}
-
 /* Where an event's row is, or would go, in the open-addressing slots. */
 static size_t event_slot(const struct tsr__pending *p, const char *user_id, const char *token_id,
                          const uint8_t *hash, const char *remote)
 {
-    uint64_t h = fnv(fnv(14695981039346656037ULL, token_id), remote);
-    size_t i;
+    unsigned char in[TSR_UUID_LEN + 1 + TSR_ADDR_MAX + 1 + TSR_HASH_LEN], h[8];
+    size_t n = 0, i;
+    uint64_t v;
 
-    if (hash) {
-        uint64_t k;
-
-        memcpy(&k, hash, sizeof(k));
-        h ^= k;
-    }
-    i = (size_t)h & (TSR_AUDIT_SLOTS - 1);
+    tsr__copy((char *)in, TSR_UUID_LEN + 1, token_id);
+    n = strlen((char *)in) + 1;
+    tsr__copy((char *)in + n, TSR_ADDR_MAX + 1, remote);
+    n += strlen((char *)in + n) + 1;
+    memcpy(in + n, hash ? hash : no_hash, TSR_HASH_LEN);
+    n += TSR_HASH_LEN;
+    crypto_shorthash(h, in, n, p->audit_key);
+    memcpy(&v, h, sizeof(v));
+    i = (size_t)v & (TSR_AUDIT_SLOTS - 1);
     while (p->audit_slots[i] != 0 &&
            !same_event(p, p->audit_slots[i] - 1u, user_id, token_id, hash, remote))
         i = (i + 1) & (TSR_AUDIT_SLOTS - 1);
     return i;
 }
 
+/* The index of the event's row, a new one (count 0) when there was none, or
+ * -1 when the table is full. Under svc->lock. */
+static long event_row(struct tsr__pending *p, const char *user_id, const char *token_id,
+                      const uint8_t *hash, const char *remote)
+{
+    size_t slot = event_slot(p, user_id, token_id, hash, remote), n;
+
+    if (p->audit_slots[slot] != 0)
+        return (long)p->audit_slots[slot] - 1;
+    if (p->naudits == TSR_PENDING_AUDITS)
+        return -1;
+    n = p->naudits++;
+    fill_audit(&p->audits[n], tsr_time_now(), "auth", user_id, token_id, remote, false);
+    p->audits[n].count = 0;
+    memcpy(p->audit_hashes[n], hash ? hash : no_hash, TSR_HASH_LEN);
+    p->audit_named[n] = 0;
+    p->audit_slots[slot] = (uint16_t)(n + 1);
+    return (long)n;
+}
+
 /* Failed authentications can come by the thousand from one client: they are
- * counted in memory, one row per distinct event, and written in batches. A
- * look-up costs the same however many rows there are, so that refusing an
- * unknown secret stays as cheap as accepting a known one. */
+ * counted in memory and written in batches, one row per known token and
+ * address, and for secrets nobody holds one row per client address key (and
+ * one each for that address's first few secrets, which may be revoked ones
+ * whose owners should see them). A look-up costs the same however many rows
+ * there are, so that refusing an unknown secret stays as cheap as accepting
+ * a known one; and whatever a client sends, it adds a few rows per flush. */
 void tsr__audit_later(struct tsr_service *svc, const char *user_id, const char *token_id,
                       const uint8_t *hash, const char *remote)
 {
+    char key[TSR_ADDR_KEY_MAX + 1];
     struct tsr__pending *p;
-    size_t slot, n;
+    long row = -1, by_addr;
 
+    if (!user_id)
+        tsr_addr_key_text(remote, key);
     pthread_mutex_lock(&svc->lock);
     p = svc->pending;
-    slot = event_slot(p, user_id, token_id, hash, remote);
-    if (p->audit_slots[slot] != 0) {
-        p->audits[p->audit_slots[slot] - 1u].count++;
-    } else if (p->naudits == TSR_PENDING_AUDITS) {
-        p->dropped_audits++;
+    if (user_id) {
+        row = event_row(p, user_id, token_id, NULL, remote);
     } else {
-        n = p->naudits++;
-        fill_audit(&p->audits[n], tsr_time_now(), "auth", user_id, token_id, remote, false);
-        memcpy(p->audit_hashes[n], hash ? hash : no_hash, TSR_HASH_LEN);
-        p->audit_slots[slot] = (uint16_t)(n + 1);
+        by_addr = event_row(p, NULL, NULL, NULL, key);
+        if (hash) {
+            size_t slot = event_slot(p, NULL, NULL, hash, remote);
+
+            if (p->audit_slots[slot] != 0)
+                row = (long)p->audit_slots[slot] - 1;
+            else if (by_addr >= 0 && p->audit_named[by_addr] < TSR_AUDIT_SECRETS_PER_ADDR &&
+                     (row = event_row(p, NULL, NULL, hash, remote)) >= 0)
+                p->audit_named[by_addr]++;
+        }
+        if (row < 0)
+            row = by_addr;
     }
+    if (row >= 0)
+        p->audits[row].count++;
+    else
+        p->dropped_audits++;
     pthread_mutex_unlock(&svc->lock);
 }
 
@@ -200,14 +237,22 @@ static void name_tokens(struct tsr_service *svc, struct tsr__pending *p)
 
 static enum tsr_err write_audits(struct tsr_service *svc, struct tsr__pending *p)
 {
+    size_t n = 0;
+
     name_tokens(svc, p);
-    if (p->dropped_audits > 0 && p->naudits > 0) {
-        /* Too many distinct events to keep apart: fold the rest into the last. */
-        p->audits[p->naudits - 1].count += p->dropped_audits;
+    /* An address's record that only started others has nothing to say. */
+    for (size_t i = 0; i < p->naudits; i++)
+        if (p->audits[i].count > 0)
+            p->audits[n++] = p->audits[i];
+    if (p->dropped_audits > 0) {
+        /* Too many distinct events to keep apart: the rest go in one record
+         * of nobody's and no address, never on a user's own record. */
+        fill_audit(&p->audits[n], tsr_time_now(), "auth", NULL, NULL, NULL, false);
+        p->audits[n++].count = p->dropped_audits;
         tsr_log(TSR_LOG_WARN, "%lld failed authentications folded into one audit record",
                 (long long)p->dropped_audits);
     }
-    return p->naudits ? tsr_store_audit_append(svc->store, p->audits, p->naudits) : TSR_OK;
+    return n ? tsr_store_audit_append(svc->store, p->audits, n) : TSR_OK;
 }
 
 enum tsr_err tsr__pending_write(struct tsr_service *svc, struct tsr__pending *p)

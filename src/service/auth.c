@@ -1,6 +1,7 @@
 /* auth.c - logging in, checking secrets, logging out */
 #include <string.h>
 
+#include "core/addr.h"
 #include "core/secret.h"
 #include "core/timefmt.h"
 #include "core/uuid.h"
@@ -90,45 +91,77 @@ static enum tsr_err new_session(struct tsr_service *svc, const char *user_id, in
     return TSR_OK;
 }
 
+/* The key the per-account limit counts email by: its bytes up to
+ * TSR_EMAIL_MAX (or a NUL) with ASCII letters folded, as the store folds
+ * them when it looks a user up, so that "Ann@X" and "ann@x" are one. */
+static void account_key(const char *email, size_t email_len, char out[TSR_EMAIL_MAX + 1])
+{
+    size_t n = 0;
+
+    for (; n < email_len && n < TSR_EMAIL_MAX && email[n] != '\0'; n++)
+        out[n] = email[n] >= 'A' && email[n] <= 'Z' ? (char)(email[n] - 'A' + 'a') : email[n];
+    out[n] = '\0';
+}
+
 enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t email_len,
                             const char *password, size_t password_len, const char *remote,
                             struct tsr_session *out)
 {
     struct tsr_user_row user;
-    char email_z[TSR_EMAIL_MAX + 1];
+    struct tsr_ratelimit_hold by_addr, by_account;
+    char email_z[TSR_EMAIL_MAX + 1], addr[TSR_ADDR_KEY_MAX + 1], account[TSR_EMAIL_MAX + 1];
+    int64_t now = tsr_time_now();
     bool found = false;
     enum tsr_err rc;
 
-    /* Refused before any password is hashed: a guesser costs us nothing. */
-    if (tsr_auth_login_wait(svc, remote) > 0)
-        return TSR_ERR_LIMIT;
+    out->retry_after = 0;
+    out->account_limited = false;
+    tsr_addr_key_text(remote, addr);
+    account_key(email, email_len, account);
+    /* Each attempt takes its place in both windows before any password is
+     * hashed, so that parallel guesses cannot all pass one check before any
+     * of them is counted; a refused guesser costs us no hashing. */
+    out->retry_after = tsr__ratelimit_take(svc->logins, addr, now, &by_addr);
+    if (out->retry_after > 0)
+        return TSR_ERR_RATE;
+    out->retry_after = tsr__ratelimit_take(svc->accounts, account, now, &by_account);
+    if (out->retry_after > 0) {
+        tsr__ratelimit_release(svc->logins, &by_addr);
+        out->account_limited = true;
+        return TSR_ERR_RATE;
+    }
     memset(&user, 0, sizeof(user));
     if (email_len <= TSR_EMAIL_MAX && memchr(email, '\0', email_len) == NULL) {
         memcpy(email_z, email, email_len);
         email_z[email_len] = '\0';
         rc = tsr_store_user_by_email(svc->store, email_z, &user);
         if (rc != TSR_OK && rc != TSR_ERR_NOT_FOUND)
-            return rc;
+            goto give_back;
         found = rc == TSR_OK;
     }
     if (password_len > TSR_PASSWORD_MAX)
         password_len = TSR_PASSWORD_MAX; /* bounded work; still refused below */
     if (!password_matches(svc, &user, found, password, password_len)) {
-        tsr__ratelimit_fail(svc->logins, remote, tsr_time_now());
         tsr__audit_now(svc, "login", found ? user.id : NULL, NULL, remote, false);
         tsr_log(TSR_LOG_INFO, "login refused from %s", remote && *remote ? remote : "-");
         return TSR_ERR_UNAUTHORIZED;
     }
     rc = new_session(svc, user.id, tsr_time_now(), remote, out);
-    if (rc != TSR_OK)
-        return rc;
-    tsr_log(TSR_LOG_INFO, "login user=%s from %s", user.id, remote && *remote ? remote : "-");
-    return TSR_OK;
+    if (rc == TSR_OK)
+        tsr_log(TSR_LOG_INFO, "login user=%s from %s", user.id, remote && *remote ? remote : "-");
+give_back:
+    /* Not a wrong password: the attempt does not count against anyone. */
+    tsr__ratelimit_release(svc->logins, &by_addr);
+    tsr__ratelimit_release(svc->accounts, &by_account);
+    return rc;
 }
 
 int64_t tsr_auth_login_wait(struct tsr_service *svc, const char *remote)
 {
-    return tsr__ratelimit_wait(svc->logins, remote, tsr_time_now());
+    char addr[TSR_ADDR_KEY_MAX + 1];
+
+    tsr_addr_key_text(remote, addr);
+    return tsr__ratelimit_wait(svc->logins, addr, tsr_time_now());
 }
 
 enum tsr_err tsr_auth_logout(struct tsr_service *svc, const struct tsr_principal *p,
@@ -154,15 +187,36 @@ void tsr__login_run(struct tsr_login_op *op)
     op->done(op);
 }
 
+/* Whether remote's address or the email is refused at this moment, as
+ * tsr_auth_login would refuse it (out's retry_after and account_limited set
+ * as it sets them); counts nothing. */
+static bool limited_now(struct tsr_service *svc, const char *email, size_t email_len,
+                        const char *remote, struct tsr_session *out)
+{
+    char addr[TSR_ADDR_KEY_MAX + 1], account[TSR_EMAIL_MAX + 1];
+    int64_t now = tsr_time_now();
+
+    tsr_addr_key_text(remote, addr);
+    account_key(email, email_len, account);
+    out->account_limited = false;
+    out->retry_after = tsr__ratelimit_wait(svc->logins, addr, now);
+    if (out->retry_after > 0)
+        return true;
+    out->retry_after = tsr__ratelimit_wait(svc->accounts, account, now);
+    out->account_limited = out->retry_after > 0;
+    return out->account_limited;
+}
+
 enum tsr_err tsr_auth_login_submit(struct tsr_service *svc, const char *email, size_t email_len,
                                    const char *password, size_t password_len, const char *remote,
                                    struct tsr_login_op *op)
 {
     enum tsr_err rc;
 
-    /* Refused before it takes a place in the queue: a guesser costs us nothing. */
-    if (tsr_auth_login_wait(svc, remote) > 0)
-        return TSR_ERR_LIMIT;
+    /* Refused before it takes a place in the queue: a guesser costs us
+     * nothing. tsr_auth_login takes the places for real on the hashing thread. */
+    if (limited_now(svc, email, email_len, remote, &op->session))
+        return TSR_ERR_RATE;
     op->svc = svc;
     op->email_len = email_len < sizeof(op->email) ? email_len : sizeof(op->email);
     memcpy(op->email, email, op->email_len);

@@ -16,6 +16,11 @@
 #define TSR_PENDING_USES   16384
 #define TSR_PENDING_AUDITS 1024
 #define TSR_AUDIT_SLOTS    (TSR_PENDING_AUDITS * 2)
+/* Failed authentications with well-formed secrets that no live token has
+ * get a record each (its owner's, if the secret was revoked) only for the
+ * first few per client address key and flush; the rest are counted in that
+ * address's one record, so random secrets cost a few rows, not one each. */
+#define TSR_AUDIT_SECRETS_PER_ADDR 3
 
 struct tsr__pending {
     struct tsr_token_use *uses; /* open addressing on the token id */
@@ -25,15 +30,20 @@ struct tsr__pending {
      * token (all zero otherwise): the writer looks up whose it was. */
     uint8_t (*audit_hashes)[TSR_HASH_LEN];
     uint16_t *audit_slots; /* open addressing over audits: index + 1, 0 for empty */
+    /* Per record of an address key's unknown secrets: how many records of
+     * single secrets that address has started (TSR_AUDIT_SECRETS_PER_ADDR). */
+    uint8_t *audit_named;
     size_t naudits;
-    int64_t dropped_audits;
+    int64_t dropped_audits;                             /* written as one record of nobody's */
+    unsigned char audit_key[crypto_shorthash_KEYBYTES]; /* keys audit_slots */
 };
 
 struct tsr_service {
     struct tsr_store *store;
     struct tsr_service_config cfg;
     struct tsr_index *index;
-    struct tsr_ratelimit *logins;
+    /* Failed logins per address key (tsr_addr_key), and per email text. */
+    struct tsr_ratelimit *logins, *accounts;
     pthread_mutex_t sync_lock; /* one sync at a time */
     int64_t synced_seq;        /* the change_seq the index reflects; under sync_lock */
     /* Verified against when an email is unknown, so that refusing it costs

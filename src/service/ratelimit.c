@@ -1,18 +1,21 @@
-/* ratelimit.c - failed logins counted per client address, in fixed windows */
+/* ratelimit.c - failed attempts counted per key (an address, an email), in fixed windows */
 #include <pthread.h>
-#include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service/ratelimit.h"
-#include "store/store.h"
 
-#define SLOTS  65536 /* addresses tracked at once; a power of two */
-#define PROBES 32    /* how far a look-up searches before it gives up */
+#define SLOTS    65536 /* keys tracked at once; a power of two */
+#define PROBES   32    /* how far a look-up searches before it gives up */
+#define OVERFLOW SLOTS /* the index of the shared overflow window */
 
+/* A key is known by its keyed 64-bit hash: two keys of one table share a
+ * window only if their hashes collide in full, which nobody outside can aim
+ * for without the key. */
 struct window {
-    char addr[TSR_ADDR_MAX + 1]; /* "" for a free slot */
-    int64_t start;               /* the first failure of this window */
+    uint64_t tag;
+    int64_t start; /* the first failure of this window */
     int64_t failures;
 };
 
@@ -20,21 +23,26 @@ struct tsr_ratelimit {
     pthread_mutex_t lock;
     int64_t max;
     int64_t window;
-    struct window *slots;
+    unsigned char key[crypto_shorthash_KEYBYTES];
+    struct window *slots; /* SLOTS, then the overflow window */
 };
 
 enum tsr_err tsr__ratelimit_new(int64_t max, int64_t window, struct tsr_ratelimit **out)
 {
-    struct tsr_ratelimit *rl = calloc(1, sizeof(*rl));
+    struct tsr_ratelimit *rl;
 
+    if (sodium_init() < 0)
+        return TSR_ERR_NOMEM;
+    rl = calloc(1, sizeof(*rl));
     if (!rl)
         return TSR_ERR_NOMEM;
-    rl->slots = calloc(SLOTS, sizeof(*rl->slots));
+    rl->slots = calloc(SLOTS + 1, sizeof(*rl->slots));
     if (!rl->slots) {
         free(rl);
         return TSR_ERR_NOMEM;
     }
     pthread_mutex_init(&rl->lock, NULL);
+    randombytes_buf(rl->key, sizeof(rl->key));
     rl->max = max;
     rl->window = window > 0 ? window : 1;
     *out = rl;
@@ -46,81 +54,154 @@ void tsr__ratelimit_free(struct tsr_ratelimit *rl)
     if (!rl)
         return;
     pthread_mutex_destroy(&rl->lock);
+    sodium_memzero(rl->key, sizeof(rl->key));
     free(rl->slots);
     free(rl);
 }
 
-/* An unknown address ("") is one address of its own, never a free slot. */
-static const char *name_of(const char *addr)
+static uint64_t tag_of(const struct tsr_ratelimit *rl, const char *key)
 {
-    return addr && *addr ? addr : "-";
+    unsigned char h[crypto_shorthash_BYTES];
+    uint64_t tag;
+
+    key = key && *key ? key : "-";
+    crypto_shorthash(h, (const unsigned char *)key, strlen(key), rl->key);
+    memcpy(&tag, h, sizeof(tag));
+    return tag;
 }
 
-static size_t slot_of(const char *addr)
+/* A window that counts nothing now: free, given back, or past. */
+static bool idle(const struct tsr_ratelimit *rl, const struct window *w, int64_t now)
 {
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-
-    for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    return (size_t)h & (SLOTS - 1);
+    return w->failures == 0 || now - w->start >= rl->window;
 }
 
-static bool expired(const struct tsr_ratelimit *rl, const struct window *w, int64_t now)
+/* Near its limit: the last quarter (at least one failure) before max. Such a
+ * window is never evicted, so filling the table cannot wipe a count that is
+ * about to refuse someone. */
+static bool near_limit(const struct tsr_ratelimit *rl, const struct window *w)
 {
-    return w->addr[0] == '\0' || now - w->start >= rl->window;
+    int64_t margin = rl->max / 4 > 1 ? rl->max / 4 : 1;
+
+    return w->failures >= rl->max - margin;
 }
 
-/* The slot of addr, or with make, a slot taken for it (reusing one whose
- * window has passed); NULL when there is none within PROBES. */
-static struct window *find(struct tsr_ratelimit *rl, const char *addr, int64_t now, bool make)
+/* The window that counts tag at now: its own, or a fresh one (*fresh set:
+ * an idle slot, or in place of the live window with the fewest failures
+ * unless that one is near its limit), or else the shared overflow window.
+ * Changes nothing. */
+static size_t find(const struct tsr_ratelimit *rl, uint64_t tag, int64_t now, bool *fresh)
 {
-    size_t home = slot_of(addr);
-    struct window *spare = NULL;
+    size_t home = (size_t)tag & (SLOTS - 1), spare = OVERFLOW, fewest = OVERFLOW;
 
+    *fresh = false;
     for (size_t i = 0; i < PROBES; i++) {
-        struct window *w = &rl->slots[(home + i) & (SLOTS - 1)];
+        size_t s = (home + i) & (SLOTS - 1);
+        const struct window *w = &rl->slots[s];
 
-        if (strcmp(w->addr, addr) == 0)
-            return w;
-        if (!spare && expired(rl, w, now))
-            spare = w;
+        if (w->tag == tag && !idle(rl, w, now))
+            return s;
+        if (spare == OVERFLOW && idle(rl, w, now))
+            spare = s;
+        if (fewest == OVERFLOW || w->failures < rl->slots[fewest].failures)
+            fewest = s;
     }
-    if (!make || !spare)
-        return NULL;
-    memset(spare, 0, sizeof(*spare));
-    snprintf(spare->addr, sizeof(spare->addr), "%s", addr);
-    spare->start = now;
+    if (spare == OVERFLOW && !near_limit(rl, &rl->slots[fewest]))
+        spare = fewest;
+    *fresh = spare != OVERFLOW;
     return spare;
 }
 
-int64_t tsr__ratelimit_wait(struct tsr_ratelimit *rl, const char *addr, int64_t now)
+/* Seconds the window at s still refuses at now; 0 when it does not. */
+static int64_t refusal(const struct tsr_ratelimit *rl, size_t s, int64_t now)
 {
-    struct window *w;
+    const struct window *w = &rl->slots[s];
+
+    if (idle(rl, w, now) || w->failures < rl->max)
+        return 0;
+    return w->start + rl->window - now;
+}
+
+int64_t tsr__ratelimit_wait(struct tsr_ratelimit *rl, const char *key, int64_t now)
+{
     int64_t wait = 0;
+    uint64_t tag;
+    bool fresh;
+    size_t s;
 
     if (rl->max <= 0)
         return 0;
+    tag = tag_of(rl, key);
     pthread_mutex_lock(&rl->lock);
-    w = find(rl, name_of(addr), now, false);
-    if (w && !expired(rl, w, now) && w->failures >= rl->max)
-        wait = w->start + rl->window - now;
+    /* A key that would be counted in the overflow window shares its refusal. */
+    s = find(rl, tag, now, &fresh);
+    if (!fresh)
+        wait = refusal(rl, s, now);
     pthread_mutex_unlock(&rl->lock);
     return wait;
 }
 
-void tsr__ratelimit_fail(struct tsr_ratelimit *rl, const char *addr, int64_t now)
+static int64_t count(struct tsr_ratelimit *rl, const char *key, int64_t now, bool refuse,
+                     struct tsr_ratelimit_hold *hold)
 {
+    uint64_t tag = tag_of(rl, key);
     struct window *w;
+    int64_t wait = 0;
+    bool fresh;
+    size_t s;
 
-    if (rl->max <= 0)
-        return;
     pthread_mutex_lock(&rl->lock);
-    w = find(rl, name_of(addr), now, true);
-    if (w && expired(rl, w, now)) {
+    s = find(rl, tag, now, &fresh);
+    w = &rl->slots[s];
+    if (fresh) {
+        w->tag = tag;
+        w->failures = 0;
+    } else {
+        wait = refusal(rl, s, now);
+    }
+    if (wait > 0 && refuse) {
+        pthread_mutex_unlock(&rl->lock);
+        return wait;
+    }
+    if (idle(rl, w, now)) {
         w->start = now;
         w->failures = 0;
     }
-    if (w)
-        w->failures++;
+    w->failures++;
+    if (hold) {
+        hold->slot = s;
+        hold->tag = w->tag;
+        hold->start = w->start;
+    }
     pthread_mutex_unlock(&rl->lock);
+    return 0;
+}
+
+int64_t tsr__ratelimit_take(struct tsr_ratelimit *rl, const char *key, int64_t now,
+                            struct tsr_ratelimit_hold *hold)
+{
+    memset(hold, 0, sizeof(*hold));
+    hold->slot = SIZE_MAX;
+    if (rl->max <= 0)
+        return 0;
+    return count(rl, key, now, true, hold);
+}
+
+void tsr__ratelimit_release(struct tsr_ratelimit *rl, const struct tsr_ratelimit_hold *hold)
+{
+    struct window *w;
+
+    if (hold->slot > OVERFLOW)
+        return;
+    pthread_mutex_lock(&rl->lock);
+    w = &rl->slots[hold->slot];
+    if (w->tag == hold->tag && w->start == hold->start && w->failures > 0)
+        w->failures--;
+    pthread_mutex_unlock(&rl->lock);
+}
+
+void tsr__ratelimit_fail(struct tsr_ratelimit *rl, const char *key, int64_t now)
+{
+    if (rl->max > 0)
+        (void)count(rl, key, now, false, NULL);
 }

@@ -22,6 +22,8 @@ void tsr_service_config_defaults(struct tsr_service_config *cfg)
     cfg->sync_interval_ms = 200;
     cfg->login_max_failures = TSR_DEFAULT_LOGIN_FAILURES;
     cfg->login_window = TSR_DEFAULT_LOGIN_WINDOW;
+    cfg->login_account_max_failures = TSR_DEFAULT_ACCOUNT_FAILS;
+    cfg->login_account_window = TSR_DEFAULT_ACCOUNT_WINDOW;
     cfg->token_retention_days = TSR_DEFAULT_TOKEN_RETENTION;
     cfg->audit_retention_days = TSR_DEFAULT_AUDIT_RETENTION;
     cfg->hash_threads = tsr__hashpool_default_threads();
@@ -373,6 +375,9 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
     if (rc == TSR_OK)
         rc = tsr__ratelimit_new(svc->cfg.login_max_failures, svc->cfg.login_window, &svc->logins);
     if (rc == TSR_OK)
+        rc = tsr__ratelimit_new(svc->cfg.login_account_max_failures, svc->cfg.login_account_window,
+                                &svc->accounts);
+    if (rc == TSR_OK)
         rc = load_index(svc);
     if (rc == TSR_OK)
         rc = make_dummy_hash(svc);
@@ -417,6 +422,7 @@ void tsr_service_free(struct tsr_service *svc)
     pthread_mutex_destroy(&svc->ask_lock);
     tsr__index_free(svc->index);
     tsr__ratelimit_free(svc->logins);
+    tsr__ratelimit_free(svc->accounts);
     sodium_memzero(svc->dummy_hash, sizeof(svc->dummy_hash));
     free(svc);
 }

@@ -22,12 +22,14 @@
 #define TSR_DEFAULT_MAX_TOKENS      1000
 #define TSR_DEFAULT_LOGIN_FAILURES  10
 #define TSR_DEFAULT_LOGIN_WINDOW    (15 * 60)
+#define TSR_DEFAULT_ACCOUNT_FAILS   50
+#define TSR_DEFAULT_ACCOUNT_WINDOW  (15 * 60)
 #define TSR_DEFAULT_TOKEN_RETENTION 30  /* days */
 #define TSR_DEFAULT_AUDIT_RETENTION 365 /* days */
 
 struct tsr_service_config {
     int64_t max_lifetime_days;    /* 0: no limit */
-    int64_t max_tokens;           /* live personal tokens a user may hold; 0: no limit */
+    int64_t max_tokens;           /* unrevoked personal tokens a user holds; 0: no limit */
     int flush_interval_ms;        /* how often usage and audit records are written */
     int sync_interval_ms;         /* how often the index looks for other processes' changes */
     int64_t login_max_failures;   /* failed logins an address may make in a window; 0: no limit */
@@ -36,6 +38,10 @@ struct tsr_service_config {
     int64_t audit_retention_days; /* audit records kept this long; 0: forever */
     unsigned hash_threads;        /* threads that check passwords; 0: half the cores, >= 1 */
     unsigned hash_queue;          /* logins that may wait for them; 0: TSR_HASH_QUEUE_DEFAULT */
+    /* Failed logins for one email text (whether or not such a user exists),
+     * from any address, in a window of seconds; 0: no limit. */
+    int64_t login_account_max_failures;
+    int64_t login_account_window;
 };
 
 /* Fills cfg with the documented defaults. Cannot fail. */
@@ -99,12 +105,20 @@ struct tsr_session {
     char secret[TSR_SECRET_LEN + 1];
     int64_t created;
     int64_t expires_at;
+    /* When the login was refused with TSR_ERR_RATE: the seconds to wait, and
+     * whether the email's limit refused it (else the address's). */
+    int64_t retry_after;
+    bool account_limited;
 };
 
 /* Logs in with email and password (not NUL-terminated) and creates a session
  * token valid TSR_SESSION_LIFETIME. TSR_ERR_UNAUTHORIZED for an unknown email
- * or a wrong password, after the same work in both cases; TSR_ERR_LIMIT when
- * remote has failed too often (see tsr_auth_login_wait). Audited. */
+ * or a wrong password, after the same work in both cases; TSR_ERR_RATE,
+ * without checking any password, when remote's address (tsr_addr_key) or the
+ * email has failed too often in its window (out->retry_after and
+ * out->account_limited say which and how long). Each attempt is counted
+ * before its password is checked and given back if it succeeds, so parallel
+ * attempts never get past a limit. Audited. */
 enum tsr_err tsr_auth_login(struct tsr_service *svc, const char *email, size_t email_len,
                             const char *password, size_t password_len, const char *remote,
                             struct tsr_session *out) TSR_MUST_CHECK;
@@ -131,16 +145,16 @@ struct tsr_login_op {
 /* Starts a login of email and password (not NUL-terminated), copied into
  * op with remote. TSR_OK: op->done(op) will be called once, from another
  * thread, with op->rc and op->session as tsr_auth_login would give them.
- * Otherwise done is never called: TSR_ERR_LIMIT when remote has failed too
- * often (checked here, before anything is queued), TSR_ERR_BUSY when as many
+ * Otherwise done is never called: TSR_ERR_RATE when remote or the email has
+ * failed too often (checked here, before anything is queued), TSR_ERR_BUSY when as many
  * logins as the queue holds already wait (try again in a moment). */
 enum tsr_err tsr_auth_login_submit(struct tsr_service *svc, const char *email, size_t email_len,
                                    const char *password, size_t password_len, const char *remote,
                                    struct tsr_login_op *op) TSR_MUST_CHECK;
 
-/* Seconds that remote must wait before its next login attempt: not 0 after
- * too many failures in the window (tsr_auth_login then refuses with
- * TSR_ERR_LIMIT, without checking any password). Cannot fail. */
+/* Seconds that remote's address must wait before its next login attempt:
+ * not 0 after too many failures in the window (tsr_auth_login then refuses
+ * with TSR_ERR_RATE). Cannot fail. */
 int64_t tsr_auth_login_wait(struct tsr_service *svc, const char *remote);
 
 /* Revokes the session token that authenticated p. TSR_ERR_NOT_FOUND when p

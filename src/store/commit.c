@@ -281,7 +281,7 @@ static enum tsr_err insert_run(struct tsr__committer *q, void *arg)
     enum tsr_err rc = ops->user_live(q->engine, a->token->user_id);
 
     if (rc == TSR_OK && a->token->kind == TSR_TOKEN_PERSONAL && a->max_live > 0) {
-        rc = ops->token_count_live(q->engine, a->token->user_id, a->now, &n);
+        rc = ops->token_count_kept(q->engine, a->token->user_id, &n);
         if (rc == TSR_OK && n >= a->max_live)
             rc = TSR_ERR_LIMIT;
     }

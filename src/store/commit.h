@@ -41,8 +41,8 @@ struct tsr__tx_ops {
 
     /* TSR_OK when user_id is a live user, TSR_ERR_NOT_FOUND when not. */
     enum tsr_err (*user_live)(void *engine, const char *user_id);
-    /* The personal tokens of user_id that count towards the cap at now. */
-    enum tsr_err (*token_count_live)(void *engine, const char *user_id, int64_t now, int64_t *n);
+    /* The personal tokens of user_id that count towards the cap: those not revoked. */
+    enum tsr_err (*token_count_kept)(void *engine, const char *user_id, int64_t *n);
     /* Inserts t with the next change_seq; TSR_ERR_EXISTS for a repeated
      * id or secret hash. */
     enum tsr_err (*token_add)(void *engine, const struct tsr_token_row *t);

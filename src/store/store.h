@@ -127,8 +127,8 @@ enum tsr_err tsr_store_user_remove(struct tsr_store *store, const char *id,
 /* ---- tokens ---- */
 
 /* Inserts a token (its change_seq is assigned here). For a personal token,
- * when max_live > 0 and the user already holds max_live personal tokens that
- * are neither revoked nor expired at now, inserts nothing and returns
+ * when max_live > 0 and the user already holds max_live stored personal
+ * tokens that are not revoked (expired or not), inserts nothing and returns
  * TSR_ERR_LIMIT; the count and the insert are one transaction.
  * TSR_ERR_NOT_FOUND when the user is not live. */
 enum tsr_err tsr_store_token_insert(struct tsr_store *store, const struct tsr_token_row *token,

@@ -148,7 +148,7 @@ enum stmt_id {
     ST_REVOKE_ALL_OF_USER,
     ST_SEQ_RESERVE,
     ST_TOKEN_INSERT_SEQ,
-    ST_TOKEN_COUNT_LIVE,
+    ST_TOKEN_COUNT_KEPT,
     ST_TOKEN_INSERT,
     ST_TOKEN_BY_HASH,
     ST_TOKEN_BY_HASH_ANY,
@@ -219,8 +219,8 @@ static const char *const stmt_sql[ST_COUNT] = {
      * the few rows of a batch of single changes. Gives the last number. */
     [ST_SEQ_RESERVE] = "UPDATE change_counter SET seq = seq + $1::bigint"
                        " RETURNING seq, pg_notify('" CHANNEL "', '')",
-    [ST_TOKEN_COUNT_LIVE] = "SELECT count(*) FROM tokens WHERE user_id = $1 AND kind = 'personal'"
-                            " AND revoked_at IS NULL AND expires_at > $2",
+    [ST_TOKEN_COUNT_KEPT] = "SELECT count(*) FROM tokens WHERE user_id = $1 AND kind = 'personal'"
+                            " AND revoked_at IS NULL",
     [ST_TOKEN_INSERT] = "INSERT INTO tokens(id, user_id, kind, name, description, secret_hash,"
                         " key_hint, created, expires_at, last_used_at, revoked_at, change_seq)"
                         " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
@@ -1605,16 +1605,15 @@ static enum tsr_err tx_user_live(void *engine, const char *user_id)
     return query_int(tx_conn(engine), ST_USER_LIVE, &p, &one); /* NOT_FOUND when not live */
 }
 
-/* The cap's count: the personal tokens of user_id neither revoked nor
- * expired at now. Under the counter's lock, so that no other node counts or
+/* The cap's count: the personal tokens of user_id not revoked, expired ones
+ * included until retention deletes them. Under the counter's lock, so that no other node counts or
  * removes the user at the same time. */
-static enum tsr_err tx_token_count_live(void *engine, const char *user_id, int64_t now, int64_t *n)
+static enum tsr_err tx_token_count_kept(void *engine, const char *user_id, int64_t *n)
 {
     struct params p = {0};
 
     p_str(&p, user_id, NO_CAP);
-    p_int(&p, now);
-    return query_int(tx_conn(engine), ST_TOKEN_COUNT_LIVE, &p, n);
+    return query_int(tx_conn(engine), ST_TOKEN_COUNT_KEPT, &p, n);
 }
 
 static enum tsr_err tx_token_add(void *engine, const struct tsr_token_row *t)
@@ -1680,7 +1679,7 @@ static const struct tsr__tx_ops pg_tx = {
     .commit = tx_commit,
     .failed = tx_failed,
     .user_live = tx_user_live,
-    .token_count_live = tx_token_count_live,
+    .token_count_kept = tx_token_count_kept,
     .token_add = tx_token_add,
     .token_get = tx_token_get,
     .token_set = tx_token_set,

@@ -136,7 +136,7 @@ enum stmt_id {
     ST_USER_REMOVE,
     ST_USER_LIVE,
     ST_REVOKE_NEXT_OF_USER,
-    ST_TOKEN_COUNT_LIVE,
+    ST_TOKEN_COUNT_KEPT,
     ST_TOKEN_INSERT,
     ST_TOKEN_BY_HASH,
     ST_TOKEN_BY_HASH_ANY,
@@ -199,8 +199,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_REVOKE_NEXT_OF_USER] = "UPDATE tokens SET revoked_at = ?2, change_seq = " NEXT_SEQ
                                " WHERE id = (SELECT id FROM tokens WHERE user_id = ?1"
                                " AND revoked_at IS NULL AND (?3 IS NULL OR kind = ?3) LIMIT 1)",
-    [ST_TOKEN_COUNT_LIVE] = "SELECT count(*) FROM tokens WHERE user_id = ?1 AND kind = 'personal'"
-                            " AND revoked_at IS NULL AND expires_at > ?2",
+    [ST_TOKEN_COUNT_KEPT] = "SELECT count(*) FROM tokens WHERE user_id = ?1 AND kind = 'personal'"
+                            " AND revoked_at IS NULL",
     [ST_TOKEN_INSERT] = "INSERT INTO tokens(id, user_id, kind, name, description, secret_hash,"
                         " key_hint, created, expires_at, last_used_at, revoked_at, change_seq)"
                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " NEXT_SEQ ")",
@@ -1318,18 +1318,17 @@ static enum tsr_err tx_user_live(void *engine, const char *user_id)
     return query_on(tx_conn(engine), ST_USER_LIVE, bind_text1, user_id, row_int, &one, true);
 }
 
-/* The cap's count: the personal tokens of user_id neither revoked nor
- * expired at now. */
-static enum tsr_err tx_token_count_live(void *engine, const char *user_id, int64_t now, int64_t *n)
+/* The cap's count: the personal tokens of user_id not revoked, expired ones
+ * included until retention deletes them. */
+static enum tsr_err tx_token_count_kept(void *engine, const char *user_id, int64_t *n)
 {
     sqlite3_stmt *st = NULL;
     int src = SQLITE_OK;
-    enum tsr_err rc = stmt_get(tx_conn(engine), ST_TOKEN_COUNT_LIVE, &st);
+    enum tsr_err rc = stmt_get(tx_conn(engine), ST_TOKEN_COUNT_KEPT, &st);
 
     if (rc != TSR_OK)
         goto out;
     bind_str(st, 1, user_id, NO_CAP, &src);
-    bind_int(st, 2, now, &src);
     rc = bind_done(src);
     if (rc == TSR_OK)
         rc = query_int(st, n);
@@ -1397,7 +1396,7 @@ static const struct tsr__tx_ops sqlite_tx = {
     .commit = tx_commit,
     .failed = tx_failed,
     .user_live = tx_user_live,
-    .token_count_live = tx_token_count_live,
+    .token_count_kept = tx_token_count_kept,
     .token_add = tx_token_add,
     .token_get = tx_token_get,
     .token_set = tx_token_set,

@@ -8,7 +8,7 @@ int cmd_backup(int argc, char **argv)
 {
     const char *db = NULL;
     struct tsr_store *store;
-    char why[512] = "";
+    char why[512] = "", shown[512];
     enum tsr_err rc;
 
     if (parse_db_option(argc, argv, 1, &db) != EXIT_OK)
@@ -26,6 +26,7 @@ int cmd_backup(int argc, char **argv)
         die_message("%s", why[0] ? why : tsr_strerror(rc));
         return EXIT_FAIL;
     }
-    fprintf(stderr, "copied %s to %s\n", db_path(db), argv[optind]);
+    redact_target(db_path(db), shown, sizeof(shown));
+    fprintf(stderr, "copied %s to %s\n", shown, argv[optind]);
     return EXIT_OK;
 }

@@ -83,6 +83,9 @@ static bool defaults(struct serve_options *o)
            env_number("TESSERA_MAX_TOKENS", 0, 1000000, &o->svc.max_tokens) &&
            env_number("TESSERA_LOGIN_MAX_FAILURES", 0, 1000000, &o->svc.login_max_failures) &&
            env_number("TESSERA_LOGIN_WINDOW", 1, 86400 * 7, &o->svc.login_window) &&
+           env_number("TESSERA_LOGIN_ACCOUNT_MAX_FAILURES", 0, 1000000,
+                      &o->svc.login_account_max_failures) &&
+           env_number("TESSERA_LOGIN_ACCOUNT_WINDOW", 1, 86400 * 7, &o->svc.login_account_window) &&
            env_number("TESSERA_TOKEN_RETENTION_DAYS", 0, 36500, &o->svc.token_retention_days) &&
            env_number("TESSERA_AUDIT_RETENTION_DAYS", 0, 36500, &o->svc.audit_retention_days);
 }
@@ -108,6 +111,8 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         {"log-format", required_argument, NULL, 'f'},
         {"login-max-failures", required_argument, NULL, 'L'},
         {"login-window", required_argument, NULL, 'W'},
+        {"login-account-max-failures", required_argument, NULL, 'M'},
+        {"login-account-window", required_argument, NULL, 'w'},
         {"token-retention", required_argument, NULL, 'R'},
         {"audit-retention", required_argument, NULL, 'A'},
         {"tls-cert", required_argument, NULL, 'C'},
@@ -153,6 +158,14 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
             break;
         case 'W':
             ok = number_flag("--login-window", optarg, 1, 86400 * 7, &o->svc.login_window);
+            break;
+        case 'M':
+            ok = number_flag("--login-account-max-failures", optarg, 0, 1000000,
+                             &o->svc.login_account_max_failures);
+            break;
+        case 'w':
+            ok = number_flag("--login-account-window", optarg, 1, 86400 * 7,
+                             &o->svc.login_account_window);
             break;
         case 'R':
             ok = number_flag("--token-retention", optarg, 0, 36500, &o->svc.token_retention_days);
@@ -305,15 +318,33 @@ static bool write_admin_password(const char *db, const char *password, char *pat
     return close(fd) == 0 && ok;
 }
 
-static bool ensure_admin(struct tsr_service *svc, const char *db)
+/* A database URL has no folder beside it for the generated password. */
+static bool is_url(const char *db)
+{
+    return strstr(db, "://") != NULL;
+}
+
+static bool ensure_admin(struct tsr_store *store, struct tsr_service *svc, const char *db)
 {
     const char *given = getenv("TESSERA_ADMIN_PASSWORD");
     char generated[TSR_GENERATED_PW_LEN + 1];
-    char path[4200];
+    char path[4200], shown[4200];
     bool created;
-    enum tsr_err rc =
-        tsr_users_ensure_admin(svc, given && *given ? given : NULL, generated, &created);
+    int64_t users = 0;
+    enum tsr_err rc;
 
+    if (!(given && *given) && is_url(db)) {
+        /* Refused before anything is created: an admin whose password
+         * could not be written anywhere is one nobody can log in as. */
+        rc = tsr_store_user_count(store, &users);
+        if (rc == TSR_OK && users == 0) {
+            die_message("the first start on a database URL needs TESSERA_ADMIN_PASSWORD "
+                        "(there is no folder to write %s's password to)",
+                        TSR_ADMIN_EMAIL);
+            return false;
+        }
+    }
+    rc = tsr_users_ensure_admin(svc, given && *given ? given : NULL, generated, &created);
     if (rc != TSR_OK) {
         die_message("cannot create the first user %s: %s", TSR_ADMIN_EMAIL, tsr_strerror(rc));
         return false;
@@ -327,7 +358,8 @@ static bool ensure_admin(struct tsr_service *svc, const char *db)
     }
     if (!write_admin_password(db, generated, path, sizeof(path))) {
         sodium_memzero(generated, sizeof(generated));
-        die_message("cannot write '%s': %s", path, strerror(errno));
+        redact_target(path, shown, sizeof(shown));
+        die_message("cannot write '%s': %s", shown, strerror(errno));
         return false;
     }
     sodium_memzero(generated, sizeof(generated));
@@ -426,7 +458,7 @@ int cmd_serve(int argc, char **argv)
         status = EXIT_FAIL;
         goto out;
     }
-    status = ensure_admin(svc, o.db) ? serve(&hc, svc, &set) : EXIT_FAIL;
+    status = ensure_admin(store, svc, o.db) ? serve(&hc, svc, &set) : EXIT_FAIL;
     tsr_service_free(svc); /* writes what it still holds */
 out:
     tsr_store_close(store);

@@ -30,6 +30,10 @@ bool parse_number(const char *s, int64_t min, int64_t max, int64_t *out);
  * or EXIT_USAGE after saying why. */
 int parse_db_option(int argc, char **argv, int first, const char **db);
 
+/* Copies a database target (a path or a URL) to out for a message, without
+ * what a URL may carry of credentials. Cannot fail (cut to fit). */
+void redact_target(const char *target, char *out, size_t size);
+
 /* Opens the store at path, printing why not on failure. */
 struct tsr_store *open_store(const char *path);
 

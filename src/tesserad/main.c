@@ -87,7 +87,7 @@ static void append(char *out, size_t size, size_t *at, const char *s, size_t len
 
 /* Copies a database target for a message, without what a URL may carry of
  * credentials (user:password@ and ?password=...): messages go to logs. */
-static void redact_target(const char *target, char *out, size_t size)
+void redact_target(const char *target, char *out, size_t size)
 {
     const char *scheme_end = strstr(target, "://");
     const char *host, *path, *at_sign, *end;

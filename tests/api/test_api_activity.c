@@ -246,6 +246,82 @@ static void test_authentication(void **state)
                         "login");
 }
 
+#define FLOOD_V4  3000
+#define FLOOD_V6  1000
+#define FLOOD_BAD 500
+
+/* An attacker sends thousands of random well-formed secrets (and some
+ * garbage) from one IPv4 address and from the hosts of one IPv6 /64: each
+ * address adds a few audit rows, not one per secret, and nothing lands on
+ * a user's row; a user's own revoked token used from there before the
+ * flood is still in that user's log, counted. */
+static void test_unknown_secrets_bounded(void **state)
+{
+    static const char *const args[] = {"--trusted-proxy", "127.0.0.1", NULL};
+    struct tsr_h_opts o = {.args = args};
+    struct tsr_h_server *s = tsr_h_start(&o);
+    char session[TSR_H_SECRET_LEN + 1], fake[TSR_H_SECRET_LEN + 1];
+    struct tsr_h_token gone;
+    struct tsr_h_req req = {.path = "/v4/auth/verify"};
+    json_t *results, *item;
+    long long rows, total, on_users;
+    bool seen = false;
+    size_t i;
+
+    (void)state;
+    tsr_h_login(s, TSR_H_ADMIN_EMAIL, TSR_H_ADMIN_PASSWORD, session);
+    tsr_h_create_token(s, session, "leaked then revoked", NULL, &gone);
+    tsr_h_assert_status(
+        tsr_h_send(s, "DELETE", tsr_h_fmt("/v4/iam/personal_tokens/%s", gone.id), session, NULL),
+        204);
+    req.headers[0] = "X-Forwarded-For: 203.0.113.5";
+    req.secret = gone.secret;
+    for (int n = 0; n < 3; n++)
+        tsr_h_assert_status(tsr_h_req(s, &req), 401);
+    for (unsigned n = 0; n < FLOOD_V4; n++) {
+        tsr_h_make_secret(n % 2 ? "tsr_" : "tss_", 1000 + n, fake);
+        req.secret = fake;
+        tsr_h_assert_status(tsr_h_req(s, &req), 401);
+    }
+    for (unsigned n = 0; n < FLOOD_BAD; n++) {
+        req.secret = tsr_h_fmt("tsr_not-even-close-%u", n);
+        tsr_h_assert_status(tsr_h_req(s, &req), 401);
+    }
+    for (unsigned n = 0; n < FLOOD_V6; n++) {
+        tsr_h_make_secret("tsr_", 9000 + n, fake);
+        req.secret = fake;
+        req.headers[0] =
+            tsr_h_fmt("X-Forwarded-For: 2001:db8:9:9:%x:%x::%x", n * 7 % 65536, n * 13 % 65536, n);
+        tsr_h_assert_status(tsr_h_req(s, &req), 401);
+    }
+    tsr_h_stop(s); /* the last flush */
+
+    rows = tsr_h_sql_int(s, "SELECT count(*) FROM audit WHERE action = 'auth'", NULL, NULL);
+    total = tsr_h_sql_int(s, "SELECT sum(count) FROM audit WHERE action = 'auth'", NULL, NULL);
+    on_users = tsr_h_sql_int(
+        s, "SELECT coalesce(sum(count), 0) FROM audit WHERE action = 'auth' AND user_id <> ''",
+        NULL, NULL);
+    print_message("%lld rows for %lld failures\n", rows, total);
+    /* Per address: its own row and at most three of single secrets. */
+    tsr_h_assert_between(rows, 2, 8);
+    assert_int_equal(total, 3 + FLOOD_V4 + FLOOD_BAD + FLOOD_V6);
+    assert_int_equal(on_users, 3);
+
+    tsr_h_resume(s);
+    tsr_h_login(s, TSR_H_ADMIN_EMAIL, TSR_H_ADMIN_PASSWORD, session);
+    results = tsr_h_jarr(tsr_h_get(s, PATH "?page_size=100", session)->json, "results");
+    json_array_foreach(results, i, item)
+    {
+        if (strcmp(tsr_h_jstr(item, "action"), "auth") != 0)
+            continue;
+        assert_string_equal(tsr_h_jstr(item, "token_id"), gone.id);
+        assert_int_equal(tsr_h_jint(item, "count"), 3);
+        seen = true;
+    }
+    assert_true(seen);
+    tsr_h_stop(s);
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
@@ -254,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_other_users_records_hidden),
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_authentication),
+        cmocka_unit_test(test_unknown_secrets_bounded),
     };
     return TSR_H_RUN(tests, setup, NULL);
 }

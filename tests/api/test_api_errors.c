@@ -199,10 +199,13 @@ static void test_name_rules(void **state)
     assert_string_equal(tsr_h_jstr(d, "name"), repeat("\xc3\xa9", 100));
     bad_create(with_name(tsr_h_fmt("\"%s\"", repeat("\\ud83d\\ude00", 101))), 0, 400,
                "invalid_field", TSR_H_SRC_POINTER, "/name");
-    /* Other characters that are not Cc are fine. */
-    d = good_create(with_name("\"caf\\u00e9 \\u00a0 \\u2028 \\u200b \xe4\xb8\xad\""));
+    /* Other characters that are not Cc are fine, but for the invisible ones
+     * that hide or reorder text (U+200B here); the joiner U+200D stays. */
+    d = good_create(with_name("\"caf\\u00e9 \\u00a0 \\u2028 \\u200d \xe4\xb8\xad\""));
     assert_string_equal(tsr_h_jstr(d, "name"),
-                        "caf\xc3\xa9 \xc2\xa0 \xe2\x80\xa8 \xe2\x80\x8b \xe4\xb8\xad");
+                        "caf\xc3\xa9 \xc2\xa0 \xe2\x80\xa8 \xe2\x80\x8d \xe4\xb8\xad");
+    bad_create(with_name("\"zero\\u200bwidth\""), 0, 400, "invalid_field", TSR_H_SRC_POINTER,
+               "/name");
 }
 
 static void test_description_rules(void **state)

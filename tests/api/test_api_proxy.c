@@ -83,14 +83,16 @@ static void test_junk_falls_back_to_peer(void **state)
     assert_int_equal(login(proxied, TSR_H_ADMIN_PASSWORD, XFF("unknown, " CLIENT), NULL), 429);
 }
 
-/* IPv6 clients, compared in one spelling. */
+/* IPv6 clients, compared in one spelling, counted per /64: another host of
+ * the /64 is the same client, the next /64 another. */
 static void test_ipv6_client(void **state)
 {
     (void)state;
     for (int i = 0; i < 3; i++)
         assert_int_equal(login(proxied, "wrong-password", XFF("2001:db8::7"), NULL), 401);
     assert_int_equal(login(proxied, TSR_H_ADMIN_PASSWORD, XFF("2001:DB8:0:0::7"), NULL), 429);
-    assert_int_equal(login(proxied, TSR_H_ADMIN_PASSWORD, XFF("2001:db8::8"), NULL), 201);
+    assert_int_equal(login(proxied, TSR_H_ADMIN_PASSWORD, XFF("2001:db8::8"), NULL), 429);
+    assert_int_equal(login(proxied, TSR_H_ADMIN_PASSWORD, XFF("2001:db8:0:1::8"), NULL), 201);
 }
 
 /* Whether the admin's audit log on srv has a record of action and outcome

@@ -251,6 +251,37 @@ static void test_max_lifetime(void **state)
     assert_int_equal(tsr_h_count_tokens(srv, admin), before + 2);
 }
 
+/* A name that reads one way and is another (U+202E turns "gpj.exe" round)
+ * is refused, and so are zero-width spaces and byte order marks, in names
+ * and descriptions; emoji joined by U+200D stay. Nothing is created. */
+static void test_invisible_characters_refused(void **state)
+{
+    const char *const bad_names[] = {"ci-\u202Egpj.exe", "deploy\u200B", "\uFEFFbuild",
+                                     "x\u2066y\u2069", "a\u200Fb"};
+    long before;
+    struct tsr_h_resp *r;
+    const char *expires = tsr_h_time(tsr_h_now() + TSR_H_DAY);
+    char body[256];
+
+    (void)state;
+    before = tsr_h_count_tokens(srv, admin);
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        r = create_raw(srv, admin, body_for(bad_names[i], expires));
+        tsr_h_assert_error(r, 400, "invalid_field", TSR_H_SRC_POINTER, "/name");
+    }
+    snprintf(body, sizeof(body),
+             "{\"name\":\"ok\",\"expires_at\":\"%s\",\"description\":\"line one\\nline "
+             "\\u202Atwo\"}",
+             expires);
+    r = create_raw(srv, admin, body);
+    tsr_h_assert_error(r, 400, "invalid_field", TSR_H_SRC_POINTER, "/description");
+    assert_int_equal(tsr_h_count_tokens(srv, admin), before);
+    r = create_raw(srv, admin, body_for("\U0001F469\u200D\U0001F467 team", expires));
+    tsr_h_assert_status(r, 201);
+    assert_string_equal(tsr_h_jstr(tsr_h_jobj(r->json, "data"), "name"),
+                        "\U0001F469\u200D\U0001F467 team");
+}
+
 static void start_srv2(void)
 {
     if (srv2 == NULL) {
@@ -275,6 +306,35 @@ static void test_max_lifetime_zero_means_no_limit(void **state)
     tsr_h_assert_error(r, 400, "invalid_field", TSR_H_SRC_POINTER, "/expires_at");
     r = create_raw(srv2, s, body_for("400 days", tsr_h_time(tsr_h_now() + 400 * TSR_H_DAY)));
     tsr_h_assert_status(r, 201);
+}
+
+/* The cap counts expired tokens too, until retention deletes them: a user
+ * cannot get past it by letting short-lived tokens expire. */
+static void test_token_limit_counts_expired(void **state)
+{
+    static const char *const args[] = {"--max-tokens", "2", NULL};
+    struct tsr_h_opts o = {.args = args};
+    struct tsr_h_server *capped = tsr_h_start(&o);
+    char s[TSR_H_SECRET_LEN + 1];
+    struct tsr_h_token t[2];
+    struct tsr_h_resp *r;
+
+    (void)state;
+    tsr_h_login(capped, TSR_H_ADMIN_EMAIL, TSR_H_ADMIN_PASSWORD, s);
+    for (int i = 0; i < 2; i++)
+        tsr_h_create_token(capped, s, "short", tsr_h_time(tsr_h_now() + 2), &t[i]);
+    tsr_h_sleep_ms(3500);
+    assert_false(tsr_h_verify(capped, t[0].secret));
+    assert_false(tsr_h_verify(capped, t[1].secret));
+    r = create_raw(capped, s, body_for("third", tsr_h_time(tsr_h_now() + TSR_H_DAY)));
+    tsr_h_assert_error(r, 409, "token_limit_reached", TSR_H_SRC_NONE, NULL);
+    /* Deleting an expired one makes room. */
+    tsr_h_assert_status(
+        tsr_h_send(capped, "DELETE", tsr_h_fmt("/v4/iam/personal_tokens/%s", t[0].id), s, NULL),
+        204);
+    r = create_raw(capped, s, body_for("third", tsr_h_time(tsr_h_now() + TSR_H_DAY)));
+    tsr_h_assert_status(r, 201);
+    tsr_h_stop(capped);
 }
 
 static void test_token_limit(void **state)
@@ -849,7 +909,9 @@ int main(void)
         cmocka_unit_test(test_expires_at_forms),
         cmocka_unit_test(test_max_lifetime),
         cmocka_unit_test(test_max_lifetime_zero_means_no_limit),
+        cmocka_unit_test(test_invisible_characters_refused),
         cmocka_unit_test(test_token_limit),
+        cmocka_unit_test(test_token_limit_counts_expired),
         cmocka_unit_test(test_list_and_pages),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_ordering),

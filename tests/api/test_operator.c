@@ -292,6 +292,44 @@ static void test_file_modes(void **state)
     assert_db_modes(open_srv);
 }
 
+/* On PostgreSQL there is no folder beside the database for a generated
+ * password: a first start without TESSERA_ADMIN_PASSWORD is refused before
+ * it creates an admin nobody could log in as, and no message shows the
+ * password of the database URL. */
+static void test_first_start_on_url_needs_password(void **state)
+{
+    static const char pw[] = "db-password-never-shown";
+    struct tsr_h_server fresh;
+    struct tsr_h_cmd *c;
+    const char *at, *url, *bad;
+
+    (void)state;
+    if (tsr_h_pg() == NULL) {
+        skip();
+    }
+    memset(&fresh, 0, sizeof(fresh));
+    tsr__h_db_init(&fresh);
+    at = strchr(strstr(fresh.db, "://") + 3, '@');
+    assert_non_null(at);
+    url = tsr_h_fmt("%.*s:%s%s", (int)(at - fresh.db), fresh.db, pw, at);
+    c = tsr_h_cmd(NULL, NULL, "serve", "--listen", "127.0.0.1:0", "--db", url, NULL);
+    print_message("stderr: %s\n", c->err);
+    assert_int_not_equal(c->status, 0);
+    assert_non_null(strstr(c->err, "TESSERA_ADMIN_PASSWORD"));
+    /* One line: the error, nothing else. */
+    assert_ptr_equal(strchr(c->err, '\n'), strrchr(c->err, '\n'));
+    assert_null(strstr(c->err, pw));
+    assert_null(strstr(c->out, pw));
+    assert_int_equal(tsr_h_sql_int(&fresh, "SELECT count(*) FROM users", NULL, NULL), 0);
+
+    /* A database that cannot be opened is named without the password. */
+    bad = tsr_h_fmt("%.*s:%s%s_none", (int)(at - fresh.db), fresh.db, pw, at);
+    c = tsr_h_cmd(NULL, NULL, "serve", "--listen", "127.0.0.1:0", "--db", bad, NULL);
+    assert_int_not_equal(c->status, 0);
+    assert_non_null(strstr(c->err, "cannot open database"));
+    assert_null(strstr(c->err, pw));
+}
+
 static void test_first_start_admin_password(void **state)
 {
     (void)state;
@@ -430,11 +468,17 @@ static void test_backup(void **state)
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_user_add),         cmocka_unit_test(test_user_list),
-        cmocka_unit_test(test_user_passwd),      cmocka_unit_test(test_user_remove),
-        cmocka_unit_test(test_file_modes),       cmocka_unit_test(test_first_start_admin_password),
-        cmocka_unit_test(test_environment),      cmocka_unit_test(test_sigint),
+        cmocka_unit_test(test_help_and_version),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_user_add),
+        cmocka_unit_test(test_user_list),
+        cmocka_unit_test(test_user_passwd),
+        cmocka_unit_test(test_user_remove),
+        cmocka_unit_test(test_file_modes),
+        cmocka_unit_test(test_first_start_admin_password),
+        cmocka_unit_test(test_first_start_on_url_needs_password),
+        cmocka_unit_test(test_environment),
+        cmocka_unit_test(test_sigint),
         cmocka_unit_test(test_backup),
     };
     return TSR_H_RUN(tests, setup, NULL);

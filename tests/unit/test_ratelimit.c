@@ -1,12 +1,14 @@
-/* test_ratelimit.c - failed logins per address: the window, the limit, the table */
+/* test_ratelimit.c - failed attempts per key: the window, the limit, the table, a full table */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include <cmocka.h>
 
+#include "core/addr.h"
 #include "service/ratelimit.h"
 
 #define NOW 1700000000LL
@@ -73,12 +75,153 @@ static void test_many_addresses(void **state)
     tsr__ratelimit_free(rl);
 }
 
+/* Take checks and counts in one step; release gives a success back. */
+static void test_take_and_release(void **state)
+{
+    struct tsr_ratelimit *rl = NULL;
+    struct tsr_ratelimit_hold h[4];
+
+    (void)state;
+    assert_int_equal(tsr__ratelimit_new(3, 900, &rl), TSR_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tsr__ratelimit_take(rl, "10.0.0.1", NOW, &h[i]), 0);
+    /* Three in flight: the fourth is refused before anyone finished. */
+    assert_int_equal(tsr__ratelimit_take(rl, "10.0.0.1", NOW + 1, &h[3]), 899);
+    /* One of them succeeded: its place is free again, once. */
+    tsr__ratelimit_release(rl, &h[1]);
+    assert_int_equal(tsr__ratelimit_take(rl, "10.0.0.1", NOW + 2, &h[3]), 0);
+    assert_int_equal(tsr__ratelimit_take(rl, "10.0.0.1", NOW + 2, &h[3]), 898);
+    /* A hold from a window that has ended gives nothing back to the next. */
+    assert_int_equal(tsr__ratelimit_take(rl, "10.0.0.1", NOW + 900, &h[0]), 0);
+    tsr__ratelimit_release(rl, &h[2]);
+    tsr__ratelimit_fail(rl, "10.0.0.1", NOW + 901);
+    tsr__ratelimit_fail(rl, "10.0.0.1", NOW + 901);
+    assert_int_equal(tsr__ratelimit_wait(rl, "10.0.0.1", NOW + 902), 898);
+    tsr__ratelimit_free(rl);
+}
+
+struct racer {
+    struct tsr_ratelimit *rl;
+    int passed;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    struct tsr_ratelimit_hold h;
+
+    for (int i = 0; i < 1000; i++)
+        r->passed += tsr__ratelimit_take(r->rl, "10.0.0.9", NOW, &h) == 0;
+    return NULL;
+}
+
+/* Eight threads at once on one key: exactly the limit gets through. */
+static void test_parallel_takes(void **state)
+{
+    struct racer r[8];
+    pthread_t t[8];
+    struct tsr_ratelimit *rl = NULL;
+    int passed = 0;
+
+    (void)state;
+    assert_int_equal(tsr__ratelimit_new(5, 900, &rl), TSR_OK);
+    for (int i = 0; i < 8; i++) {
+        r[i] = (struct racer){.rl = rl};
+        assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        passed += r[i].passed;
+    }
+    assert_int_equal(passed, 5);
+    tsr__ratelimit_free(rl);
+}
+
+/* An attacker with all the addresses it likes fills the whole table with
+ * windows at their limit: the target's failures still count, in the shared
+ * overflow window, and it is refused after the limit as before. */
+static void test_full_table_still_counts(void **state)
+{
+    struct tsr_ratelimit *rl = NULL;
+    struct tsr_ratelimit_hold h;
+    char addr[32];
+    int passed = 0;
+
+    (void)state;
+    assert_int_equal(tsr__ratelimit_new(3, 900, &rl), TSR_OK);
+    for (int i = 0; i < 70000; i++) {
+        snprintf(addr, sizeof(addr), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+        for (int j = 0; j < 3; j++)
+            tsr__ratelimit_fail(rl, addr, NOW);
+    }
+    for (int i = 0; i < 10; i++)
+        passed += tsr__ratelimit_take(rl, "192.0.2.7", NOW + 1, &h) == 0;
+    assert_in_range(passed, 0, 3);
+    assert_true(tsr__ratelimit_wait(rl, "192.0.2.7", NOW + 1) > 0);
+    /* The windows that were full are full still: none was evicted. */
+    for (int i = 0; i < 70000; i += 997) {
+        snprintf(addr, sizeof(addr), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+        if (tsr__ratelimit_wait(rl, addr, NOW + 1) == 0)
+            fail_msg("%s was let off", addr);
+    }
+    tsr__ratelimit_free(rl);
+}
+
+/* A table full of windows far from their limit makes room for a newcomer
+ * by evicting one of them: the newcomer gets a window of its own. */
+static void test_full_table_evicts_the_fewest(void **state)
+{
+    struct tsr_ratelimit *rl = NULL;
+    struct tsr_ratelimit_hold h;
+    char addr[32];
+    int passed = 0;
+
+    (void)state;
+    assert_int_equal(tsr__ratelimit_new(4, 900, &rl), TSR_OK);
+    for (int i = 0; i < 70000; i++) {
+        snprintf(addr, sizeof(addr), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+        tsr__ratelimit_fail(rl, addr, NOW);
+    }
+    for (int i = 0; i < 10; i++)
+        passed += tsr__ratelimit_take(rl, "192.0.2.7", NOW + 1, &h) == 0;
+    assert_int_equal(passed, 4);
+    assert_int_equal(tsr__ratelimit_wait(rl, "192.0.2.7", NOW + 2), 899);
+    tsr__ratelimit_free(rl);
+}
+
+/* The /64 rule, as the service applies it: the hosts of one /64 share a
+ * window, whatever host part each picks. */
+static void test_ipv6_hosts_of_one_64(void **state)
+{
+    struct tsr_ratelimit *rl = NULL;
+    struct tsr_ratelimit_hold h;
+    char addr[64], key[TSR_ADDR_KEY_MAX + 1];
+    int passed = 0;
+
+    (void)state;
+    assert_int_equal(tsr__ratelimit_new(5, 900, &rl), TSR_OK);
+    for (int i = 0; i < 50; i++) {
+        snprintf(addr, sizeof(addr), "2001:db8:7:7:%x::%x", (i * 7919) & 0xffff, i);
+        tsr_addr_key_text(addr, key);
+        passed += tsr__ratelimit_take(rl, key, NOW, &h) == 0;
+    }
+    assert_int_equal(passed, 5);
+    tsr_addr_key_text("2001:db8:7:8::1", key);
+    assert_int_equal(tsr__ratelimit_take(rl, key, NOW, &h), 0);
+    tsr__ratelimit_free(rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limit_and_window),
         cmocka_unit_test(test_unknown_address_and_off),
         cmocka_unit_test(test_many_addresses),
+        cmocka_unit_test(test_take_and_release),
+        cmocka_unit_test(test_parallel_takes),
+        cmocka_unit_test(test_full_table_still_counts),
+        cmocka_unit_test(test_full_table_evicts_the_fewest),
+        cmocka_unit_test(test_ipv6_hosts_of_one_64),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -572,12 +572,11 @@ static void test_token_insert_limit(void **state)
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "expires now", f->now, NULL);
     add_token(f, u.id, TSR_TOKEN_SESSION, "session", f->now + 100, NULL);
 
+    /* The two expired tokens count until retention deletes them. */
     fill_token(&b, u.id, TSR_TOKEN_PERSONAL, NULL, "b", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &b, 2, f->now, NULL), TSR_OK);
-    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "c", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now, NULL), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &b, 3, f->now, NULL), TSR_OK);
     fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "d", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 2, f->now, NULL), TSR_ERR_LIMIT);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 3, f->now, NULL), TSR_ERR_LIMIT);
     assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &b), TSR_ERR_NOT_FOUND);
 
     /* Sessions are not limited, and no limit is no limit. */
@@ -588,12 +587,12 @@ static void test_token_insert_limit(void **state)
 
     /* A revoked token frees its place. */
     fill_token(&b, u.id, TSR_TOKEN_PERSONAL, NULL, "f", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &b, 4, f->now, NULL), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &b, 5, f->now, NULL), TSR_OK);
     fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "g", f->now, f->now + 100);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 4, f->now, NULL), TSR_ERR_LIMIT);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 5, f->now, NULL), TSR_ERR_LIMIT);
     assert_int_equal(tsr_store_token_revoke(f->store, u.id, b.id, TSR_TOKEN_PERSONAL, f->now, NULL),
                      TSR_OK);
-    assert_int_equal(tsr_store_token_insert(f->store, &t, 4, f->now, NULL), TSR_OK);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 5, f->now, NULL), TSR_OK);
 }
 
 static void test_token_by_hash_and_get(void **state)

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -201,6 +202,48 @@ static void test_text_check(void **state)
     check_text(S("aaaaaaaaaa\x01\xff"), 1, 5, false, "name must be valid UTF-8", NULL);
 }
 
+/* The invisible ones that reorder or hide text; the joiner emoji need stays. */
+static void test_has_invisible(void **state)
+{
+    static const char *const refused[] = {
+        "\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad", /* U+202A-U+202D */
+        "\xe2\x80\xae",                                                 /* U+202E RLO */
+        "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9", /* U+2066-U+2069 */
+        "\xe2\x80\x8b",                                                 /* U+200B ZWSP */
+        "\xe2\x80\x8e", "\xe2\x80\x8f",                                 /* U+200E, U+200F */
+        "\xef\xbb\xbf",                                                 /* U+FEFF BOM */
+    };
+    char buf[32];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        snprintf(buf, sizeof(buf), "ci%sdeploy", refused[i]);
+        if (!tsr_has_invisible(buf, strlen(buf)))
+            fail_msg("passed: code point %zu", i);
+        /* At either end too. */
+        assert_true(tsr_has_invisible(refused[i], 3));
+        check_text(buf, strlen(buf), 1, 100, false,
+                   "name must not contain bidirectional controls or invisible characters", NULL);
+    }
+    assert_false(tsr_has_invisible(S("")));
+    assert_false(tsr_has_invisible(S("plain")));
+    /* Neighbours of the refused ones pass. */
+    assert_false(tsr_has_invisible(S("\xe2\x80\x8c"))); /* U+200C ZWNJ */
+    assert_false(tsr_has_invisible(S("\xe2\x80\x8d"))); /* U+200D ZWJ */
+    assert_false(tsr_has_invisible(S("\xe2\x80\xa9"))); /* U+2029 */
+    assert_false(tsr_has_invisible(S("\xe2\x80\xaf"))); /* U+202F NNBSP */
+    assert_false(tsr_has_invisible(S("\xe2\x81\xa5"))); /* U+2065 */
+    assert_false(tsr_has_invisible(S("\xe2\x81\xaa"))); /* U+206A */
+    assert_false(tsr_has_invisible(S("\xef\xbb\xbe"))); /* U+FEFE */
+    assert_false(tsr_has_invisible(S("\xe2\x80")));     /* cut short */
+    /* A family emoji: people joined by U+200D. */
+    check_text(S("\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 team"), 1, 100, false, NULL,
+               "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 team");
+    /* Descriptions likewise, line breaks or not. */
+    check_text(S("line\n\xe2\x80\xae" "evil"), 0, 500, true,
+               "name must not contain bidirectional controls or invisible characters", NULL);
+}
+
 static void test_text_check_length(void **state)
 {
     char buf[512];
@@ -306,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_utf8_count),
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_has_control),
+        cmocka_unit_test(test_has_invisible),
         cmocka_unit_test(test_text_check),
         cmocka_unit_test(test_text_check_length),
         cmocka_unit_test(test_text_check_detail_buffer),
