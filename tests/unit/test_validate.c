@@ -240,8 +240,10 @@ static void test_has_invisible(void **state)
     check_text(S("\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 team"), 1, 100, false, NULL,
                "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 team");
     /* Descriptions likewise, line breaks or not. */
-    check_text(S("line\n\xe2\x80\xae" "evil"), 0, 500, true,
-               "name must not contain bidirectional controls or invisible characters", NULL);
+    check_text(S("line\n\xe2\x80\xae"
+                 "evil"),
+               0, 500, true, "name must not contain bidirectional controls or invisible characters",
+               NULL);
 }
 
 static void test_text_check_length(void **state)
