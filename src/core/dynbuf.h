@@ -32,7 +32,9 @@ void tsr_dynbuf_release(struct tsr_dynbuf *b);
 
 /* Copies src into dst of size bytes, always NUL-terminated (as libuv's
  * uv__strscpy). TSR_ERR_TOOBIG when src did not fit (dst then holds as much
- * as fits), TSR_OK otherwise; src NULL copies "". */
-enum tsr_err tsr_strscpy(char *dst, size_t size, const char *src) TSR_MUST_CHECK;
+ * as fits), TSR_OK otherwise; src NULL copies "". A caller whose src may be
+ * longer than dst checks the result; one whose src is bounded already (an
+ * id, an address from inet_ntop) need not. */
+enum tsr_err tsr_strscpy(char *dst, size_t size, const char *src);
 
 #endif

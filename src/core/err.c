@@ -34,6 +34,8 @@ const char *tsr_strerror(enum tsr_err err)
         return "input/output error";
     case TSR_ERR_TOOBIG:
         return "too large";
+    case TSR_ERR_TIMEOUT:
+        return "timed out";
     }
     return "unknown error";
 }

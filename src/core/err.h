@@ -21,6 +21,7 @@ enum tsr_err {
     TSR_ERR_STORE,        /* any other failure of the store (corrupt, gone, I/O) */
     TSR_ERR_IO,           /* a file or system call failed */
     TSR_ERR_TOOBIG,       /* more than a buffer's cap, or than its destination holds */
+    TSR_ERR_TIMEOUT,      /* the time given ran out first */
 };
 
 /* A short lower-case phrase for err; never NULL, cannot fail. */

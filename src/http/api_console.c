@@ -172,7 +172,8 @@ enum MHD_Result tsr__api_console_login(struct tsr_req *req)
     bool ok;
     enum MHD_Result ret;
 
-    root = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &error);
+    root =
+        json_loadb(req->body.p ? req->body.p : "", req->body.len, JSON_REJECT_DUPLICATES, &error);
     if (!root) {
         snprintf(detail, sizeof(detail), "the body is not valid JSON: %s (line %d, column %d)",
                  error.text, error.line, error.column);

@@ -82,12 +82,12 @@ static bool read_form(struct tsr_req *req, struct form *form)
     memset(form, 0, sizeof(*form));
     form->token = (struct form_value){.buf = form->token_buf, .cap = sizeof(form->token_buf)};
     form->hint = (struct form_value){.buf = form->hint_buf, .cap = sizeof(form->hint_buf)};
-    if (req->body_len == 0)
+    if (req->body.len == 0)
         return true;
     pp = MHD_create_post_processor(req->conn, FORM_KEY_BUFFER, take_field, form);
     if (!pp)
         return false;
-    ok = MHD_post_process(pp, req->body, req->body_len) == MHD_YES;
+    ok = MHD_post_process(pp, req->body.p, req->body.len) == MHD_YES;
     /* The last value may be held back until the end is known. */
     if (MHD_destroy_post_processor(pp) != MHD_YES)
         ok = false;
@@ -217,8 +217,8 @@ enum MHD_Result tsr__api_introspect(struct tsr_req *req)
         return ret;
     parsed = read_form(req, &form);
     /* The body holds a secret: keep it no longer than it is needed. */
-    if (req->body)
-        sodium_memzero(req->body, req->body_len);
+    if (req->body.p)
+        sodium_memzero(req->body.p, req->body.len);
     if (!parsed) {
         ret = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_field",
                                "the body is not a well-formed form", TSR_SOURCE_NONE, NULL);

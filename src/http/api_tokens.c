@@ -122,7 +122,8 @@ static struct step read_input(struct tsr_req *req, json_t **root, struct tsr_tok
 {
     struct tsr_body_problem why;
 
-    if (tsr__parse_token_body(req->body ? req->body : "", req->body_len, root, in, &why) != TSR_OK)
+    if (tsr__parse_token_body(req->body.p ? req->body.p : "", req->body.len, root, in, &why) !=
+        TSR_OK)
         return bad_body(req, why.code, why.detail, why.field);
     return proceed;
 }
@@ -157,6 +158,7 @@ static enum MHD_Result refused(struct tsr_req *req, enum tsr_err rc, const struc
     case TSR_ERR_RATE:
     case TSR_ERR_IO:
     case TSR_ERR_TOOBIG:
+    case TSR_ERR_TIMEOUT:
         break;
     }
     return tsr__reply_failure(req, rc);

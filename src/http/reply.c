@@ -263,6 +263,7 @@ enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc)
     case TSR_ERR_STORE:
     case TSR_ERR_IO:
     case TSR_ERR_TOOBIG:
+    case TSR_ERR_TIMEOUT:
         break;
     }
     tsr_log(TSR_LOG_ERROR, "%s %s: %s", req->method, req->path, tsr_strerror(rc));

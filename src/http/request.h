@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "core/dynbuf.h"
 #include "http/parse.h"
 #include "service/service.h"
 
@@ -27,11 +28,9 @@ struct tsr_req {
     struct tsr_http *http; /* the server, which counts suspensions (heap requests only) */
     struct tsr_service *svc;
     const char *method;
-    char path[TSR_PATH_MAX]; /* without query and trailing slash */
-    char *body;
-    size_t body_len;
-    size_t body_cap;
-    bool too_large;
+    char path[TSR_PATH_MAX];  /* without query and trailing slash */
+    struct tsr_dynbuf body;   /* capped at TSR_BODY_MAX, wiped as it grows and goes */
+    enum tsr_err body_failed; /* TSR_ERR_TOOBIG (answered 413) or TSR_ERR_NOMEM */
     bool has_id;
     char id[TSR_UUID_LEN + 1];         /* the {id} of the path */
     const char *remote;                /* the client's address as text; "" unknown */

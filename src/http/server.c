@@ -295,12 +295,7 @@ enum MHD_Result tsr__reply_stopping(struct tsr_req *req)
 /* A body may hold a password (the console's login): wiped before it goes. */
 static void free_body(struct tsr_req *req)
 {
-    if (req->body)
-        sodium_memzero(req->body, req->body_cap);
-    free(req->body);
-    req->body = NULL;
-    req->body_len = 0;
-    req->body_cap = 0;
+    tsr_dynbuf_release(&req->body);
 }
 
 static void free_request(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -336,35 +331,11 @@ static void free_request(void *cls, struct MHD_Connection *conn, void **con_cls,
  * lets the rest go by, to answer 413 once the request is read. */
 static void take_body(struct tsr_req *req, const char *data, size_t size)
 {
-    if (req->too_large || size > TSR_BODY_MAX - req->body_len) {
-        req->too_large = true;
-        free_body(req);
+    if (req->body_failed != TSR_OK)
         return;
-    }
-    if (req->body_len + size > req->body_cap) {
-        size_t cap = req->body_cap ? req->body_cap : 1024;
-        size_t len = req->body_len;
-        char *grown;
-
-        while (cap < len + size)
-            cap *= 2;
-        if (cap > TSR_BODY_MAX)
-            cap = TSR_BODY_MAX;
-        /* Not realloc: the old block is wiped before it is freed. */
-        grown = malloc(cap);
-        if (!grown) {
-            req->too_large = true;
-            return;
-        }
-        if (len)
-            memcpy(grown, req->body, len);
+    req->body_failed = tsr_dynbuf_add(&req->body, data, size);
+    if (req->body_failed != TSR_OK)
         free_body(req);
-        req->body = grown;
-        req->body_len = len;
-        req->body_cap = cap;
-    }
-    memcpy(req->body + req->body_len, data, size);
-    req->body_len += size;
 }
 
 static enum MHD_Result too_large(struct tsr_req *req)
@@ -453,8 +424,10 @@ static enum MHD_Result dispatch(struct tsr_req *req)
     bool ok;
     enum MHD_Result ret;
 
-    if (req->too_large)
+    if (req->body_failed == TSR_ERR_TOOBIG)
         return too_large(req);
+    if (req->body_failed != TSR_OK)
+        return tsr__reply_failure(req, req->body_failed);
     route = tsr__route_find(req->path, strlen(req->path), req->id, &req->has_id);
     if (!route && (page = tsr__asset_find(req->path)) != NULL)
         return tsr__asset_serve(req, page);
@@ -493,6 +466,7 @@ static struct tsr_req *heap_request(struct tsr_http *http, struct MHD_Connection
 
     if (req) {
         init_request(req, http->svc, conn, url, method);
+        tsr_dynbuf_init(&req->body, TSR_BODY_MAX);
         req->http = http;
         req->max_lifetime_days = http->max_lifetime_days;
         req->tls = http->tls;
@@ -674,7 +648,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!req)
             return MHD_NO;
         if (declared_too_large(conn)) {
-            req->too_large = true;
+            req->body_failed = TSR_ERR_TOOBIG;
             return too_large(req);
         }
         return MHD_YES;

@@ -4,6 +4,7 @@
 
 #include "core/addr.h"
 #include "core/timefmt.h"
+#include "core/dynbuf.h"
 #include "service/internal.h"
 #include "service/log.h"
 
@@ -41,11 +42,11 @@ static void fill_audit(struct tsr_audit_row *row, int64_t at, const char *action
     memset(row, 0, sizeof(*row));
     row->at = at;
     row->count = 1;
-    tsr__copy(row->action, sizeof(row->action), action);
-    tsr__copy(row->user_id, sizeof(row->user_id), user_id);
-    tsr__copy(row->token_id, sizeof(row->token_id), token_id);
-    tsr__copy(row->remote_addr, sizeof(row->remote_addr), remote);
-    tsr__copy(row->outcome, sizeof(row->outcome), success ? "success" : "failure");
+    tsr_strscpy(row->action, sizeof(row->action), action);
+    tsr_strscpy(row->user_id, sizeof(row->user_id), user_id);
+    tsr_strscpy(row->token_id, sizeof(row->token_id), token_id);
+    tsr_strscpy(row->remote_addr, sizeof(row->remote_addr), remote);
+    tsr_strscpy(row->outcome, sizeof(row->outcome), success ? "success" : "failure");
 }
 
 void tsr__audit_success(struct tsr_audit_row *row, const char *action, const char *user_id,
@@ -87,9 +88,9 @@ static size_t event_slot(const struct tsr__pending *p, const char *user_id, cons
     size_t n = 0, i;
     uint64_t v;
 
-    tsr__copy((char *)in, TSR_UUID_LEN + 1, token_id);
+    tsr_strscpy((char *)in, TSR_UUID_LEN + 1, token_id);
     n = strlen((char *)in) + 1;
-    tsr__copy((char *)in + n, TSR_ADDR_MAX + 1, remote);
+    tsr_strscpy((char *)in + n, TSR_ADDR_MAX + 1, remote);
     n += strlen((char *)in + n) + 1;
     memcpy(in + n, hash ? hash : no_hash, TSR_HASH_LEN);
     n += TSR_HASH_LEN;
@@ -186,13 +187,13 @@ void tsr__usage_note(struct tsr_service *svc, const char *token_id, int64_t now,
         if (u->id[0] == '\0') {
             if (p->nuses * 4 >= TSR_PENDING_USES * 3)
                 break; /* keep probes short: the next flush makes room */
-            tsr__copy(u->id, sizeof(u->id), token_id);
+            tsr_strscpy(u->id, sizeof(u->id), token_id);
             p->nuses++;
         } else if (strcmp(u->id, token_id) != 0) {
             continue;
         }
         u->last_used_at = now;
-        tsr__copy(u->last_addr, sizeof(u->last_addr), remote);
+        tsr_strscpy(u->last_addr, sizeof(u->last_addr), remote);
         break;
     }
     pthread_mutex_unlock(&svc->lock);
@@ -230,8 +231,8 @@ static void name_tokens(struct tsr_service *svc, struct tsr__pending *p)
         if (memcmp(p->audit_hashes[i], no_hash, TSR_HASH_LEN) == 0 ||
             tsr_store_token_by_hash_any(svc->store, p->audit_hashes[i], &t) != TSR_OK)
             continue;
-        tsr__copy(p->audits[i].user_id, sizeof(p->audits[i].user_id), t.user_id);
-        tsr__copy(p->audits[i].token_id, sizeof(p->audits[i].token_id), t.id);
+        tsr_strscpy(p->audits[i].user_id, sizeof(p->audits[i].user_id), t.user_id);
+        tsr_strscpy(p->audits[i].token_id, sizeof(p->audits[i].token_id), t.id);
     }
 }
 

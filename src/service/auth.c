@@ -5,6 +5,7 @@
 #include "core/secret.h"
 #include "core/timefmt.h"
 #include "core/uuid.h"
+#include "core/dynbuf.h"
 #include "service/internal.h"
 #include "service/log.h"
 
@@ -42,7 +43,7 @@ enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t
     }
     tsr_uuid_from_bytes(hit.user_id, out->user_id);
     tsr_uuid_from_bytes(hit.token_id, out->token_id);
-    if (hit.expires_at <= now) {
+    if (tsr__expired(hit.expires_at, now)) {
         tsr__audit_later(svc, out->user_id, out->token_id, NULL, remote);
         return TSR_ERR_UNAUTHORIZED;
     }
@@ -73,7 +74,7 @@ static enum tsr_err new_session(struct tsr_service *svc, const char *user_id, in
 
     memset(&t, 0, sizeof(t));
     tsr_uuid7_new(t.id);
-    tsr__copy(t.user_id, sizeof(t.user_id), user_id);
+    tsr_strscpy(t.user_id, sizeof(t.user_id), user_id);
     t.kind = TSR_TOKEN_SESSION;
     tsr_secret_generate(TSR_SECRET_SESSION, out->secret);
     tsr_secret_hash(out->secret, TSR_SECRET_LEN, t.secret_hash);
@@ -222,7 +223,7 @@ enum tsr_err tsr_auth_login_submit(struct tsr_service *svc, const char *email, s
     memcpy(op->email, email, op->email_len);
     op->password_len = password_len < sizeof(op->password) ? password_len : sizeof(op->password);
     memcpy(op->password, password, op->password_len);
-    tsr__copy(op->remote, sizeof(op->remote), remote ? remote : "");
+    tsr_strscpy(op->remote, sizeof(op->remote), remote ? remote : "");
     rc = tsr__hashpool_submit(svc->hashers, op);
     if (rc != TSR_OK) {
         sodium_memzero(op->password, sizeof(op->password));

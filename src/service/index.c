@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "service/index.h"
+#include "service/live.h"
 
 #define SHARDS       64 /* a power of two; the first key byte picks one */
 #define KEY_LEN      16
@@ -445,7 +446,7 @@ void tsr__index_sweep(struct tsr_index *ix, int64_t now)
 
         pthread_mutex_lock(&sh->lock);
         for (size_t e = sh->count; e-- > 0;) {
-            if (sh->entries[e].expires_at <= now) {
+            if (tsr__expired(sh->entries[e].expires_at, now)) {
                 uint8_t key[KEY_LEN];
 
                 memcpy(key, sh->entries[e].key, KEY_LEN);

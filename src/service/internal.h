@@ -7,6 +7,7 @@
 
 #include "service/hashpool.h"
 #include "service/index.h"
+#include "service/live.h"
 #include "service/ratelimit.h"
 #include "service/service.h"
 
@@ -129,8 +130,5 @@ void tsr__login_run(struct tsr_login_op *op);
  * one way the service says why it refused something. */
 enum tsr_err tsr__refuse(struct tsr_problem *why, enum tsr_err rc, const char *field,
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* Copies at most size-1 bytes of src and a NUL into dst. Cannot fail. */
-void tsr__copy(char *dst, size_t size, const char *src);
 
 #endif

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/timefmt.h"
+#include "core/dynbuf.h"
 #include "service/internal.h"
 
 enum tsr_err tsr_auth_client(struct tsr_service *svc, const char *id, size_t id_len,
@@ -47,12 +48,13 @@ enum tsr_err tsr_auth_introspect(struct tsr_service *svc, const struct tsr_princ
         return TSR_OK;
     if (rc != TSR_OK)
         return rc;
-    if (token.expires_at <= tsr_time_now() || strcmp(token.id, who.token_id) != 0)
+    if (tsr__token_state(&token, tsr_time_now()) != TSR_TOKEN_LIVE ||
+        strcmp(token.id, who.token_id) != 0)
         return TSR_OK;
     out->active = true;
-    tsr__copy(out->user_id, sizeof(out->user_id), user.id);
-    tsr__copy(out->email, sizeof(out->email), user.email);
-    tsr__copy(out->token_id, sizeof(out->token_id), token.id);
+    tsr_strscpy(out->user_id, sizeof(out->user_id), user.id);
+    tsr_strscpy(out->email, sizeof(out->email), user.email);
+    tsr_strscpy(out->token_id, sizeof(out->token_id), token.id);
     out->kind = token.kind;
     out->created = token.created;
     out->expires_at = token.expires_at;

@@ -42,16 +42,6 @@ enum tsr_err tsr__refuse(struct tsr_problem *why, enum tsr_err rc, const char *f
     return rc;
 }
 
-void tsr__copy(char *dst, size_t size, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, src ? src : "", n);
-    dst[n] = '\0';
-}
-
 /* Swaps the table being filled for the empty one, then writes the full one
  * without holding the lock, so that requests never wait for the disk. */
 enum tsr_err tsr_service_flush(struct tsr_service *svc)
@@ -89,10 +79,14 @@ static enum tsr_err apply_change(const struct tsr_token_row *t, void *ctx)
 
     int64_t now = tsr_time_now();
 
-    if (t->revoked_at != 0)
+    switch (tsr__token_state(t, now)) {
+    case TSR_TOKEN_REVOKED:
         return tsr__index_revoke(svc->index, t->secret_hash, now);
-    if (t->expires_at <= now)
+    case TSR_TOKEN_EXPIRED:
         return TSR_OK; /* the sweep drops what the index may still hold */
+    case TSR_TOKEN_LIVE:
+        break;
+    }
     return tsr__index_put(svc->index, t);
 }
 

@@ -51,7 +51,7 @@ static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, c
 
     if (rc != TSR_OK)
         return rc;
-    if (before.expires_at <= now)
+    if (tsr__token_state(&before, now) == TSR_TOKEN_EXPIRED)
         return TSR_ERR_EXPIRED;
     tsr__audit_success(&audit, "token.update", user_id, id, remote);
     rc = tsr_store_token_update(svc->store, user_id, id, fields, values, out, &audit);
@@ -60,7 +60,7 @@ static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, c
 
 const char *tsr_token_status(const struct tsr_token_row *t, int64_t now)
 {
-    return t->expires_at <= now ? "expired" : "active";
+    return tsr__expired(t->expires_at, now) ? "expired" : "active";
 }
 
 /* Copies a checked text field (which holds no NUL) into a row's array. */

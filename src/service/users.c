@@ -7,6 +7,7 @@
 #include "core/timefmt.h"
 #include "core/uuid.h"
 #include "core/validate.h"
+#include "core/dynbuf.h"
 #include "service/internal.h"
 #include "service/log.h"
 
@@ -52,8 +53,10 @@ enum tsr_err tsr_users_add(struct tsr_service *svc, const char *email, const cha
     rc = hash_password(password, out->password_hash, why);
     if (rc != TSR_OK)
         return rc;
+    if (tsr_strscpy(out->email, sizeof(out->email), email) != TSR_OK)
+        return tsr__refuse(why, TSR_ERR_INVALID, "email", "the email is longer than %d bytes",
+                           TSR_EMAIL_MAX);
     tsr_uuid7_new(out->id);
-    tsr__copy(out->email, sizeof(out->email), email);
     out->created = tsr_time_now();
     rc = tsr_store_user_insert(svc->store, out);
     if (rc == TSR_OK)

@@ -227,5 +227,5 @@ enum tsr_err tsr_store_wait_change(struct tsr_store *store, int timeout_ms)
         return store->ops->wait_change(store, timeout_ms);
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
-    return TSR_ERR_NOT_FOUND;
+    return TSR_ERR_TIMEOUT;
 }

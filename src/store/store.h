@@ -313,9 +313,9 @@ bool tsr_store_shared(struct tsr_store *store);
  * (PostgreSQL: a NOTIFY, sent in the transaction of every change of
  * change_seq). TSR_OK when it heard of a change, or may have missed one (its
  * listening connection was opened or opened again): read the changes now.
- * TSR_ERR_NOT_FOUND when the time ran out without news, or the database
+ * TSR_ERR_TIMEOUT when the time ran out without news, or the database
  * cannot be reached. An engine that hears nothing (SQLite) only waits and
- * returns TSR_ERR_NOT_FOUND: its callers poll tsr_store_change_seq. For one
+ * returns TSR_ERR_TIMEOUT: its callers poll tsr_store_change_seq. For one
  * caller at a time, the thread that keeps an index in step: a notification
  * goes to the first call that waits after it came. */
 enum tsr_err tsr_store_wait_change(struct tsr_store *store, int timeout_ms) TSR_MUST_CHECK;

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "core/dynbuf.h"
 #include "store/commit.h"
 #include "store/store_engine.h"
 
@@ -1313,42 +1314,28 @@ static enum tsr_err pg_change_seq(struct tsr_store *store, int64_t *out)
     return run_query(store, ST_MAX_SEQ, NULL, row_int, out, true);
 }
 
-/* A bounded growable string for array literals; fails once past its cap. */
-struct buf {
-    char *p;
-    size_t len, cap, max;
-    bool failed;
+/* The array literals grow in capped buffers; the first failure sticks, so
+ * that building one needs a single check at the end. */
+#define ARRAY_LITERAL_MAX (64 << 20)
+
+struct literal {
+    struct tsr_dynbuf buf;
+    enum tsr_err failed;
 };
 
-static void buf_add(struct buf *b, const char *s, size_t n)
+static void buf_add(struct literal *b, const char *s, size_t n)
 {
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        char *p;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if (cap > b->max || (p = realloc(b->p, cap)) == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    if (b->failed == TSR_OK)
+        b->failed = tsr_dynbuf_add(&b->buf, s, n);
 }
 
 /* Adds s (NULL: a NULL element) to an array literal, quoted, with its
  * backslashes and double quotes escaped. */
-static void buf_elem(struct buf *b, const char *s, size_t cap)
+static void buf_elem(struct literal *b, const char *s, size_t cap)
 {
     size_t n = s ? strnlen(s, cap) : 0;
 
-    buf_add(b, b->len > 1 ? "," : "", b->len > 1 ? 1 : 0);
+    buf_add(b, b->buf.len > 1 ? "," : "", b->buf.len > 1 ? 1 : 0);
     if (s == NULL) {
         buf_add(b, "NULL", 4);
         return;
@@ -1363,8 +1350,8 @@ static void buf_elem(struct buf *b, const char *s, size_t cap)
 }
 
 /* The ids, times and addresses of uses as three array literals. */
-static enum tsr_err touch_arrays(const struct tsr_token_use *uses, size_t n, struct buf *ids,
-                                 struct buf *ats, struct buf *addrs)
+static enum tsr_err touch_arrays(const struct tsr_token_use *uses, size_t n, struct literal *ids,
+                                 struct literal *ats, struct literal *addrs)
 {
     char num[24];
 
@@ -1385,7 +1372,9 @@ static enum tsr_err touch_arrays(const struct tsr_token_use *uses, size_t n, str
     buf_add(ids, "}", 1);
     buf_add(ats, "}", 1);
     buf_add(addrs, "}", 1);
-    return ids->failed || ats->failed || addrs->failed ? TSR_ERR_NOMEM : TSR_OK;
+    if (ids->failed != TSR_OK)
+        return ids->failed;
+    return ats->failed != TSR_OK ? ats->failed : addrs->failed;
 }
 
 /* One statement for the whole batch, rather than one a token: a node's
@@ -1394,15 +1383,18 @@ static enum tsr_err pg_token_touch(struct tsr_store *store, const struct tsr_tok
                                    size_t n)
 {
     struct pg_store *s = from_base(store);
-    struct buf ids = {.max = 64 << 20}, ats = {.max = 64 << 20}, addrs = {.max = 64 << 20};
+    struct literal ids = {.failed = TSR_OK}, ats = {.failed = TSR_OK}, addrs = {.failed = TSR_OK};
     struct params p = {0};
     struct conn *c = NULL;
     enum tsr_err rc;
 
     if (n == 0)
         return TSR_OK;
+    tsr_dynbuf_init(&ids.buf, ARRAY_LITERAL_MAX);
+    tsr_dynbuf_init(&ats.buf, ARRAY_LITERAL_MAX);
+    tsr_dynbuf_init(&addrs.buf, ARRAY_LITERAL_MAX);
     rc = touch_arrays(uses, n, &ids, &ats, &addrs);
-    if (rc == TSR_OK && ids.len <= 2)
+    if (rc == TSR_OK && ids.buf.len <= 2)
         goto out; /* nothing but "never" */
     if (rc == TSR_OK)
         rc = conn_take(s, &c);
@@ -1410,19 +1402,19 @@ static enum tsr_err pg_token_touch(struct tsr_store *store, const struct tsr_tok
         goto out;
     rc = tx_write(c, false);
     if (rc == TSR_OK) {
-        p_text(&p, ids.p);
+        p_text(&p, ids.buf.p);
         rc = run(c, ST_TOKEN_LOCK_USED, &p, NULL, NULL);
-        p_text(&p, ats.p);
-        p_text(&p, addrs.p);
+        p_text(&p, ats.buf.p);
+        p_text(&p, addrs.buf.p);
         if (rc == TSR_OK)
             rc = run(c, ST_TOKEN_TOUCH, &p, NULL, NULL);
         rc = tx_end(c, rc);
     }
     conn_release(s, c);
 out:
-    free(ids.p);
-    free(ats.p);
-    free(addrs.p);
+    tsr_dynbuf_release(&ids.buf);
+    tsr_dynbuf_release(&ats.buf);
+    tsr_dynbuf_release(&addrs.buf);
     return rc;
 }
 
@@ -1808,7 +1800,7 @@ static enum tsr_err pg_wait_change(struct tsr_store *store, int timeout_ms)
          * periodic read, which reports the failure. */
         pthread_mutex_unlock(&s->listen_lock);
         sleep_ms(timeout_ms);
-        return TSR_ERR_NOT_FOUND;
+        return TSR_ERR_TIMEOUT;
     }
     if (!news && PQconsumeInput(s->listener.pg))
         news = drain_notifies(s->listener.pg);
@@ -1828,7 +1820,7 @@ static enum tsr_err pg_wait_change(struct tsr_store *store, int timeout_ms)
         }
     }
     pthread_mutex_unlock(&s->listen_lock);
-    return news ? TSR_OK : TSR_ERR_NOT_FOUND;
+    return news ? TSR_OK : TSR_ERR_TIMEOUT;
 }
 
 static void conn_close(struct conn *c)
