@@ -1558,7 +1558,7 @@ static void test_two_stores_share(void **state)
         while (tsr_store_wait_change(other, 10) == TSR_OK)
             ;
     }
-    assert_int_equal(tsr_store_wait_change(other, 10), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_wait_change(other, 10), TSR_ERR_TIMEOUT);
     add_token(f, u.id, TSR_TOKEN_SESSION, "news", f->now + 100, &t);
     if (g_pg != NULL) {
         t0 = (int64_t)time(NULL);
