@@ -145,7 +145,9 @@ static char *answer_within(int fd, int ms)
     return len ? tsr_h_strndup(buf, len) : NULL;
 }
 
-static int attackers[ATTACKERS]; /* -1: none */
+/* The attackers' sockets of the test under way, test_slowloris's or
+ * test_trickle_flood's; -1: none. */
+static int attackers[ATTACKERS];
 
 static int no_attackers(void **state)
 {
@@ -155,7 +157,7 @@ static int no_attackers(void **state)
     return 0;
 }
 
-/* Closes what test_slowloris left open, even when it failed. */
+/* Closes what a test left open, even when it failed. */
 static int close_attackers(void **state)
 {
     (void)state;
@@ -499,28 +501,9 @@ static void test_proxy_exempt(void **state)
     tsr_h_stop(srv);
 }
 
-#define TRICKLERS 1000
+#define TRICKLERS 1000 /* at most ATTACKERS */
 
-static int tricklers[TRICKLERS];
-
-static int no_tricklers(void **state)
-{
-    (void)state;
-    for (int i = 0; i < TRICKLERS; i++)
-        tricklers[i] = -1;
-    return 0;
-}
-
-static int close_tricklers(void **state)
-{
-    (void)state;
-    for (int i = 0; i < TRICKLERS; i++) {
-        if (tricklers[i] >= 0)
-            close(tricklers[i]);
-        tricklers[i] = -1;
-    }
-    return 0;
-}
+static int *const tricklers = attackers;
 
 /* A thousand connections from one address, each trickling its request a
  * byte at a time, hold at most 64 connections, and a fresh client from
@@ -560,7 +543,7 @@ static void test_trickle_flood(void **state)
         open_left += !closed_by_server(tricklers[i]);
     print_message("%d of %d tricklers still open\n", open_left, TRICKLERS);
     tsr_h_assert_between(open_left, 1, 64);
-    close_tricklers(NULL);
+    close_attackers(NULL);
     tsr_h_stop(srv);
 }
 
@@ -800,7 +783,7 @@ int main(void)
         cmocka_unit_test(test_open_files_limit),
         cmocka_unit_test(test_per_address_cap),
         cmocka_unit_test(test_proxy_exempt),
-        cmocka_unit_test_setup_teardown(test_trickle_flood, no_tricklers, close_tricklers),
+        cmocka_unit_test_setup_teardown(test_trickle_flood, no_attackers, close_attackers),
         cmocka_unit_test(test_header_deadline),
         cmocka_unit_test(test_many_parameters),
         cmocka_unit_test(test_framing),
