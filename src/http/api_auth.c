@@ -1,61 +1,12 @@
 /* api_auth.c - log in with Basic, log out, and verify a secret for gateways */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <sodium.h>
 
 #include "core/timefmt.h"
 #include "http/parse.h"
 #include "http/request.h"
-
-/* Splits "<scheme> <credential>": the scheme compared case-insensitively,
- * one or more spaces, then a credential with no white space in it. */
-static bool split_scheme(const char *value, const char *scheme, const char **cred, size_t *len)
-{
-    size_t n = strlen(scheme);
-    const char *p;
-
-    if (!value || strncasecmp(value, scheme, n) != 0 || (value[n] != ' ' && value[n] != '\t'))
-        return false;
-    p = value + n;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    *len = strcspn(p, " \t");
-    /* White space after the credential is not part of the header's value. */
-    if (*len == 0 || p[strspn(p + *len, " \t") + *len] != '\0')
-        return false;
-    *cred = p;
-    return true;
-}
-
-bool tsr__parse_bearer(const char *value, const char **secret, size_t *len)
-{
-    return split_scheme(value, "Token", secret, len) || split_scheme(value, "Bearer", secret, len);
-}
-
-bool tsr__parse_basic(const char *value, char *buf, size_t size, const char **email,
-                      size_t *email_len, const char **password, size_t *password_len)
-{
-    const char *b64;
-    size_t b64_len, bin_len;
-    char *colon;
-
-    if (!split_scheme(value, "Basic", &b64, &b64_len))
-        return false;
-    if (sodium_base642bin((unsigned char *)buf, size - 1, b64, b64_len, NULL, &bin_len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
-        return false;
-    buf[bin_len] = '\0';
-    colon = memchr(buf, ':', bin_len);
-    if (!colon)
-        return false;
-    *email = buf;
-    *email_len = (size_t)(colon - buf);
-    *password = colon + 1;
-    *password_len = bin_len - *email_len - 1;
-    return true;
-}
 
 /* From a hashing thread, once the login is decided. */
 static void login_done(struct tsr_login_op *op)

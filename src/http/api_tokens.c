@@ -1,20 +1,13 @@
 /* api_tokens.c - /v4/iam/personal_tokens: create, list, get, change, revoke */
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "core/limits.h"
 #include "core/timefmt.h"
-#include "core/validate.h"
 #include "http/parse.h"
 #include "http/request.h"
-
-#define PAGE_SIZE_DEFAULT 20
-#define PAGE_MAX          1000000000LL
-#define SEARCH_MAX_CHARS  500
 
 /* The result of a step that may already have answered the request. */
 struct step {
@@ -34,87 +27,6 @@ static struct step bad_body(struct tsr_req *req, const char *code, const char *d
 {
     return answered(tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, code, detail,
                                      field ? TSR_SOURCE_POINTER : TSR_SOURCE_NONE, field));
-}
-
-/* Takes one member of the body: it must be a string (null is refused too). */
-static bool take_field(const char *key, json_t *value, struct tsr_field *f,
-                       struct tsr_body_problem *why)
-{
-    if (!json_is_string(value)) {
-        why->code = "invalid_field";
-        why->field = key;
-        snprintf(why->detail, sizeof(why->detail), "%s must be a string", key);
-        return false;
-    }
-    f->has = true;
-    f->s = json_string_value(value);
-    f->len = json_string_length(value);
-    return true;
-}
-
-/* A member name fit to quote in a sentence: at most 64 bytes, cut at a
- * character boundary (jansson has checked it is UTF-8). */
-static void quote_key(const char *key, char *out, size_t size)
-{
-    size_t n = strlen(key);
-
-    if (n >= size)
-        n = size - 1;
-    while (n > 0 && n < strlen(key) && ((unsigned char)key[n] & 0xC0) == 0x80)
-        n--;
-    memcpy(out, key, n);
-    out[n] = '\0';
-}
-
-static void unknown_field(const char *key, struct tsr_body_problem *why)
-{
-    char quoted[65];
-
-    quote_key(key, quoted, sizeof(quoted));
-    why->code = "unknown_field";
-    why->field = key;
-    snprintf(why->detail, sizeof(why->detail), "unknown field '%s'", quoted);
-}
-
-enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
-                                   struct tsr_token_input *in, struct tsr_body_problem *why)
-{
-    json_error_t error;
-    const char *key;
-    json_t *value;
-
-    memset(in, 0, sizeof(*in));
-    why->code = NULL;
-    why->field = NULL;
-    why->detail[0] = '\0';
-    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
-    if (!*root) {
-        why->code = "invalid_json";
-        snprintf(why->detail, sizeof(why->detail),
-                 "the body is not valid JSON: %s (line %d, column %d)", error.text, error.line,
-                 error.column);
-        return TSR_ERR_INVALID;
-    }
-    if (!json_is_object(*root)) {
-        why->code = "invalid_json";
-        snprintf(why->detail, sizeof(why->detail), "the body must be a JSON object");
-        return TSR_ERR_INVALID;
-    }
-    json_object_foreach(*root, key, value)
-    {
-        struct tsr_field *f = strcmp(key, "name") == 0          ? &in->name
-                              : strcmp(key, "description") == 0 ? &in->description
-                              : strcmp(key, "expires_at") == 0  ? &in->expires_at
-                                                                : NULL;
-
-        if (!f) {
-            unknown_field(key, why);
-            return TSR_ERR_INVALID;
-        }
-        if (!take_field(key, value, f, why))
-            return TSR_ERR_INVALID;
-    }
-    return TSR_OK;
 }
 
 /* Parses the body into in; the strings stay valid as long as *root. */
@@ -274,136 +186,6 @@ struct list_params {
     struct tsr_list_params p;
     struct step result;
 };
-
-static bool parse_count(const char *value, size_t len, int64_t min, int64_t max, int64_t *out)
-{
-    int64_t n = 0;
-
-    if (len == 0 || len > 12)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (value[i] < '0' || value[i] > '9')
-            return false;
-        n = n * 10 + (value[i] - '0');
-    }
-    if (n < min || n > max)
-        return false;
-    *out = n;
-    return true;
-}
-
-static bool parse_ordering(const char *value, size_t len, struct tsr_token_query *q)
-{
-    static const struct {
-        const char *name;
-        enum tsr_token_order order;
-    } orders[] = {{"name", TSR_ORDER_NAME},
-                  {"created", TSR_ORDER_CREATED},
-                  {"expires_at", TSR_ORDER_EXPIRES_AT},
-                  {"last_used_at", TSR_ORDER_LAST_USED_AT}};
-
-    q->descending = len > 0 && value[0] == '-';
-    if (q->descending) {
-        value++;
-        len--;
-    }
-    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
-        if (strlen(orders[i].name) == len && memcmp(orders[i].name, value, len) == 0) {
-            q->order = orders[i].order;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool search_ok(const char *value, size_t len)
-{
-    size_t chars;
-
-    return tsr_utf8_count(value, len, &chars) && chars <= SEARCH_MAX_CHARS &&
-           !tsr_has_control(value, len, true);
-}
-
-static enum tsr_err bad_parameter(struct tsr_param_problem *why, const char *name,
-                                  const char *detail)
-{
-    why->name = name;
-    snprintf(why->detail, sizeof(why->detail), "%s", detail);
-    return TSR_ERR_INVALID;
-}
-
-static enum tsr_err take_value(struct tsr_list_params *lp, size_t which, const char *value,
-                               size_t len, struct tsr_param_problem *why)
-{
-    struct tsr_token_query *q = &lp->q;
-
-    switch (which) {
-    case 0:
-        if (!parse_count(value, len, 1, PAGE_MAX, &lp->page))
-            return bad_parameter(why, "page", "page must be a whole number from 1");
-        break;
-    case 1:
-        if (!parse_count(value, len, 1, TSR_PAGE_SIZE_MAX, &q->limit))
-            return bad_parameter(
-                why, "page_size",
-                "page_size must be a whole number from 1 to " TSR_PAGE_SIZE_MAX_TEXT);
-        break;
-    case 2:
-        if (!search_ok(value, len))
-            return bad_parameter(why, "search",
-                                 "search must be valid UTF-8 text of at most 500 characters with "
-                                 "no control characters");
-        q->search = value;
-        q->search_len = len;
-        break;
-    default:
-        if (!parse_ordering(value, len, q))
-            return bad_parameter(why, "ordering",
-                                 "ordering must be one of name, created, expires_at and "
-                                 "last_used_at, each optionally prefixed by '-'");
-        break;
-    }
-    return TSR_OK;
-}
-
-void tsr__list_params_init(struct tsr_list_params *lp)
-{
-    memset(lp, 0, sizeof(*lp));
-    lp->page = 1;
-    lp->q.order = TSR_ORDER_CREATED;
-    lp->q.descending = true;
-    lp->q.limit = PAGE_SIZE_DEFAULT;
-}
-
-/* Names are matched with their lengths, so that a name with a NUL in it is
- * never taken for a known one. */
-enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, size_t key_size,
-                                   const char *value, size_t value_size,
-                                   struct tsr_param_problem *why)
-{
-    static const char *const names[] = {"page", "page_size", "search", "ordering"};
-    size_t known = lp->paging_only ? 2 : sizeof(names) / sizeof(names[0]);
-    size_t i;
-
-    why->unknown = false;
-    why->name = NULL;
-    why->detail[0] = '\0';
-    for (i = 0; i < known; i++) {
-        if (strlen(names[i]) == key_size && memcmp(names[i], key, key_size) == 0)
-            break;
-    }
-    if (i == known) {
-        why->unknown = true;
-        return TSR_ERR_INVALID;
-    }
-    if (lp->seen & (1u << i)) {
-        why->name = names[i];
-        snprintf(why->detail, sizeof(why->detail), "%s must be given at most once", names[i]);
-        return TSR_ERR_INVALID;
-    }
-    lp->seen |= 1u << i;
-    return take_value(lp, i, value ? value : "", value ? value_size : 0, why);
-}
 
 /* Checks one parameter; the first refused one is answered and stops the
  * iteration. */

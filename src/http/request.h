@@ -13,7 +13,6 @@
 #include "http/parse.h"
 #include "service/service.h"
 
-#define TSR_BODY_MAX    (64 * 1024)
 #define TSR_PATH_MAX    256
 #define TSR_MAX_HEADERS 4
 
@@ -117,10 +116,6 @@ bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *lp, enum
 /* Queues 401 unauthorized with the WWW-Authenticate challenge of scheme
  * ("Token" or "Basic"). */
 enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme);
-
-/* Finds the credential of an "Authorization: Token|Bearer <secret>" header
- * value (scheme case-insensitive). Returns false when value is malformed. */
-bool tsr__parse_bearer(const char *value, const char **secret, size_t *len);
 
 /* The token object of the contract, at now. NULL when out of memory. */
 json_t *tsr__token_json(const struct tsr_token_row *t, int64_t now);

@@ -373,30 +373,6 @@ static enum MHD_Result too_large(struct tsr_req *req)
                             "the body must be at most 65536 bytes", TSR_SOURCE_NONE, NULL);
 }
 
-bool tsr__is_media_type(const char *type, const char *media)
-{
-    size_t len = strlen(media);
-    const char *p;
-
-    if (!type || strncasecmp(type, media, len) != 0)
-        return false;
-    p = type + len;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == '\0')
-        return true;
-    if (*p++ != ';')
-        return false;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return strcasecmp(p, "charset=utf-8") == 0 || strcasecmp(p, "charset=\"utf-8\"") == 0;
-}
-
-bool tsr__is_json(const char *type)
-{
-    return tsr__is_media_type(type, "application/json");
-}
-
 static enum MHD_Result first_parameter(void *cls, enum MHD_ValueKind kind, const char *key,
                                        size_t key_size, const char *value, size_t value_size)
 {
@@ -511,17 +487,6 @@ struct framing {
     bool chunked;        /* the only one says exactly "chunked" */
 };
 
-static bool is_chunked(const char *v, size_t size)
-{
-    while (size > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        size--;
-    }
-    while (size > 0 && (v[size - 1] == ' ' || v[size - 1] == '\t'))
-        size--;
-    return size == 7 && strncasecmp(v, "chunked", 7) == 0;
-}
-
 static enum MHD_Result each_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                     size_t key_size, const char *value, size_t value_size)
 {
@@ -542,7 +507,7 @@ static enum MHD_Result each_framing(void *cls, enum MHD_ValueKind kind, const ch
         }
     } else if (key_size == 17 && strcasecmp(key, "Transfer-Encoding") == 0) {
         f->codings++;
-        f->chunked = f->codings == 1 && is_chunked(value, value_size);
+        f->chunked = f->codings == 1 && tsr__is_chunked(value, value_size);
     }
     return MHD_YES;
 }
