@@ -14,6 +14,20 @@ static void login_done(struct tsr_login_op *op)
     tsr__resume(op->ctx);
 }
 
+/* Answers a login whose connection has been resumed. */
+static enum MHD_Result login_finished(struct tsr_req *req)
+{
+    if (!atomic_load_explicit(&req->op_finished, memory_order_acquire))
+        return MHD_YES; /* not yet: login_done resumes the connection */
+    if (req->login_full) {
+        tsr__req_header(req, "Retry-After", "1");
+        return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                                "too many logins are waiting to be checked; try again",
+                                TSR_SOURCE_NONE, NULL);
+    }
+    return req->login_answer(req);
+}
+
 enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t email_len,
                                  const char *password, size_t password_len, tsr_handler answer)
 {
@@ -25,6 +39,7 @@ enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t 
     req->login->done = login_done;
     req->login->ctx = req;
     req->login_answer = answer;
+    req->resumed = login_finished;
     /* Suspended before it is queued: a hashing thread may finish it at once. */
     if (!tsr__suspend(req))
         return tsr__reply_stopping(req);
@@ -37,19 +52,6 @@ enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t 
         login_done(req->login);
     }
     return MHD_YES;
-}
-
-enum MHD_Result tsr__login_finished(struct tsr_req *req)
-{
-    if (!atomic_load_explicit(&req->op_finished, memory_order_acquire))
-        return MHD_YES; /* not yet: login_done resumes the connection */
-    if (req->login_full) {
-        tsr__req_header(req, "Retry-After", "1");
-        return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
-                                "too many logins are waiting to be checked; try again",
-                                TSR_SOURCE_NONE, NULL);
-    }
-    return req->login_answer(req);
 }
 
 static enum MHD_Result basic_answer(struct tsr_req *req)

@@ -80,10 +80,29 @@ static void create_done(struct tsr_create_op *op)
     tsr__resume(op->ctx);
 }
 
+/* Answers a create once the store is done with it. */
+static enum MHD_Result created(struct tsr_req *req)
+{
+    struct tsr_create_op *op = req->op;
+    json_t *data;
+    enum MHD_Result ret;
+
+    if (!atomic_load_explicit(&req->op_finished, memory_order_acquire))
+        return MHD_YES; /* not yet: create_done resumes the connection */
+    if (op->rc != TSR_OK)
+        return refused(req, op->rc, &op->why);
+    data = tsr__token_json(&op->token, tsr_time_now());
+    if (data)
+        json_object_set_new(data, "key", json_string(op->secret));
+    ret = tsr__reply_json(req, MHD_HTTP_CREATED, data ? json_pack("{s:o}", "data", data) : NULL);
+    sodium_memzero(op->secret, sizeof(op->secret));
+    return ret;
+}
+
 /* A create does not hold its worker thread while the disk writes: the
  * connection is suspended, the store commits it with whatever other
  * creates arrive meanwhile, and create_done wakes the connection, which
- * comes back here through tsr__api_tokens_created. */
+ * comes back to created. */
 enum MHD_Result tsr__api_tokens_create(struct tsr_req *req)
 {
     struct tsr_token_input in;
@@ -106,6 +125,7 @@ enum MHD_Result tsr__api_tokens_create(struct tsr_req *req)
         return refused(req, rc, &req->op->why);
     req->op->done = create_done;
     req->op->ctx = req;
+    req->resumed = created;
     /* Suspended before it is queued: the store may finish it at once. */
     if (!tsr__suspend(req)) {
         sodium_memzero(req->op->secret, sizeof(req->op->secret));
@@ -117,24 +137,6 @@ enum MHD_Result tsr__api_tokens_create(struct tsr_req *req)
         create_done(req->op);
     }
     return MHD_YES;
-}
-
-enum MHD_Result tsr__api_tokens_created(struct tsr_req *req)
-{
-    struct tsr_create_op *op = req->op;
-    json_t *data;
-    enum MHD_Result ret;
-
-    if (!atomic_load_explicit(&req->op_finished, memory_order_acquire))
-        return MHD_YES; /* not yet: create_done resumes the connection */
-    if (op->rc != TSR_OK)
-        return refused(req, op->rc, &op->why);
-    data = tsr__token_json(&op->token, tsr_time_now());
-    if (data)
-        json_object_set_new(data, "key", json_string(op->secret));
-    ret = tsr__reply_json(req, MHD_HTTP_CREATED, data ? json_pack("{s:o}", "data", data) : NULL);
-    sodium_memzero(op->secret, sizeof(op->secret));
-    return ret;
 }
 
 enum MHD_Result tsr__api_tokens_update(struct tsr_req *req)

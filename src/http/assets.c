@@ -1,4 +1,4 @@
-/* assets.c - serving the embedded consoles: types, ETags, gzip, security headers */
+/* assets.c - serving the embedded consoles: types, ETags, gzip */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,24 +7,8 @@
 #include "http/assets.h"
 #include "http/parse.h"
 
-/* No inline script or style anywhere: the pages load their own files only,
- * talk only to their own origin, and may not be framed. */
-#define CSP                                                                                        \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "                 \
-    "frame-ancestors 'none'"
-
 /* Pages have no secret in them; the ETag makes each revisit a cheap 304. */
 #define ASSET_CACHE "no-cache"
-
-void tsr__security_headers(struct MHD_Response *resp)
-{
-    MHD_add_response_header(resp, "Content-Security-Policy", CSP);
-    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
-}
 
 static int by_path(const void *key, const void *elem)
 {

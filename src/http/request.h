@@ -42,6 +42,7 @@ struct tsr_req {
     atomic_bool op_finished;    /* set by the thread that finished op or login */
     struct tsr_login_op *login; /* a login waiting for the hashing threads (heap only) */
     tsr_handler login_answer;   /* answers it once it is done */
+    tsr_handler resumed;        /* set before a suspension: answers once resumed */
     bool login_full;            /* the hashing queue was full: nothing was queued */
     bool held;                  /* counted by the server until libmicrohttpd is done with it */
     int64_t max_lifetime_days;  /* the server's limit, for the consoles; 0: none */
@@ -64,6 +65,11 @@ static inline void tsr__hsts(const struct tsr_req *req, struct MHD_Response *res
     if (req->tls)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, TSR_HSTS);
 }
+
+/* Adds the security headers that every page and JSON answer carries
+ * (Content-Security-Policy, X-Frame-Options, Referrer-Policy,
+ * X-Content-Type-Options, Cross-Origin-Opener-Policy). */
+void tsr__security_headers(struct MHD_Response *resp);
 
 /* Adds a header to the next reply; silently ignored past TSR_MAX_HEADERS. */
 void tsr__req_header(struct tsr_req *req, const char *name, const char *value);
@@ -127,8 +133,6 @@ enum MHD_Result tsr__api_verify(struct tsr_req *req);
 enum MHD_Result tsr__api_me(struct tsr_req *req);
 enum MHD_Result tsr__api_health(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_create(struct tsr_req *req);
-/* Answers a create once the store is done with it (see api_tokens.c). */
-enum MHD_Result tsr__api_tokens_created(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_list(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_get(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_update(struct tsr_req *req);
@@ -150,7 +154,8 @@ bool tsr__suspend(struct tsr_req *req) TSR_MUST_CHECK;
 
 /* From any thread, once the work req waited for is done (or was never
  * started): marks it finished and resumes the connection, which comes back
- * to on_request. req may be gone when this returns. Cannot fail. */
+ * to on_request, which calls req->resumed. req may be gone when this
+ * returns. Cannot fail. */
 void tsr__resume(struct tsr_req *req);
 
 /* Queues 503 unavailable with Retry-After: 1: the server is stopping. */
@@ -160,12 +165,9 @@ enum MHD_Result tsr__reply_stopping(struct tsr_req *req);
  * the service's hashing threads, with req suspended meanwhile; once it is
  * done, answer(req) is called with req->login->rc set and must answer.
  * Refusals (the rate limit, a full queue, a stop) are answered here or
- * through tsr__login_finished. */
+ * once the connection is resumed. */
 enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t email_len,
                                  const char *password, size_t password_len, tsr_handler answer);
-
-/* Answers a login whose connection has been resumed (see tsr__login_start). */
-enum MHD_Result tsr__login_finished(struct tsr_req *req);
 
 /* Makes jansson zero every block it frees, for the server's life: any may
  * have held a password. tsr_http_start calls it. Cannot fail. */

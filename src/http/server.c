@@ -649,10 +649,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (req->op)
-        return tsr__api_tokens_created(req);
-    if (req->login)
-        return tsr__login_finished(req);
+    if (req->resumed)
+        return req->resumed(req);
     return dispatch(req);
 }
 
