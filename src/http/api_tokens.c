@@ -9,34 +9,25 @@
 #include "http/parse.h"
 #include "http/request.h"
 
-/* The result of a step that may already have answered the request. */
-struct step {
-    bool ok;
-    enum MHD_Result ret;
-};
-
-static struct step answered(enum MHD_Result ret)
+/* Queues 400 with code for the body member field (NULL: none); sets
+ * *answered and returns false, to go by the convention of request.h. */
+static bool bad_body(struct tsr_req *req, const char *code, const char *detail, const char *field,
+                     enum MHD_Result *answered)
 {
-    return (struct step){false, ret};
-}
-
-static const struct step proceed = {true, MHD_YES};
-
-static struct step bad_body(struct tsr_req *req, const char *code, const char *detail,
-                            const char *field)
-{
-    return answered(tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, code, detail,
-                                     field ? TSR_SOURCE_POINTER : TSR_SOURCE_NONE, field));
+    *answered = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, code, detail,
+                                 field ? TSR_SOURCE_POINTER : TSR_SOURCE_NONE, field);
+    return false;
 }
 
 /* Parses the body into in; the strings stay valid as long as *root. */
-static struct step read_input(struct tsr_req *req, json_t **root, struct tsr_token_input *in)
+static bool read_input(struct tsr_req *req, json_t **root, struct tsr_token_input *in,
+                       enum MHD_Result *answered)
 {
     struct tsr_body_problem why;
 
     if (tsr__parse_token_body(req->body ? req->body : "", req->body_len, root, in, &why) != TSR_OK)
-        return bad_body(req, why.code, why.detail, why.field);
-    return proceed;
+        return bad_body(req, why.code, why.detail, why.field, answered);
+    return true;
 }
 
 static enum MHD_Result refused(struct tsr_req *req, enum tsr_err rc, const struct tsr_problem *why)
@@ -107,12 +98,12 @@ enum MHD_Result tsr__api_tokens_create(struct tsr_req *req)
 {
     struct tsr_token_input in;
     json_t *root;
-    struct step s = read_input(req, &root, &in);
+    enum MHD_Result ret;
     enum tsr_err rc;
 
-    if (!s.ok) {
+    if (!read_input(req, &root, &in, &ret)) {
         json_decref(root);
-        return s.ret;
+        return ret;
     }
     req->op = calloc(1, sizeof(*req->op));
     if (!req->op) {
@@ -145,12 +136,12 @@ enum MHD_Result tsr__api_tokens_update(struct tsr_req *req)
     struct tsr_token_row token;
     struct tsr_problem why = {0};
     json_t *root;
-    struct step s = read_input(req, &root, &in);
+    enum MHD_Result ret;
     enum tsr_err rc;
 
-    if (!s.ok) {
+    if (!read_input(req, &root, &in, &ret)) {
         json_decref(root);
-        return s.ret;
+        return ret;
     }
     rc = tsr_tokens_update(req->svc, &req->who, req->id, &in, req->remote, &token, &why);
     json_decref(root);
@@ -186,7 +177,8 @@ enum MHD_Result tsr__api_tokens_delete(struct tsr_req *req)
 struct list_params {
     struct tsr_req *req;
     struct tsr_list_params p;
-    struct step result;
+    bool ok;                  /* no parameter was refused */
+    enum MHD_Result answered; /* the refusal's, when one was */
 };
 
 /* Checks one parameter; the first refused one is answered and stops the
@@ -200,21 +192,23 @@ static enum MHD_Result take_parameter(void *cls, enum MHD_ValueKind kind, const 
     (void)kind;
     if (tsr__parse_list_param(&lp->p, key, key_size, value, value_size, &why) == TSR_OK)
         return MHD_YES;
-    lp->result =
-        answered(why.unknown ? tsr__reply_unknown_parameter(lp->req, key, key_size)
-                             : tsr__reply_error(lp->req, MHD_HTTP_BAD_REQUEST, "invalid_parameter",
-                                                why.detail, TSR_SOURCE_PARAMETER, why.name));
+    lp->ok = false;
+    lp->answered = why.unknown
+                       ? tsr__reply_unknown_parameter(lp->req, key, key_size)
+                       : tsr__reply_error(lp->req, MHD_HTTP_BAD_REQUEST, "invalid_parameter",
+                                          why.detail, TSR_SOURCE_PARAMETER, why.name);
     return MHD_NO; /* stops the iteration */
 }
 
-bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *p, enum MHD_Result *ret)
+bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *p,
+                           enum MHD_Result *answered)
 {
-    struct list_params lp = {.req = req, .p = *p, .result = {true, MHD_YES}};
+    struct list_params lp = {.req = req, .p = *p, .ok = true, .answered = MHD_YES};
 
     MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, take_parameter, &lp);
     *p = lp.p;
-    *ret = lp.result.ret;
-    return lp.result.ok;
+    *answered = lp.answered;
+    return lp.ok;
 }
 
 struct list_out {

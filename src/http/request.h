@@ -105,9 +105,23 @@ enum MHD_Result tsr__reply_login_limited(struct tsr_req *req, const struct tsr_s
  * key_size bytes at key (quoted only when it is short printable UTF-8). */
 enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *key, size_t key_size);
 
+/* A step that may already have answered the request, by one convention:
+ *
+ *     bool step(struct tsr_req *req, ..., enum MHD_Result *answered);
+ *
+ * returns true to go on, or false once it has queued the answer, with what
+ * queueing it returned in *answered, which the caller returns at once. The
+ * go-on case reads as an ordinary condition (`if (!step(req, &ret)) return
+ * ret;`), the value that matters to libmicrohttpd is never mixed up with
+ * the one that says whether to go on (as in a function that returns
+ * enum MHD_Result with a flag beside it), and nothing is built or copied
+ * for it: on verify's path it costs what a bool costs. Most steps were
+ * written this way already; a helper that always answers returns
+ * enum MHD_Result instead and is no step. */
+
 /* True when the request has no query parameter; otherwise queues 400
- * invalid_parameter for the first one, sets *ret and returns false. */
-bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *ret);
+ * invalid_parameter for the first one (see the convention above). */
+bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *answered);
 
 /* Builds and frees the responses shared by all requests (the refusal of a
  * bad token), for a TLS listener or a plain one; tsr_http_start and
@@ -116,8 +130,9 @@ enum tsr_err tsr__reply_init(bool tls) TSR_MUST_CHECK;
 void tsr__reply_release(void);
 
 /* Reads the request's query parameters into lp. Returns true, or false when
- * one is refused, after queueing the 400 and setting *ret. */
-bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *lp, enum MHD_Result *ret);
+ * one is refused, after queueing the 400 (see the convention above). */
+bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *lp,
+                           enum MHD_Result *answered);
 
 /* Queues 401 unauthorized with the WWW-Authenticate challenge of scheme
  * ("Token" or "Basic"). */

@@ -385,15 +385,16 @@ static enum MHD_Result first_parameter(void *cls, enum MHD_ValueKind kind, const
     return MHD_NO;
 }
 
-bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *ret)
+bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *answered)
 {
     if (MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, first_parameter, req) == 0)
         return true;
-    *ret = MHD_YES; /* first_parameter has answered */
+    *answered = MHD_YES; /* first_parameter has answered */
     return false;
 }
 
-static enum MHD_Result authenticate(struct tsr_req *req, const struct tsr_endpoint *ep, bool *ok)
+static bool authenticate(struct tsr_req *req, const struct tsr_endpoint *ep,
+                         enum MHD_Result *answered)
 {
     const char *auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
     const char *secret;
@@ -401,7 +402,6 @@ static enum MHD_Result authenticate(struct tsr_req *req, const struct tsr_endpoi
     unsigned accept = ep->accept;
     enum tsr_err rc;
 
-    *ok = false;
     if (!auth && tsr__session_cookie(req, &secret, &len)) {
         /* The console's cookie carries a session token and nothing else. */
         accept &= TSR_ACCEPT_SESSION;
@@ -411,10 +411,11 @@ static enum MHD_Result authenticate(struct tsr_req *req, const struct tsr_endpoi
         len = 0;
     }
     rc = tsr_auth_secret(req->svc, secret, len, accept, req->remote, &req->who);
-    if (rc != TSR_OK)
-        return tsr__reply_failure(req, rc);
-    *ok = true;
-    return MHD_YES;
+    if (rc != TSR_OK) {
+        *answered = tsr__reply_failure(req, rc);
+        return false;
+    }
+    return true;
 }
 
 /* The contract's order: size, path, method, authentication, CSRF, content
@@ -426,7 +427,6 @@ static enum MHD_Result dispatch(struct tsr_req *req)
     const struct tsr_endpoint *ep;
     const struct tsr_embedded *page;
     char allow[64];
-    bool ok;
     enum MHD_Result ret;
 
     if (req->too_large)
@@ -445,7 +445,7 @@ static enum MHD_Result dispatch(struct tsr_req *req)
                                 "this endpoint does not take that method", TSR_SOURCE_NONE, NULL);
     }
     client_address(req);
-    if (ep->accept && (ret = authenticate(req, ep, &ok), !ok))
+    if (ep->accept && !authenticate(req, ep, &ret))
         return ret;
     if (req->by_cookie && !tsr__csrf_ok(req))
         return tsr__reply_error(req, MHD_HTTP_FORBIDDEN, "csrf_required",
@@ -519,9 +519,9 @@ static enum MHD_Result each_framing(void *cls, enum MHD_ValueKind kind, const ch
  * request gets 400, and a coding other than chunked 501, and then the
  * connection is closed: its remaining bytes are never read as a request.
  * One pass over the headers, which every request pays; verify's few
- * headers make it a few comparisons of lengths. */
-static bool framing_refused(struct tsr_http *http, struct MHD_Connection *conn, const char *url,
-                            const char *method, enum MHD_Result *ret)
+ * headers make it a few comparisons of lengths. Returns true to go on. */
+static bool framing_ok(struct tsr_http *http, struct MHD_Connection *conn, const char *url,
+                       const char *method, enum MHD_Result *answered)
 {
     struct framing f = {.length = NULL};
     struct tsr_req local;
@@ -542,12 +542,12 @@ static bool framing_refused(struct tsr_http *http, struct MHD_Connection *conn, 
         detail = "the only Transfer-Encoding taken is chunked";
     }
     if (!detail)
-        return false;
+        return true;
     init_request(&local, http->svc, conn, url, method);
     local.tls = http->tls;
     tsr__req_header(&local, MHD_HTTP_HEADER_CONNECTION, "close");
-    *ret = tsr__reply_error(&local, status, code, detail, TSR_SOURCE_NONE, NULL);
-    return true;
+    *answered = tsr__reply_error(&local, status, code, detail, TSR_SOURCE_NONE, NULL);
+    return false;
 }
 
 /* Called by libmicrohttpd with the request target just before it parses
@@ -624,7 +624,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
         if (ci)
             tsr__conn_headers_in(&ci->tracked);
-        if (framing_refused(http, conn, url, method, &ret))
+        if (!framing_ok(http, conn, url, method, &ret))
             return ret;
         if (req)
             return uri_too_long(http, conn, url, method);
