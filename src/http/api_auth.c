@@ -1,7 +1,6 @@
 /* api_auth.c - log in with Basic, log out, and verify a secret for gateways */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <sodium.h>
 
@@ -9,58 +8,24 @@
 #include "http/parse.h"
 #include "http/request.h"
 
-/* Splits "<scheme> <credential>": the scheme compared case-insensitively,
- * one or more spaces, then a credential with no white space in it. */
-static bool split_scheme(const char *value, const char *scheme, const char **cred, size_t *len)
-{
-    size_t n = strlen(scheme);
-    const char *p;
-
-    if (!value || strncasecmp(value, scheme, n) != 0 || (value[n] != ' ' && value[n] != '\t'))
-        return false;
-    p = value + n;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    *len = strcspn(p, " \t");
-    /* White space after the credential is not part of the header's value. */
-    if (*len == 0 || p[strspn(p + *len, " \t") + *len] != '\0')
-        return false;
-    *cred = p;
-    return true;
-}
-
-bool tsr__parse_bearer(const char *value, const char **secret, size_t *len)
-{
-    return split_scheme(value, "Token", secret, len) || split_scheme(value, "Bearer", secret, len);
-}
-
-bool tsr__parse_basic(const char *value, char *buf, size_t size, const char **email,
-                      size_t *email_len, const char **password, size_t *password_len)
-{
-    const char *b64;
-    size_t b64_len, bin_len;
-    char *colon;
-
-    if (!split_scheme(value, "Basic", &b64, &b64_len))
-        return false;
-    if (sodium_base642bin((unsigned char *)buf, size - 1, b64, b64_len, NULL, &bin_len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
-        return false;
-    buf[bin_len] = '\0';
-    colon = memchr(buf, ':', bin_len);
-    if (!colon)
-        return false;
-    *email = buf;
-    *email_len = (size_t)(colon - buf);
-    *password = colon + 1;
-    *password_len = bin_len - *email_len - 1;
-    return true;
-}
-
 /* From a hashing thread, once the login is decided. */
 static void login_done(struct tsr_login_op *op)
 {
     tsr__resume(op->ctx);
+}
+
+/* Answers a login whose connection has been resumed. */
+static enum MHD_Result login_finished(struct tsr_req *req)
+{
+    if (!atomic_load_explicit(&req->op_finished, memory_order_acquire))
+        return MHD_YES; /* not yet: login_done resumes the connection */
+    if (req->login_full) {
+        tsr__req_header(req, "Retry-After", "1");
+        return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                                "too many logins are waiting to be checked; try again",
+                                TSR_SOURCE_NONE, NULL);
+    }
+    return req->login_answer(req);
 }
 
 enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t email_len,
@@ -74,6 +39,7 @@ enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t 
     req->login->done = login_done;
     req->login->ctx = req;
     req->login_answer = answer;
+    req->resumed = login_finished;
     /* Suspended before it is queued: a hashing thread may finish it at once. */
     if (!tsr__suspend(req))
         return tsr__reply_stopping(req);
@@ -86,19 +52,6 @@ enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t 
         login_done(req->login);
     }
     return MHD_YES;
-}
-
-enum MHD_Result tsr__login_finished(struct tsr_req *req)
-{
-    if (!atomic_load_explicit(&req->op_finished, memory_order_acquire))
-        return MHD_YES; /* not yet: login_done resumes the connection */
-    if (req->login_full) {
-        tsr__req_header(req, "Retry-After", "1");
-        return tsr__reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
-                                "too many logins are waiting to be checked; try again",
-                                TSR_SOURCE_NONE, NULL);
-    }
-    return req->login_answer(req);
 }
 
 static enum MHD_Result basic_answer(struct tsr_req *req)

@@ -86,29 +86,32 @@ static enum MHD_Result bad_body(struct tsr_req *req, const char *code, const cha
 }
 
 /* Checks {"email": string, "password": string} and nothing else. Returns
- * MHD_YES with *ok true when the body is right; otherwise it has answered. */
-static enum MHD_Result read_credentials(struct tsr_req *req, json_t *root, struct credentials *c,
-                                        bool *ok)
+ * true when the body is right; otherwise it has answered, into *answered. */
+static bool read_credentials(struct tsr_req *req, json_t *root, struct credentials *c,
+                             enum MHD_Result *answered)
 {
     const char *key;
     json_t *value;
     char detail[160];
 
-    *ok = false;
-    if (!json_is_object(root))
-        return bad_body(req, "invalid_json", "the body must be a JSON object", NULL);
+    if (!json_is_object(root)) {
+        *answered = bad_body(req, "invalid_json", "the body must be a JSON object", NULL);
+        return false;
+    }
     json_object_foreach(root, key, value)
     {
         bool is_email = strcmp(key, "email") == 0;
 
         if (!is_email && strcmp(key, "password") != 0) {
             snprintf(detail, sizeof(detail), "unknown field '%.64s'", key);
-            return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "unknown_field", detail,
-                                    TSR_SOURCE_POINTER, key);
+            *answered = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "unknown_field", detail,
+                                         TSR_SOURCE_POINTER, key);
+            return false;
         }
         if (!json_is_string(value)) {
             snprintf(detail, sizeof(detail), "%s must be a string", key);
-            return bad_body(req, "invalid_field", detail, key);
+            *answered = bad_body(req, "invalid_field", detail, key);
+            return false;
         }
         if (is_email) {
             c->email = json_string_value(value);
@@ -118,12 +121,15 @@ static enum MHD_Result read_credentials(struct tsr_req *req, json_t *root, struc
             c->password_len = json_string_length(value);
         }
     }
-    if (!c->email)
-        return bad_body(req, "missing_field", "email is required", "email");
-    if (!c->password)
-        return bad_body(req, "missing_field", "password is required", "password");
-    *ok = true;
-    return MHD_YES;
+    if (!c->email) {
+        *answered = bad_body(req, "missing_field", "email is required", "email");
+        return false;
+    }
+    if (!c->password) {
+        *answered = bad_body(req, "missing_field", "password is required", "password");
+        return false;
+    }
+    return true;
 }
 
 static enum MHD_Result console_answer(struct tsr_req *req)
@@ -169,7 +175,6 @@ enum MHD_Result tsr__api_console_login(struct tsr_req *req)
     json_error_t error;
     char detail[256];
     json_t *root;
-    bool ok;
     enum MHD_Result ret;
 
     root =
@@ -179,8 +184,7 @@ enum MHD_Result tsr__api_console_login(struct tsr_req *req)
                  error.text, error.line, error.column);
         return bad_body(req, "invalid_json", detail, NULL);
     }
-    ret = read_credentials(req, root, &c, &ok);
-    if (ok)
+    if (read_credentials(req, root, &c, &ret))
         ret =
             tsr__login_start(req, c.email, c.email_len, c.password, c.password_len, console_answer);
     free_credentials(root, &c);

@@ -96,34 +96,34 @@ static bool read_form(struct tsr_req *req, struct form *form)
 
 /* The form's problems in the order a reader meets them: token, then the hint.
  * Queues the 400 and returns false at the first. */
-static bool form_ok(struct tsr_req *req, const struct form *form, enum MHD_Result *ret)
+static bool form_ok(struct tsr_req *req, const struct form *form, enum MHD_Result *answered)
 {
     size_t chars;
 
     if (form->token.given == 0) {
-        *ret = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "missing_field",
-                                "token is required: the secret to introspect", TSR_SOURCE_PARAMETER,
-                                "token");
+        *answered = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "missing_field",
+                                     "token is required: the secret to introspect",
+                                     TSR_SOURCE_PARAMETER, "token");
         return false;
     }
     if (form->token.given > 1) {
-        *ret = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                "token must be given once", TSR_SOURCE_PARAMETER, "token");
+        *answered = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                     "token must be given once", TSR_SOURCE_PARAMETER, "token");
         return false;
     }
     if (form->hint.given > 1) {
-        *ret = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                "token_type_hint must be given at most once", TSR_SOURCE_PARAMETER,
-                                "token_type_hint");
+        *answered = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                     "token_type_hint must be given at most once",
+                                     TSR_SOURCE_PARAMETER, "token_type_hint");
         return false;
     }
     if (form->hint.given == 1 &&
         (form->hint.too_long || !tsr_utf8_count(form->hint.buf, form->hint.len, &chars) ||
          tsr_has_control(form->hint.buf, form->hint.len, false))) {
-        *ret = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_field",
-                                "token_type_hint must be at most 100 bytes of UTF-8 text with "
-                                "no control characters",
-                                TSR_SOURCE_PARAMETER, "token_type_hint");
+        *answered = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_field",
+                                     "token_type_hint must be at most 100 bytes of UTF-8 text with "
+                                     "no control characters",
+                                     TSR_SOURCE_PARAMETER, "token_type_hint");
         return false;
     }
     return true;

@@ -1,4 +1,4 @@
-/* assets.h - the web consoles compiled into tesserad, and the headers of every page */
+/* assets.h - the web consoles compiled into tesserad */
 #ifndef TSR_HTTP_ASSETS_H
 #define TSR_HTTP_ASSETS_H
 
@@ -30,9 +30,5 @@ const struct tsr_embedded *tsr__asset_find(const char *path);
  * when If-None-Match names the representation chosen, else 200 with the gzip
  * copy when the client accepts it. */
 enum MHD_Result tsr__asset_serve(struct tsr_req *req, const struct tsr_embedded *a);
-
-/* Adds the security headers that every response carries (Content-Security-
- * Policy, X-Frame-Options, Referrer-Policy, X-Content-Type-Options). */
-void tsr__security_headers(struct MHD_Response *resp);
 
 #endif

@@ -1,6 +1,7 @@
 /* parse.h - the pure parsers of request parts, apart from libmicrohttpd
  *
- * The handlers call these; the fuzz harnesses (tests/fuzz/) call them too.
+ * The handlers call these; the fuzz harnesses (tests/fuzz/) call them too,
+ * linked against tsr_http_parse alone. Nothing here includes libmicrohttpd.
  */
 #ifndef TSR_HTTP_PARSE_H
 #define TSR_HTTP_PARSE_H
@@ -13,6 +14,9 @@
 
 #include "core/err.h"
 #include "service/service.h"
+
+/* The longest body read; a longer one is answered 413. */
+#define TSR_BODY_MAX (64 * 1024)
 
 /* Why a body was refused: one of api.md's codes, the member at fault (NULL
  * when none; it points into the parsed root) and a sentence for people. */
@@ -57,6 +61,11 @@ enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, 
                                    const char *value, size_t value_size,
                                    struct tsr_param_problem *why) TSR_MUST_CHECK;
 
+/* Finds the credential of an "Authorization: Token|Bearer <secret>" header
+ * value (scheme case-insensitive). Returns false when value is malformed
+ * (NULL included). */
+bool tsr__parse_bearer(const char *value, const char **secret, size_t *len);
+
 /* Decodes an "Authorization: Basic base64(email:password)" value into buf of
  * size bytes; email and password point into it. False for anything malformed
  * (value NULL included). */
@@ -70,5 +79,17 @@ bool tsr__is_media_type(const char *type, const char *media);
 
 /* tsr__is_media_type for application/json. */
 bool tsr__is_json(const char *type);
+
+/* True when the size bytes at v, a Transfer-Encoding value, say exactly
+ * "chunked" (case-insensitive, white space around it aside). */
+bool tsr__is_chunked(const char *v, size_t size);
+
+/* Accept-Encoding (RFC 9110 12.5.3): true unless gzip, or the "*" that
+ * stands for it, has q=0. */
+bool tsr__accepts_gzip(const char *value);
+
+/* If-None-Match (RFC 9110 13.1.2): true when value is "*" or lists etag
+ * (quotes included), compared weakly. */
+bool tsr__none_match(const char *value, const char *etag);
 
 #endif

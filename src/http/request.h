@@ -14,7 +14,6 @@
 #include "http/parse.h"
 #include "service/service.h"
 
-#define TSR_BODY_MAX    (64 * 1024)
 #define TSR_PATH_MAX    256
 #define TSR_MAX_HEADERS 4
 
@@ -42,6 +41,7 @@ struct tsr_req {
     atomic_bool op_finished;    /* set by the thread that finished op or login */
     struct tsr_login_op *login; /* a login waiting for the hashing threads (heap only) */
     tsr_handler login_answer;   /* answers it once it is done */
+    tsr_handler resumed;        /* set before a suspension: answers once resumed */
     bool login_full;            /* the hashing queue was full: nothing was queued */
     bool held;                  /* counted by the server until libmicrohttpd is done with it */
     int64_t max_lifetime_days;  /* the server's limit, for the consoles; 0: none */
@@ -64,6 +64,11 @@ static inline void tsr__hsts(const struct tsr_req *req, struct MHD_Response *res
     if (req->tls)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, TSR_HSTS);
 }
+
+/* Adds the security headers that every page and JSON answer carries
+ * (Content-Security-Policy, X-Frame-Options, Referrer-Policy,
+ * X-Content-Type-Options, Cross-Origin-Opener-Policy). */
+void tsr__security_headers(struct MHD_Response *resp);
 
 /* Adds a header to the next reply; silently ignored past TSR_MAX_HEADERS. */
 void tsr__req_header(struct tsr_req *req, const char *name, const char *value);
@@ -99,9 +104,23 @@ enum MHD_Result tsr__reply_login_limited(struct tsr_req *req, const struct tsr_s
  * key_size bytes at key (quoted only when it is short printable UTF-8). */
 enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *key, size_t key_size);
 
+/* A step that may already have answered the request, by one convention:
+ *
+ *     bool step(struct tsr_req *req, ..., enum MHD_Result *answered);
+ *
+ * returns true to go on, or false once it has queued the answer, with what
+ * queueing it returned in *answered, which the caller returns at once. The
+ * go-on case reads as an ordinary condition (`if (!step(req, &ret)) return
+ * ret;`), the value that matters to libmicrohttpd is never mixed up with
+ * the one that says whether to go on (as in a function that returns
+ * enum MHD_Result with a flag beside it), and nothing is built or copied
+ * for it: on verify's path it costs what a bool costs. Most steps were
+ * written this way already; a helper that always answers returns
+ * enum MHD_Result instead and is no step. */
+
 /* True when the request has no query parameter; otherwise queues 400
- * invalid_parameter for the first one, sets *ret and returns false. */
-bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *ret);
+ * invalid_parameter for the first one (see the convention above). */
+bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *answered);
 
 /* Builds and frees the responses shared by all requests (the refusal of a
  * bad token), for a TLS listener or a plain one; tsr_http_start and
@@ -110,16 +129,13 @@ enum tsr_err tsr__reply_init(bool tls) TSR_MUST_CHECK;
 void tsr__reply_release(void);
 
 /* Reads the request's query parameters into lp. Returns true, or false when
- * one is refused, after queueing the 400 and setting *ret. */
-bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *lp, enum MHD_Result *ret);
+ * one is refused, after queueing the 400 (see the convention above). */
+bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *lp,
+                           enum MHD_Result *answered);
 
 /* Queues 401 unauthorized with the WWW-Authenticate challenge of scheme
  * ("Token" or "Basic"). */
 enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme);
-
-/* Finds the credential of an "Authorization: Token|Bearer <secret>" header
- * value (scheme case-insensitive). Returns false when value is malformed. */
-bool tsr__parse_bearer(const char *value, const char **secret, size_t *len);
 
 /* The token object of the contract, at now. NULL when out of memory. */
 json_t *tsr__token_json(const struct tsr_token_row *t, int64_t now);
@@ -131,8 +147,6 @@ enum MHD_Result tsr__api_verify(struct tsr_req *req);
 enum MHD_Result tsr__api_me(struct tsr_req *req);
 enum MHD_Result tsr__api_health(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_create(struct tsr_req *req);
-/* Answers a create once the store is done with it (see api_tokens.c). */
-enum MHD_Result tsr__api_tokens_created(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_list(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_get(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_update(struct tsr_req *req);
@@ -154,7 +168,8 @@ bool tsr__suspend(struct tsr_req *req) TSR_MUST_CHECK;
 
 /* From any thread, once the work req waited for is done (or was never
  * started): marks it finished and resumes the connection, which comes back
- * to on_request. req may be gone when this returns. Cannot fail. */
+ * to on_request, which calls req->resumed. req may be gone when this
+ * returns. Cannot fail. */
 void tsr__resume(struct tsr_req *req);
 
 /* Queues 503 unavailable with Retry-After: 1: the server is stopping. */
@@ -164,12 +179,9 @@ enum MHD_Result tsr__reply_stopping(struct tsr_req *req);
  * the service's hashing threads, with req suspended meanwhile; once it is
  * done, answer(req) is called with req->login->rc set and must answer.
  * Refusals (the rate limit, a full queue, a stop) are answered here or
- * through tsr__login_finished. */
+ * once the connection is resumed. */
 enum MHD_Result tsr__login_start(struct tsr_req *req, const char *email, size_t email_len,
                                  const char *password, size_t password_len, tsr_handler answer);
-
-/* Answers a login whose connection has been resumed (see tsr__login_start). */
-enum MHD_Result tsr__login_finished(struct tsr_req *req);
 
 /* Makes jansson zero every block it frees, for the server's life: any may
  * have held a password. tsr_http_start calls it. Cannot fail. */

@@ -344,30 +344,6 @@ static enum MHD_Result too_large(struct tsr_req *req)
                             "the body must be at most 65536 bytes", TSR_SOURCE_NONE, NULL);
 }
 
-bool tsr__is_media_type(const char *type, const char *media)
-{
-    size_t len = strlen(media);
-    const char *p;
-
-    if (!type || strncasecmp(type, media, len) != 0)
-        return false;
-    p = type + len;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == '\0')
-        return true;
-    if (*p++ != ';')
-        return false;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return strcasecmp(p, "charset=utf-8") == 0 || strcasecmp(p, "charset=\"utf-8\"") == 0;
-}
-
-bool tsr__is_json(const char *type)
-{
-    return tsr__is_media_type(type, "application/json");
-}
-
 static enum MHD_Result first_parameter(void *cls, enum MHD_ValueKind kind, const char *key,
                                        size_t key_size, const char *value, size_t value_size)
 {
@@ -380,15 +356,16 @@ static enum MHD_Result first_parameter(void *cls, enum MHD_ValueKind kind, const
     return MHD_NO;
 }
 
-bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *ret)
+bool tsr__query_empty(struct tsr_req *req, enum MHD_Result *answered)
 {
     if (MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, first_parameter, req) == 0)
         return true;
-    *ret = MHD_YES; /* first_parameter has answered */
+    *answered = MHD_YES; /* first_parameter has answered */
     return false;
 }
 
-static enum MHD_Result authenticate(struct tsr_req *req, const struct tsr_endpoint *ep, bool *ok)
+static bool authenticate(struct tsr_req *req, const struct tsr_endpoint *ep,
+                         enum MHD_Result *answered)
 {
     const char *auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
     const char *secret;
@@ -396,7 +373,6 @@ static enum MHD_Result authenticate(struct tsr_req *req, const struct tsr_endpoi
     unsigned accept = ep->accept;
     enum tsr_err rc;
 
-    *ok = false;
     if (!auth && tsr__session_cookie(req, &secret, &len)) {
         /* The console's cookie carries a session token and nothing else. */
         accept &= TSR_ACCEPT_SESSION;
@@ -406,10 +382,11 @@ static enum MHD_Result authenticate(struct tsr_req *req, const struct tsr_endpoi
         len = 0;
     }
     rc = tsr_auth_secret(req->svc, secret, len, accept, req->remote, &req->who);
-    if (rc != TSR_OK)
-        return tsr__reply_failure(req, rc);
-    *ok = true;
-    return MHD_YES;
+    if (rc != TSR_OK) {
+        *answered = tsr__reply_failure(req, rc);
+        return false;
+    }
+    return true;
 }
 
 /* The contract's order: size, path, method, authentication, CSRF, content
@@ -421,7 +398,6 @@ static enum MHD_Result dispatch(struct tsr_req *req)
     const struct tsr_endpoint *ep;
     const struct tsr_embedded *page;
     char allow[64];
-    bool ok;
     enum MHD_Result ret;
 
     if (req->body_failed == TSR_ERR_TOOBIG)
@@ -442,7 +418,7 @@ static enum MHD_Result dispatch(struct tsr_req *req)
                                 "this endpoint does not take that method", TSR_SOURCE_NONE, NULL);
     }
     client_address(req);
-    if (ep->accept && (ret = authenticate(req, ep, &ok), !ok))
+    if (ep->accept && !authenticate(req, ep, &ret))
         return ret;
     if (req->by_cookie && !tsr__csrf_ok(req))
         return tsr__reply_error(req, MHD_HTTP_FORBIDDEN, "csrf_required",
@@ -485,17 +461,6 @@ struct framing {
     bool chunked;        /* the only one says exactly "chunked" */
 };
 
-static bool is_chunked(const char *v, size_t size)
-{
-    while (size > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        size--;
-    }
-    while (size > 0 && (v[size - 1] == ' ' || v[size - 1] == '\t'))
-        size--;
-    return size == 7 && strncasecmp(v, "chunked", 7) == 0;
-}
-
 static enum MHD_Result each_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                     size_t key_size, const char *value, size_t value_size)
 {
@@ -516,7 +481,7 @@ static enum MHD_Result each_framing(void *cls, enum MHD_ValueKind kind, const ch
         }
     } else if (key_size == 17 && strcasecmp(key, "Transfer-Encoding") == 0) {
         f->codings++;
-        f->chunked = f->codings == 1 && is_chunked(value, value_size);
+        f->chunked = f->codings == 1 && tsr__is_chunked(value, value_size);
     }
     return MHD_YES;
 }
@@ -528,9 +493,9 @@ static enum MHD_Result each_framing(void *cls, enum MHD_ValueKind kind, const ch
  * request gets 400, and a coding other than chunked 501, and then the
  * connection is closed: its remaining bytes are never read as a request.
  * One pass over the headers, which every request pays; verify's few
- * headers make it a few comparisons of lengths. */
-static bool framing_refused(struct tsr_http *http, struct MHD_Connection *conn, const char *url,
-                            const char *method, enum MHD_Result *ret)
+ * headers make it a few comparisons of lengths. Returns true to go on. */
+static bool framing_ok(struct tsr_http *http, struct MHD_Connection *conn, const char *url,
+                       const char *method, enum MHD_Result *answered)
 {
     struct framing f = {.length = NULL};
     struct tsr_req local;
@@ -551,12 +516,12 @@ static bool framing_refused(struct tsr_http *http, struct MHD_Connection *conn, 
         detail = "the only Transfer-Encoding taken is chunked";
     }
     if (!detail)
-        return false;
+        return true;
     init_request(&local, http->svc, conn, url, method);
     local.tls = http->tls;
     tsr__req_header(&local, MHD_HTTP_HEADER_CONNECTION, "close");
-    *ret = tsr__reply_error(&local, status, code, detail, TSR_SOURCE_NONE, NULL);
-    return true;
+    *answered = tsr__reply_error(&local, status, code, detail, TSR_SOURCE_NONE, NULL);
+    return false;
 }
 
 /* Called by libmicrohttpd with the request target just before it parses
@@ -633,7 +598,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
         if (ci)
             tsr__conn_headers_in(&ci->tracked);
-        if (framing_refused(http, conn, url, method, &ret))
+        if (!framing_ok(http, conn, url, method, &ret))
             return ret;
         if (req)
             return uri_too_long(http, conn, url, method);
@@ -658,10 +623,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (req->op)
-        return tsr__api_tokens_created(req);
-    if (req->login)
-        return tsr__login_finished(req);
+    if (req->resumed)
+        return req->resumed(req);
     return dispatch(req);
 }
 

@@ -3,7 +3,6 @@
 
 #include "core/secret.h"
 #include "http/parse.h"
-#include "http/request.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,7 +5,6 @@
 #include "core/timefmt.h"
 #include "core/validate.h"
 #include "http/parse.h"
-#include "http/request.h"
 #include "fuzz.h"
 
 /* The service's rules for each member (src/service/tokens.c), through the

@@ -1,0 +1,407 @@
+/* parse.c - the pure parsers of request parts: no libmicrohttpd here
+ *
+ * What libmicrohttpd hands the handlers (a header's value, a body, one query
+ * parameter) is read here, apart from any connection, so that the fuzz
+ * harnesses (tests/fuzz/) attack each parser without a server.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "core/limits.h"
+#include "core/validate.h"
+#include "http/parse.h"
+
+#define PAGE_SIZE_DEFAULT 20
+#define PAGE_MAX          1000000000LL
+#define SEARCH_MAX_CHARS  500
+
+/* ---- Authorization ---- */
+
+/* Splits "<scheme> <credential>": the scheme compared case-insensitively,
+ * one or more spaces, then a credential with no white space in it. */
+static bool split_scheme(const char *value, const char *scheme, const char **cred, size_t *len)
+{
+    size_t n = strlen(scheme);
+    const char *p;
+
+    if (!value || strncasecmp(value, scheme, n) != 0 || (value[n] != ' ' && value[n] != '\t'))
+        return false;
+    p = value + n;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    *len = strcspn(p, " \t");
+    /* White space after the credential is not part of the header's value. */
+    if (*len == 0 || p[strspn(p + *len, " \t") + *len] != '\0')
+        return false;
+    *cred = p;
+    return true;
+}
+
+bool tsr__parse_bearer(const char *value, const char **secret, size_t *len)
+{
+    return split_scheme(value, "Token", secret, len) || split_scheme(value, "Bearer", secret, len);
+}
+
+bool tsr__parse_basic(const char *value, char *buf, size_t size, const char **email,
+                      size_t *email_len, const char **password, size_t *password_len)
+{
+    const char *b64;
+    size_t b64_len, bin_len;
+    char *colon;
+
+    if (!split_scheme(value, "Basic", &b64, &b64_len))
+        return false;
+    if (sodium_base642bin((unsigned char *)buf, size - 1, b64, b64_len, NULL, &bin_len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return false;
+    buf[bin_len] = '\0';
+    colon = memchr(buf, ':', bin_len);
+    if (!colon)
+        return false;
+    *email = buf;
+    *email_len = (size_t)(colon - buf);
+    *password = colon + 1;
+    *password_len = bin_len - *email_len - 1;
+    return true;
+}
+
+/* ---- Content-Type ---- */
+
+bool tsr__is_media_type(const char *type, const char *media)
+{
+    size_t len = strlen(media);
+    const char *p;
+
+    if (!type || strncasecmp(type, media, len) != 0)
+        return false;
+    p = type + len;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '\0')
+        return true;
+    if (*p++ != ';')
+        return false;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return strcasecmp(p, "charset=utf-8") == 0 || strcasecmp(p, "charset=\"utf-8\"") == 0;
+}
+
+bool tsr__is_json(const char *type)
+{
+    return tsr__is_media_type(type, "application/json");
+}
+
+/* ---- the body of a token's create or update ---- */
+
+/* Takes one member of the body: it must be a string (null is refused too). */
+static bool take_field(const char *key, json_t *value, struct tsr_field *f,
+                       struct tsr_body_problem *why)
+{
+    if (!json_is_string(value)) {
+        why->code = "invalid_field";
+        why->field = key;
+        snprintf(why->detail, sizeof(why->detail), "%s must be a string", key);
+        return false;
+    }
+    f->has = true;
+    f->s = json_string_value(value);
+    f->len = json_string_length(value);
+    return true;
+}
+
+/* A member name fit to quote in a sentence: at most 64 bytes, cut at a
+ * character boundary (jansson has checked it is UTF-8). */
+static void quote_key(const char *key, char *out, size_t size)
+{
+    size_t n = strlen(key);
+
+    if (n >= size)
+        n = size - 1;
+    while (n > 0 && n < strlen(key) && ((unsigned char)key[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(out, key, n);
+    out[n] = '\0';
+}
+
+static void unknown_field(const char *key, struct tsr_body_problem *why)
+{
+    char quoted[65];
+
+    quote_key(key, quoted, sizeof(quoted));
+    why->code = "unknown_field";
+    why->field = key;
+    snprintf(why->detail, sizeof(why->detail), "unknown field '%s'", quoted);
+}
+
+enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
+                                   struct tsr_token_input *in, struct tsr_body_problem *why)
+{
+    json_error_t error;
+    const char *key;
+    json_t *value;
+
+    memset(in, 0, sizeof(*in));
+    why->code = NULL;
+    why->field = NULL;
+    why->detail[0] = '\0';
+    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
+    if (!*root) {
+        why->code = "invalid_json";
+        snprintf(why->detail, sizeof(why->detail),
+                 "the body is not valid JSON: %s (line %d, column %d)", error.text, error.line,
+                 error.column);
+        return TSR_ERR_INVALID;
+    }
+    if (!json_is_object(*root)) {
+        why->code = "invalid_json";
+        snprintf(why->detail, sizeof(why->detail), "the body must be a JSON object");
+        return TSR_ERR_INVALID;
+    }
+    json_object_foreach(*root, key, value)
+    {
+        struct tsr_field *f = strcmp(key, "name") == 0          ? &in->name
+                              : strcmp(key, "description") == 0 ? &in->description
+                              : strcmp(key, "expires_at") == 0  ? &in->expires_at
+                                                                : NULL;
+
+        if (!f) {
+            unknown_field(key, why);
+            return TSR_ERR_INVALID;
+        }
+        if (!take_field(key, value, f, why))
+            return TSR_ERR_INVALID;
+    }
+    return TSR_OK;
+}
+
+/* ---- the token list's query ---- */
+
+static bool parse_count(const char *value, size_t len, int64_t min, int64_t max, int64_t *out)
+{
+    int64_t n = 0;
+
+    if (len == 0 || len > 12)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return false;
+        n = n * 10 + (value[i] - '0');
+    }
+    if (n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+static bool parse_ordering(const char *value, size_t len, struct tsr_token_query *q)
+{
+    static const struct {
+        const char *name;
+        enum tsr_token_order order;
+    } orders[] = {{"name", TSR_ORDER_NAME},
+                  {"created", TSR_ORDER_CREATED},
+                  {"expires_at", TSR_ORDER_EXPIRES_AT},
+                  {"last_used_at", TSR_ORDER_LAST_USED_AT}};
+
+    q->descending = len > 0 && value[0] == '-';
+    if (q->descending) {
+        value++;
+        len--;
+    }
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+        if (strlen(orders[i].name) == len && memcmp(orders[i].name, value, len) == 0) {
+            q->order = orders[i].order;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool search_ok(const char *value, size_t len)
+{
+    size_t chars;
+
+    return tsr_utf8_count(value, len, &chars) && chars <= SEARCH_MAX_CHARS &&
+           !tsr_has_control(value, len, true);
+}
+
+static enum tsr_err bad_parameter(struct tsr_param_problem *why, const char *name,
+                                  const char *detail)
+{
+    why->name = name;
+    snprintf(why->detail, sizeof(why->detail), "%s", detail);
+    return TSR_ERR_INVALID;
+}
+
+static enum tsr_err take_value(struct tsr_list_params *lp, size_t which, const char *value,
+                               size_t len, struct tsr_param_problem *why)
+{
+    struct tsr_token_query *q = &lp->q;
+
+    switch (which) {
+    case 0:
+        if (!parse_count(value, len, 1, PAGE_MAX, &lp->page))
+            return bad_parameter(why, "page", "page must be a whole number from 1");
+        break;
+    case 1:
+        if (!parse_count(value, len, 1, TSR_PAGE_SIZE_MAX, &q->limit))
+            return bad_parameter(
+                why, "page_size",
+                "page_size must be a whole number from 1 to " TSR_PAGE_SIZE_MAX_TEXT);
+        break;
+    case 2:
+        if (!search_ok(value, len))
+            return bad_parameter(why, "search",
+                                 "search must be valid UTF-8 text of at most 500 characters with "
+                                 "no control characters");
+        q->search = value;
+        q->search_len = len;
+        break;
+    default:
+        if (!parse_ordering(value, len, q))
+            return bad_parameter(why, "ordering",
+                                 "ordering must be one of name, created, expires_at and "
+                                 "last_used_at, each optionally prefixed by '-'");
+        break;
+    }
+    return TSR_OK;
+}
+
+void tsr__list_params_init(struct tsr_list_params *lp)
+{
+    memset(lp, 0, sizeof(*lp));
+    lp->page = 1;
+    lp->q.order = TSR_ORDER_CREATED;
+    lp->q.descending = true;
+    lp->q.limit = PAGE_SIZE_DEFAULT;
+}
+
+/* Names are matched with their lengths, so that a name with a NUL in it is
+ * never taken for a known one. */
+enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, size_t key_size,
+                                   const char *value, size_t value_size,
+                                   struct tsr_param_problem *why)
+{
+    static const char *const names[] = {"page", "page_size", "search", "ordering"};
+    size_t known = lp->paging_only ? 2 : sizeof(names) / sizeof(names[0]);
+    size_t i;
+
+    why->unknown = false;
+    why->name = NULL;
+    why->detail[0] = '\0';
+    for (i = 0; i < known; i++) {
+        if (strlen(names[i]) == key_size && memcmp(names[i], key, key_size) == 0)
+            break;
+    }
+    if (i == known) {
+        why->unknown = true;
+        return TSR_ERR_INVALID;
+    }
+    if (lp->seen & (1u << i)) {
+        why->name = names[i];
+        snprintf(why->detail, sizeof(why->detail), "%s must be given at most once", names[i]);
+        return TSR_ERR_INVALID;
+    }
+    lp->seen |= 1u << i;
+    return take_value(lp, i, value ? value : "", value ? value_size : 0, why);
+}
+
+/* ---- framing, and the headers of the consoles' pages ---- */
+
+bool tsr__is_chunked(const char *v, size_t size)
+{
+    while (size > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        size--;
+    }
+    while (size > 0 && (v[size - 1] == ' ' || v[size - 1] == '\t'))
+        size--;
+    return size == 7 && strncasecmp(v, "chunked", 7) == 0;
+}
+
+static const char *skip_space(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* Whether the q parameter among the element's parameters [p, end) is zero. */
+static bool q_is_zero(const char *p, const char *end)
+{
+    while (p < end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        const char *stop = semi ? semi : end;
+
+        p = skip_space(p);
+        if (stop - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+            p += 2;
+            if (p >= stop || *p != '0')
+                return false;
+            for (p++; p < stop && *p != ' ' && *p != '\t'; p++) {
+                if (*p != '.' && *p != '0')
+                    return false;
+            }
+            return true;
+        }
+        p = semi ? semi + 1 : end;
+    }
+    return false;
+}
+
+/* Accept-Encoding (RFC 9110 12.5.3): gzip unless it, or the "*" that stands
+ * for it, has q=0. */
+bool tsr__accepts_gzip(const char *value)
+{
+    bool named = false, gzip = false, star = false;
+    const char *p = value;
+
+    while (p && *p) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        const char *name = skip_space(p);
+        size_t len = strcspn(name, ";, \t");
+        const char *params = name + len < end ? name + len : end;
+
+        if ((len == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+            (len == 6 && strncasecmp(name, "x-gzip", 6) == 0)) {
+            named = true;
+            gzip = !q_is_zero(params, end);
+        } else if (len == 1 && name[0] == '*') {
+            star = !q_is_zero(params, end);
+        }
+        p = comma ? comma + 1 : NULL;
+    }
+    return named ? gzip : star;
+}
+
+/* If-None-Match (RFC 9110 13.1.2): "*" or a list of entity tags compared
+ * weakly, so W/"x" names "x" too. */
+bool tsr__none_match(const char *value, const char *etag)
+{
+    size_t etag_len = strlen(etag);
+    const char *p = value;
+
+    while (p && *p) {
+        const char *tag = skip_space(p);
+        const char *comma = strchr(tag, ',');
+        size_t len = comma ? (size_t)(comma - tag) : strlen(tag);
+
+        while (len > 0 && (tag[len - 1] == ' ' || tag[len - 1] == '\t'))
+            len--;
+        if (len == 1 && tag[0] == '*')
+            return true;
+        if (len >= 2 && tag[0] == 'W' && tag[1] == '/') {
+            tag += 2;
+            len -= 2;
+        }
+        if (len == etag_len && memcmp(tag, etag, len) == 0)
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
