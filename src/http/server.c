@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,8 @@ struct tsr_http {
     unsigned suspended;     /* suspended, or about to be, and not yet resumed */
     unsigned held;          /* suspended at some point, not yet completed */
     bool stopping;
+    /* Set when a stop begins; read, without the lock, on each accept. */
+    atomic_bool refusing;
 };
 
 /* What is known of a connection from its start, worked out once rather than
@@ -91,6 +94,21 @@ static void remote_of(const struct sockaddr *sa, char out[TSR_ADDR_MAX + 1])
     else if (sa && sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   TSR_ADDR_MAX + 1);
+}
+
+/* A stop turns new connections away here rather than with
+ * MHD_quiesce_daemon: that takes the listen socket out of each worker's
+ * epoll set from the stopping thread while a busy worker, which sees the
+ * daemon quiesced, takes it out too, and libmicrohttpd aborts the process
+ * in whichever of the two finds it gone. Once per connection, never per
+ * request: a verify does not pay for it. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    const struct tsr_http *http = cls;
+
+    (void)addr;
+    (void)addrlen;
+    return atomic_load_explicit(&http->refusing, memory_order_relaxed) ? MHD_NO : MHD_YES;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -742,7 +760,7 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
      * so a shorter one for unfinished requests would make thousands of
      * slow attackers cost every request. */
     http->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, http, MHD_OPTION_LISTEN_SOCKET, http->fd,
+        flags, 0, on_accept, http, on_request, http, MHD_OPTION_LISTEN_SOCKET, http->fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
         MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, free_request, http,
@@ -784,10 +802,10 @@ void tsr_http_stop(struct tsr_http *http)
 
     if (!http)
         return;
-    /* No new connections; those open go on being served (a verify on a
-     * kept-alive connection is still answered), but may no longer start
-     * anything that suspends them. */
-    MHD_quiesce_daemon(http->daemon);
+    /* No new connections (see on_accept); those open go on being served
+     * (a verify on a kept-alive connection is still answered), but may no
+     * longer start anything that suspends them. */
+    atomic_store_explicit(&http->refusing, true, memory_order_relaxed);
     pthread_mutex_lock(&http->lock);
     http->stopping = true;
     /* A suspended connection is resumed by the thread that works for it
@@ -799,8 +817,8 @@ void tsr_http_stop(struct tsr_http *http)
     if (left > 0)
         tsr_log(TSR_LOG_WARN, "stopping: %u answers not sent after %d s: their connections close",
                 left, STOP_ANSWER_WAIT_S);
+    /* Closes the listen socket too: it was never quiesced. */
     MHD_stop_daemon(http->daemon);
-    close(http->fd);
     tsr__reply_release();
     pthread_cond_destroy(&http->changed);
     pthread_mutex_destroy(&http->lock);
