@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,8 @@ struct tsr_http {
     unsigned suspended;     /* suspended, or about to be, and not yet resumed */
     unsigned held;          /* suspended at some point, not yet completed */
     bool stopping;
+    /* Set when a stop begins; read, without the lock, on each accept. */
+    atomic_bool refusing;
 };
 
 /* What is known of a connection from its start, worked out once rather than
@@ -112,13 +115,21 @@ static void remote_of(const struct sockaddr *sa, char out[TSR_ADDR_MAX + 1])
                   TSR_ADDR_MAX + 1);
 }
 
-/* libmicrohttpd's accept policy: the per-address cap, from which trusted
- * proxies are exempt (all of a gateway's clients come from its address). */
+/* libmicrohttpd's accept policy. A stop turns new connections away here
+ * rather than with MHD_quiesce_daemon: that takes the listen socket out of
+ * each worker's epoll set from the stopping thread while a busy worker,
+ * which sees the daemon quiesced, takes it out too, and libmicrohttpd
+ * aborts the process in whichever of the two finds it gone. Then the
+ * per-address cap, from which trusted proxies are exempt (all of a
+ * gateway's clients come from its address). Once per connection, never per
+ * request: a verify does not pay for it. */
 static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
     struct tsr_http *http = cls;
 
     (void)addrlen;
+    if (atomic_load_explicit(&http->refusing, memory_order_relaxed))
+        return MHD_NO;
     return tsr__conns_admit(http->conns, addr, tsr__proxies_trust_peer(&http->proxies, addr))
                ? MHD_YES
                : MHD_NO;
@@ -929,10 +940,10 @@ void tsr_http_stop(struct tsr_http *http)
 
     if (!http)
         return;
-    /* No new connections; those open go on being served (a verify on a
-     * kept-alive connection is still answered), but may no longer start
-     * anything that suspends them. */
-    MHD_quiesce_daemon(http->daemon);
+    /* No new connections (see on_accept); those open go on being served
+     * (a verify on a kept-alive connection is still answered), but may no
+     * longer start anything that suspends them. */
+    atomic_store_explicit(&http->refusing, true, memory_order_relaxed);
     pthread_mutex_lock(&http->lock);
     http->stopping = true;
     /* A suspended connection is resumed by the thread that works for it
@@ -944,8 +955,8 @@ void tsr_http_stop(struct tsr_http *http)
     if (left > 0)
         tsr_log(TSR_LOG_WARN, "stopping: %u answers not sent after %d s: their connections close",
                 left, STOP_ANSWER_WAIT_S);
+    /* Closes the listen socket too: it was never quiesced. */
     MHD_stop_daemon(http->daemon);
-    close(http->fd);
     tsr__conns_free(http->conns);
     tsr__reply_release();
     pthread_cond_destroy(&http->changed);
