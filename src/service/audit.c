@@ -130,6 +130,26 @@ static long event_row(struct tsr__pending *p, const char *user_id, const char *t
  * whose owners should see them). A look-up costs the same however many rows
  * there are, so that refusing an unknown secret stays as cheap as accepting
  * a known one; and whatever a client sends, it adds a few rows per flush. */
+/* The address key of remote, worked out once per thread and address: a
+ * client sending unknown secrets on a kept-alive connection asks again and
+ * again for the same one, and parsing and printing it each time was most of
+ * the cost of a refusal. */
+static const char *address_key(const char *remote)
+{
+    static __thread char last_remote[TSR_ADDR_MAX + 1];
+    static __thread char last_key[TSR_ADDR_KEY_MAX + 1];
+    static __thread bool known;
+
+    if (!remote)
+        remote = "";
+    if (!known || strcmp(remote, last_remote) != 0) {
+        tsr_addr_key_text(remote, last_key);
+        /* One too long to remember is worked out again next time. */
+        known = tsr_strscpy(last_remote, sizeof(last_remote), remote) == TSR_OK;
+    }
+    return last_key;
+}
+
 void tsr__audit_later(struct tsr_service *svc, const char *user_id, const char *token_id,
                       const uint8_t *hash, const char *remote)
 {
@@ -138,7 +158,7 @@ void tsr__audit_later(struct tsr_service *svc, const char *user_id, const char *
     long row = -1, by_addr;
 
     if (!user_id)
-        tsr_addr_key_text(remote, key);
+        memcpy(key, address_key(remote), sizeof(key));
     pthread_mutex_lock(&svc->lock);
     p = svc->pending;
     if (user_id) {
