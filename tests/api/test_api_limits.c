@@ -120,28 +120,42 @@ static bool closed_by_server(int fd)
     return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
 }
 
-/* The answer the server sends on fd within ms (NULL when none, or when it
- * closes without a byte); reads until end of file or ms have passed. */
-static char *answer_within(int fd, int ms)
+static bool whole_answer(const char *buf, size_t len);
+
+/* Reads what the server sends on fd into buf (NUL-terminated) until ms have
+ * passed, it closes, buf is full or, with whole, one whole answer is in;
+ * returns the bytes read. */
+static size_t read_answer(int fd, int ms, bool whole, char *buf, size_t size)
 {
-    char buf[4096];
     size_t len = 0;
     int64_t end = tsr_h_mono_ms() + ms;
 
-    for (;;) {
+    buf[0] = '\0';
+    while (len < size - 1) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int64_t left = end - tsr_h_mono_ms();
         ssize_t got;
 
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             break;
-        got = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        got = recv(fd, buf + len, size - 1 - len, 0);
         if (got <= 0)
             break;
         len += (size_t)got;
-        if (len == sizeof(buf) - 1)
+        buf[len] = '\0';
+        if (whole && whole_answer(buf, len))
             break;
     }
+    return len;
+}
+
+/* The answer the server sends on fd within ms (NULL when none, or when it
+ * closes without a byte); reads until end of file or ms have passed. */
+static char *answer_within(int fd, int ms)
+{
+    char buf[4096];
+    size_t len = read_answer(fd, ms, false, buf, sizeof(buf));
+
     return len ? tsr_h_strndup(buf, len) : NULL;
 }
 
@@ -386,26 +400,11 @@ static bool whole_answer(const char *buf, size_t len)
 static bool served(int fd, const char *req, int ms)
 {
     char buf[4096];
-    size_t len = 0;
-    int64_t end = tsr_h_mono_ms() + ms;
+    size_t len;
 
     send_some(fd, req, strlen(req));
-    while (len < sizeof(buf) - 1) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int64_t left = end - tsr_h_mono_ms();
-        ssize_t got;
-
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-            break;
-        got = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-        buf[len] = '\0';
-        if (whole_answer(buf, len))
-            return strncmp(buf, "HTTP/1.1 200", 12) == 0;
-    }
-    return false;
+    len = read_answer(fd, ms, true, buf, sizeof(buf));
+    return whole_answer(buf, len) && strncmp(buf, "HTTP/1.1 200", 12) == 0;
 }
 
 /* Whether the server closes fd within ms. */
