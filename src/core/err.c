@@ -36,6 +36,12 @@ const char *tsr_strerror(enum tsr_err err)
         return "too large";
     case TSR_ERR_TIMEOUT:
         return "timed out";
+    case TSR_ERR_IN_USE:
+        return "in use";
+    case TSR_ERR_SCOPE:
+        return "insufficient scope";
+    case TSR_ERR_ADDRESS:
+        return "address not allowed";
     }
     return "unknown error";
 }

@@ -22,6 +22,9 @@ enum tsr_err {
     TSR_ERR_IO,           /* a file or system call failed */
     TSR_ERR_TOOBIG,       /* more than a buffer's cap, or than its destination holds */
     TSR_ERR_TIMEOUT,      /* the time given ran out first */
+    TSR_ERR_IN_USE,       /* still referred to by something live (a scope a token lists) */
+    TSR_ERR_SCOPE,        /* the credential lacks a scope the action needs (403) */
+    TSR_ERR_ADDRESS,      /* the token may not be used from the client's address (403) */
 };
 
 /* A short lower-case phrase for err; never NULL, cannot fail. */

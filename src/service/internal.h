@@ -51,6 +51,7 @@ struct tsr_service {
      * as much as refusing a wrong password. */
     char dummy_hash[crypto_pwhash_STRBYTES];
     struct tsr__hashpool *hashers; /* where logins check their password */
+    struct tsr__catalog *catalog;  /* the scopes that exist; refreshed by every sync */
 
     pthread_mutex_t lock; /* guards pending and stopping; never held over I/O */
     pthread_cond_t wake;
@@ -75,6 +76,24 @@ struct tsr_service {
 };
 
 #define TSR_MISS_ASKS_PER_SEC 500
+
+/* ---- the scopes that exist (scopes.c) ---- */
+
+/* The operator's scopes as the service last read them, for the checks that
+ * must not read the store (a verify's scope parameters). */
+struct tsr__catalog;
+
+enum tsr_err tsr__catalog_new(struct tsr__catalog **out) TSR_MUST_CHECK;
+void tsr__catalog_free(struct tsr__catalog *cat);
+
+/* Reads the operator's scopes again when the store's scope version has
+ * moved since the last read (always on the first call). */
+enum tsr_err tsr__catalog_refresh(struct tsr_service *svc) TSR_MUST_CHECK;
+
+/* True when the len bytes at s name a scope a token can hold: a built-in
+ * one ("global" among them, "admin" not) or an operator scope of the last
+ * read. Never reads the store; cannot fail. */
+bool tsr__scope_known(struct tsr_service *svc, const char *s, size_t len);
 
 /* Finds the token with that secret hash in the index, as tsr__index_find
  * does; when the index lacks it and the store is shared, asks the store

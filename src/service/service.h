@@ -247,6 +247,30 @@ enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_princip
 /* "active" or "expired" for t at now. Cannot fail. */
 const char *tsr_token_status(const struct tsr_token_row *t, int64_t now);
 
+/* ---- scopes ---- */
+
+/* Adds an operator scope (description may be NULL for ""). TSR_ERR_INVALID
+ * with *why for a malformed or reserved name or a description that breaks
+ * the rules of a token's; TSR_ERR_EXISTS when the name is taken. A running
+ * server learns of it within a second. */
+enum tsr_err tsr_scopes_add(struct tsr_service *svc, const char *name, const char *description,
+                            struct tsr_problem *why) TSR_MUST_CHECK;
+
+/* Removes an operator scope. TSR_ERR_INVALID with *why for a built-in or
+ * reserved name, TSR_ERR_NOT_FOUND when there is none, TSR_ERR_IN_USE with
+ * *why (saying how many) while a live token lists it by name. */
+enum tsr_err tsr_scopes_remove(struct tsr_service *svc, const char *name,
+                               struct tsr_problem *why) TSR_MUST_CHECK;
+
+/* Calls each(scope, builtin, ctx) for every scope a token can be given:
+ * Tessera's own first (tsr_builtin_scopes' order, created 0), then the
+ * operator's by name; at most limit of them after skipping offset. *total
+ * is how many there are. */
+enum tsr_err tsr_scopes_list(struct tsr_service *svc, int64_t offset, int64_t limit,
+                             enum tsr_err (*each)(const struct tsr_scope_row *, bool builtin,
+                                                  void *),
+                             void *ctx, int64_t *total) TSR_MUST_CHECK;
+
 /* ---- the audit log ---- */
 
 /* Calls each for p's user's own audit records, newest first, at most limit

@@ -20,7 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cidr.h"
 #include "core/err.h"
+#include "core/scope.h"
 #include "core/secret.h"
 #include "core/uuid.h"
 
@@ -57,6 +59,14 @@ struct tsr_token_row {
     int64_t last_used_at; /* 0 when never used */
     int64_t revoked_at;   /* 0 when not revoked */
     int64_t change_seq;   /* raised by every create, update and revoke */
+    /* What the token may do: scope names, sorted, one space between each
+     * (tsr_scopes_join); "global" for everything. */
+    char scopes[TSR_SCOPES_TEXT_MAX + 1];
+    /* Where it may be used from: canonical blocks (tsr_cidr_text) in the
+     * order given, one space between each; "" for anywhere. */
+    char allowed_ips[TSR_IPS_TEXT_MAX + 1];
+    int64_t not_before;                  /* 0 when not set */
+    char last_used_ip[TSR_ADDR_MAX + 1]; /* the client of the last use; "" when unknown */
 };
 
 /* Opens the store named by target and applies pending migrations. A target
@@ -219,6 +229,9 @@ enum {
     TSR_SET_NAME = 1,
     TSR_SET_DESCRIPTION = 2,
     TSR_SET_EXPIRES_AT = 4,
+    TSR_SET_SCOPES = 8,
+    TSR_SET_ALLOWED_IPS = 16,
+    TSR_SET_NOT_BEFORE = 32,
 };
 
 /* Writes the fields of `fields` from `values` to user_id's personal token id
@@ -267,6 +280,38 @@ struct tsr_token_use {
  * Does not change change_seq. */
 enum tsr_err tsr_store_token_touch(struct tsr_store *store, const struct tsr_token_use *uses,
                                    size_t n) TSR_MUST_CHECK;
+
+/* ---- operator scopes ---- */
+
+/* A scope the operator defined (tesserad scope add) for the APIs behind the
+ * gateway. */
+struct tsr_scope_row {
+    char name[TSR_SCOPE_NAME_MAX + 1];
+    char description[TSR_DESC_MAX_BYTES + 1];
+    int64_t created;
+};
+
+/* Inserts an operator scope. TSR_ERR_EXISTS when one has that name. */
+enum tsr_err tsr_store_scope_insert(struct tsr_store *store,
+                                    const struct tsr_scope_row *scope) TSR_MUST_CHECK;
+
+/* Removes the operator scope name, unless a token that is neither revoked
+ * nor expired at now, of a live user, lists it by name: then TSR_ERR_IN_USE
+ * and *in_use (may be NULL) is how many do. The check and the removal are
+ * one transaction. TSR_ERR_NOT_FOUND when there is no such scope. */
+enum tsr_err tsr_store_scope_remove(struct tsr_store *store, const char *name, int64_t now,
+                                    int64_t *in_use) TSR_MUST_CHECK;
+
+/* Calls each(scope, ctx) for every operator scope, by name (byte order);
+ * stops early and returns what each returned when that is not TSR_OK. */
+enum tsr_err tsr_store_scope_each(struct tsr_store *store,
+                                  enum tsr_err (*each)(const struct tsr_scope_row *, void *),
+                                  void *ctx) TSR_MUST_CHECK;
+
+/* A number that grows with every insert and removal of an operator scope,
+ * by any process: a reader that kept the list can tell cheaply whether to
+ * read it again. */
+enum tsr_err tsr_store_scope_version(struct tsr_store *store, int64_t *out) TSR_MUST_CHECK;
 
 /* ---- audit ---- */
 
