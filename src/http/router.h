@@ -10,9 +10,10 @@
 struct tsr_endpoint {
     const char *method;
     tsr_handler handler;
-    unsigned accept;  /* TSR_ACCEPT_* secrets required; 0: the handler decides */
-    bool json_body;   /* takes a JSON body (so Content-Type is checked) */
-    bool takes_query; /* the handler reads query parameters itself */
+    unsigned accept;   /* TSR_ACCEPT_* secrets required; 0: the handler decides */
+    bool json_body;    /* takes a JSON body (so Content-Type is checked) */
+    bool takes_query;  /* the handler reads query parameters itself */
+    const char *scope; /* the scope a caller's credential must hold; NULL: none */
 };
 
 #define TSR_ROUTE_METHODS 4
