@@ -327,6 +327,16 @@ static void test_contains(void **state)
     /* An address made from a socket, still in its mapped IPv6 form. */
     assert_true(tsr_cidr_contains(&net8, &mapped6));
     assert_false(tsr_cidr_contains(&all6, &mapped6));
+    {
+        /* ::/80 spans ::ffff:0:0/96 in IPv6 arithmetic, but the addresses
+         * there are IPv4 clients: no IPv6 block holds them. */
+        struct tsr_cidr low = block("::/80");
+        struct tsr_ip top = ip("::ffff:255.255.255.255"), below = ip("::fffe:ffff:ffff");
+
+        assert_false(tsr_cidr_contains(&low, &top));
+        assert_false(tsr_cidr_contains(&low, &mapped6));
+        assert_true(tsr_cidr_contains(&low, &below));
+    }
 }
 
 static void test_within(void **state)
