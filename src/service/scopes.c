@@ -165,7 +165,8 @@ static enum tsr_err check_name(const char *name, struct tsr_problem *why)
                            "'-', starting with a letter or a digit",
                            TSR_SCOPE_NAME_MAX);
     if (tsr_scope_reserved(name, len))
-        return tsr__refuse(why, TSR_ERR_INVALID, "name", "'%s' is a scope of Tessera's own", name);
+        return tsr__refuse(why, TSR_ERR_INVALID, "name",
+                           "'%s' is a name Tessera keeps for its own scopes", name);
     return TSR_OK;
 }
 
