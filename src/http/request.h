@@ -156,6 +156,7 @@ enum MHD_Result tsr__api_console_logout(struct tsr_req *req);
 enum MHD_Result tsr__api_console_config(struct tsr_req *req);
 enum MHD_Result tsr__api_activity_list(struct tsr_req *req);
 enum MHD_Result tsr__api_introspect(struct tsr_req *req);
+enum MHD_Result tsr__api_scopes_list(struct tsr_req *req);
 
 /* ---- waiting without holding a thread ---- */
 

@@ -28,6 +28,7 @@ static const struct tsr_route routes[] = {
       {"DELETE", tsr__api_console_logout, TSR_ACCEPT_SESSION, false, false}}},
     {"/v4/iam/activity", {{"GET", tsr__api_activity_list, SECRET, false, true}}},
     {"/v4/console/config", {{"GET", tsr__api_console_config, SECRET, false, false}}},
+    {"/v4/iam/scopes", {{"GET", tsr__api_scopes_list, SECRET, false, true, NULL}}},
     /* Introspection authenticates its caller itself (Bearer or an OAuth
      * client's Basic), then reads its query and its form body. */
     {"/v4/auth/introspect", {{"POST", tsr__api_introspect, 0, false, true}}},

@@ -107,9 +107,13 @@ static enum tsr_err read_changes(struct tsr_service *svc, int64_t above)
 enum tsr_err tsr_service_sync(struct tsr_service *svc)
 {
     int64_t seq = 0;
-    enum tsr_err rc = tsr_store_change_seq(svc->store, &seq);
+    enum tsr_err rc = tsr_store_change_seq(svc->store, &seq), scopes;
 
-    return rc == TSR_OK ? read_changes(svc, seq) : rc;
+    if (rc == TSR_OK)
+        rc = read_changes(svc, seq);
+    /* The scopes too: `tesserad scope add` runs in a process of its own. */
+    scopes = tsr__catalog_refresh(svc);
+    return rc != TSR_OK ? rc : scopes;
 }
 
 size_t tsr_service_indexed(struct tsr_service *svc)
@@ -236,6 +240,10 @@ static void *watcher_main(void *arg)
             break;
         if (tsr_store_wait_change(svc->store, WATCH_SLICE_MS) == TSR_OK) {
             enum tsr_err rc = read_changes(svc, INT64_MAX);
+
+            /* A change of scopes sends the same news. */
+            if (rc == TSR_OK)
+                rc = tsr__catalog_refresh(svc);
 
             /* The writer's periodic check tries again within seconds. */
             if (rc != TSR_OK)
@@ -374,6 +382,10 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
     if (rc == TSR_OK)
         rc = load_index(svc);
     if (rc == TSR_OK)
+        rc = tsr__catalog_new(&svc->catalog);
+    if (rc == TSR_OK)
+        rc = tsr__catalog_refresh(svc);
+    if (rc == TSR_OK)
         rc = make_dummy_hash(svc);
     if (rc == TSR_OK)
         rc = tsr__hashpool_new(svc->cfg.hash_threads ? svc->cfg.hash_threads
@@ -415,6 +427,7 @@ void tsr_service_free(struct tsr_service *svc)
     pthread_mutex_destroy(&svc->sync_lock);
     pthread_mutex_destroy(&svc->ask_lock);
     tsr__index_free(svc->index);
+    tsr__catalog_free(svc->catalog);
     tsr__ratelimit_free(svc->logins);
     tsr__ratelimit_free(svc->accounts);
     sodium_memzero(svc->dummy_hash, sizeof(svc->dummy_hash));
