@@ -5,6 +5,7 @@
 
 #include "core/secret.h"
 #include "core/validate.h"
+#include "core/scope.h"
 #include "http/parse.h"
 #include "http/request.h"
 
@@ -186,10 +187,11 @@ static json_t *answer_of(const struct tsr_introspection *in)
 {
     if (!in->active)
         return json_pack("{s:b}", "active", 0);
-    return json_pack("{s:b, s:s, s:s, s:I, s:I, s:s, s:s}", "active", 1, "sub", in->user_id,
+    return json_pack("{s:b, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active", 1, "sub", in->user_id,
                      "username", in->email, "exp", (json_int_t)in->expires_at, "iat",
                      (json_int_t)in->created, "token_type",
-                     in->kind == TSR_TOKEN_SESSION ? "session" : "personal", "jti", in->token_id);
+                     in->kind == TSR_TOKEN_SESSION ? "session" : "personal", "jti", in->token_id,
+                     "scope", in->scope);
 }
 
 /* RFC 7662 answers every malformed request 400 (RFC 6749's invalid_request);
@@ -207,6 +209,11 @@ enum MHD_Result tsr__api_introspect(struct tsr_req *req)
         return refuse_client(req);
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
+    if (tsr_auth_require(req->svc, &req->who, TSR_SCOPE_INTROSPECT) != TSR_OK)
+        return tsr__reply_insufficient_scope(req, TSR_SCOPE_INTROSPECT,
+                                             "introspection needs a token with the scope "
+                                             "introspect",
+                                             NULL);
     if (!tsr__is_media_type(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type"),
                             "application/x-www-form-urlencoded"))
         return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "unsupported_media_type",

@@ -82,7 +82,8 @@ enum MHD_Result tsr__reply_empty(struct tsr_req *req, unsigned status);
 /* Where the error points: a body field, a query parameter, or nothing. */
 enum tsr_source {
     TSR_SOURCE_NONE,
-    TSR_SOURCE_POINTER,
+    TSR_SOURCE_POINTER, /* name is one member's name, to be escaped */
+    TSR_SOURCE_PATH,    /* name is a pointer's path already, "scopes/2" */
     TSR_SOURCE_PARAMETER,
 };
 
@@ -95,6 +96,12 @@ enum MHD_Result tsr__reply_error(struct tsr_req *req, unsigned status, const cha
 /* Queues the error that a service result other than TSR_OK calls for, when
  * it is one every handler answers the same way (401, 404, 5xx). */
 enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc);
+
+/* Queues 403 insufficient_scope with RFC 6750's challenge naming scope
+ * (NULL or "": none), detail for people, and the body field at fault
+ * (a pointer's path without its first slash; NULL or "": none). */
+enum MHD_Result tsr__reply_insufficient_scope(struct tsr_req *req, const char *scope,
+                                              const char *detail, const char *pointer);
 
 /* Queues 429 rate_limited for a login refused with TSR_ERR_RATE, with the
  * Retry-After and the limit (address or account) that session gives. */

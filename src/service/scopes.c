@@ -192,7 +192,7 @@ enum tsr_err tsr_scopes_add(struct tsr_service *svc, const char *name, const cha
         return rc;
     if (tsr_text_check("description", &d, &len, 0, TSR_DESC_MAX_CHARS, true, why->detail,
                        sizeof(why->detail)) != TSR_OK) {
-        why->field = "description";
+        tsr_strscpy(why->field, sizeof(why->field), "description");
         return TSR_ERR_INVALID;
     }
     /* A description within its count of characters fits the row's bytes. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/dynbuf.h"
 #include "core/timefmt.h"
 #include "service/internal.h"
 #include "service/log.h"
@@ -35,7 +36,8 @@ enum tsr_err tsr__refuse(struct tsr_problem *why, enum tsr_err rc, const char *f
 {
     va_list ap;
 
-    why->field = field;
+    tsr_strscpy(why->field, sizeof(why->field), field ? field : "");
+    why->scope[0] = '\0';
     va_start(ap, fmt);
     vsnprintf(why->detail, sizeof(why->detail), fmt, ap);
     va_end(ap);
