@@ -158,15 +158,16 @@ static enum tsr_err authenticate_client(struct tsr_req *req)
 
     if (tsr__parse_bearer(auth, &raw_secret, &raw_secret_len))
         return tsr_auth_secret(req->svc, raw_secret, raw_secret_len, TSR_ACCEPT_PERSONAL,
-                               req->remote, &req->who);
+                               tsr__client_of(req), &req->who);
     if (tsr__parse_basic(auth, buf, sizeof(buf), &raw_id, &raw_id_len, &raw_secret,
                          &raw_secret_len) &&
         form_decode(raw_id, raw_id_len, id, sizeof(id), &id_len) &&
         form_decode(raw_secret, raw_secret_len, secret, sizeof(secret), &secret_len))
-        rc = tsr_auth_client(req->svc, id, id_len, secret, secret_len, req->remote, &req->who);
+        rc = tsr_auth_client(req->svc, id, id_len, secret, secret_len, tsr__client_of(req),
+                             &req->who);
     else
         /* Refused as the router refuses a missing header: audited. */
-        rc = tsr_auth_secret(req->svc, "", 0, TSR_ACCEPT_PERSONAL, req->remote, &req->who);
+        rc = tsr_auth_secret(req->svc, "", 0, TSR_ACCEPT_PERSONAL, tsr__client_of(req), &req->who);
     sodium_memzero(buf, sizeof(buf));
     sodium_memzero(secret, sizeof(secret));
     return rc;
@@ -236,8 +237,8 @@ enum MHD_Result tsr__api_introspect(struct tsr_req *req)
     memset(&in, 0, sizeof(in));
     /* A value longer than any secret is no secret: not active, no look-up. */
     if (!form.token.too_long) {
-        rc = tsr_auth_introspect(req->svc, &req->who, form.token.buf, form.token.len, req->remote,
-                                 &in);
+        rc = tsr_auth_introspect(req->svc, &req->who, form.token.buf, form.token.len,
+                                 tsr__client_of(req), &in);
         if (rc != TSR_OK) {
             ret = tsr__reply_failure(req, rc);
             goto out;

@@ -34,6 +34,7 @@ struct tsr_req {
     char id[TSR_UUID_LEN + 1];         /* the {id} of the path */
     const char *remote;                /* the client's address as text; "" unknown */
     char remote_buf[TSR_ADDR_MAX + 1]; /* where it is kept when not per connection */
+    bool client_unknown;               /* relayed by a trusted proxy that did not say for whom */
     struct tsr_principal who;
     bool by_cookie;             /* authenticated by the console's cookie */
     bool tls;                   /* came over HTTPS */
@@ -69,6 +70,14 @@ static inline void tsr__hsts(const struct tsr_req *req, struct MHD_Response *res
  * (Content-Security-Policy, X-Frame-Options, Referrer-Policy,
  * X-Content-Type-Options, Cross-Origin-Opener-Policy). */
 void tsr__security_headers(struct MHD_Response *resp);
+
+/* The client's address to check a token's address list against: "" when
+ * it cannot be known (a trusted proxy sent no usable X-Forwarded-For), so
+ * that lists fail closed. */
+static inline const char *tsr__client_of(const struct tsr_req *req)
+{
+    return req->client_unknown ? "" : req->remote;
+}
 
 /* Adds a header to the next reply; silently ignored past TSR_MAX_HEADERS. */
 void tsr__req_header(struct tsr_req *req, const char *name, const char *value);

@@ -198,7 +198,9 @@ static enum MHD_Result each_forwarded(void *cls, enum MHD_ValueKind kind, const 
 }
 
 /* A request relayed by a trusted proxy: the client is in X-Forwarded-For,
- * every header of that name read in order; on junk, the peer it stays. */
+ * every header of that name read in order. On junk, the peer it stays for
+ * the limits and the audit trail, but the client is unknown, and an
+ * address list cannot be satisfied by the proxy's own address. */
 static void forwarded_address(struct tsr_req *req, const struct tsr_proxies *proxies)
 {
     struct forwarded f = {.n = 0};
@@ -206,6 +208,8 @@ static void forwarded_address(struct tsr_req *req, const struct tsr_proxies *pro
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, each_forwarded, &f);
     if (!f.too_many && tsr__forwarded_client(proxies, f.values, f.n, req->remote_buf))
         req->remote = req->remote_buf;
+    else
+        req->client_unknown = true;
 }
 
 static void client_address(struct tsr_req *req)
@@ -393,7 +397,7 @@ static bool authenticate(struct tsr_req *req, const struct tsr_endpoint *ep,
         secret = "";
         len = 0;
     }
-    rc = tsr_auth_secret(req->svc, secret, len, accept, req->remote, &req->who);
+    rc = tsr_auth_secret(req->svc, secret, len, accept, tsr__client_of(req), &req->who);
     if (rc != TSR_OK) {
         *answered = tsr__reply_failure(req, rc);
         return false;
