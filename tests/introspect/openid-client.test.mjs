@@ -147,6 +147,7 @@ test('a live personal token is active, with its user and id', async () => {
       iat: epoch(target.created),
       token_type: 'personal',
       jti: target.id,
+      scope: 'global',
     },
   );
 });
