@@ -58,20 +58,28 @@ static const char *token_path(const char *id)
     return tsr_h_fmt(TOKENS "/%s", id);
 }
 
-/* POST a create on s for auth: a name, expires_at 10 days ahead, and the
- * JSON members extra (NULL: none). */
-static struct tsr_h_resp *create_raw(struct tsr_h_server *s, const char *auth, const char *extra)
+/* POST a create on s for auth: a name, expires_at at exp, and the JSON
+ * members extra (NULL: none). */
+static struct tsr_h_resp *create_at(struct tsr_h_server *s, const char *auth, int64_t exp,
+                                    const char *extra)
 {
-    const char *body =
-        tsr_h_fmt("{\"name\":\"where\",\"expires_at\":\"%s\"%s%s}",
-                  tsr_h_time(tsr_h_now() + 10 * TSR_H_DAY), extra ? "," : "", extra ? extra : "");
+    const char *body = tsr_h_fmt("{\"name\":\"where\",\"expires_at\":\"%s\"%s%s}", tsr_h_time(exp),
+                                 extra ? "," : "", extra ? extra : "");
     return tsr_h_send(s, "POST", TOKENS, auth, body);
 }
 
-/* Creates a token on s for auth (must be 201) with the JSON members extra. */
-static void make(struct tsr_h_server *s, const char *auth, const char *extra, struct tok *out)
+/* The same, expiring 10 days from now. */
+static struct tsr_h_resp *create_raw(struct tsr_h_server *s, const char *auth, const char *extra)
 {
-    struct tsr_h_resp *r = create_raw(s, auth, extra);
+    return create_at(s, auth, tsr_h_now() + 10 * TSR_H_DAY, extra);
+}
+
+/* Creates a token on s for auth (must be 201) expiring at exp with the JSON
+ * members extra. */
+static void make_at(struct tsr_h_server *s, const char *auth, int64_t exp, const char *extra,
+                    struct tok *out)
+{
+    struct tsr_h_resp *r = create_at(s, auth, exp, extra);
     json_t *d;
 
     tsr_h_assert_status(r, 201);
@@ -81,6 +89,11 @@ static void make(struct tsr_h_server *s, const char *auth, const char *extra, st
     snprintf(out->id, sizeof(out->id), "%s", tsr_h_jstr(d, "id"));
     snprintf(out->secret, sizeof(out->secret), "%s", tsr_h_jstr(d, "key"));
     out->data = d;
+}
+
+static void make(struct tsr_h_server *s, const char *auth, const char *extra, struct tok *out)
+{
+    make_at(s, auth, tsr_h_now() + 10 * TSR_H_DAY, extra, out);
 }
 
 /* Creates a token on s limited to ips (a JSON array's text). */
@@ -444,7 +457,9 @@ static void test_escalation(void **state)
     long before;
 
     (void)state;
-    limited(srv, session, "[\"127.0.0.0/8\",\"10.0.0.0/8\"]", &parent);
+    /* Each expiring well before its maker: only the addresses are wrong. */
+    make_at(srv, session, tsr_h_now() + 300 * TSR_H_DAY,
+            "\"allowed_ips\":[\"127.0.0.0/8\",\"10.0.0.0/8\"]", &parent);
     make(srv, session, NULL, &given);
     before = count_tokens(srv, session);
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -464,7 +479,8 @@ static void test_escalation(void **state)
         assert_string_equal(dump(tsr_h_jarr(child.data, "allowed_ips")), granted[i].want);
     }
     /* The child of a sub-block is itself bound to it. */
-    limited(srv, parent.secret, "[\"127.0.0.0/16\"]", &child);
+    make_at(srv, parent.secret, tsr_h_now() + 200 * TSR_H_DAY, "\"allowed_ips\":[\"127.0.0.0/16\"]",
+            &child);
     assert_error_under(create_raw(srv, child.secret, "\"allowed_ips\":[\"127.0.0.0/8\"]"), 403,
                        "insufficient_scope", "/allowed_ips");
     limited(srv, child.secret, "[\"127.0.0.1/32\"]", &given);
