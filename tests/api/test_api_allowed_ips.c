@@ -441,7 +441,7 @@ static void test_escalation(void **state)
     static const char *const refused[] = {
         "[]",
         "[\"192.0.2.0/24\"]",
-        "[\"127.0.0.0/7\"]",
+        "[\"126.0.0.0/7\"]", /* holds 127.0.0.0/8 and more */
         "[\"0.0.0.0/0\"]",
         "[\"::1/128\"]",
         "[\"127.0.0.1\",\"11.0.0.1\"]",
@@ -471,6 +471,9 @@ static void test_escalation(void **state)
                                       tsr_h_fmt("{\"allowed_ips\":%s}", refused[i])),
                            403, "insufficient_scope", "/allowed_ips");
     }
+    /* Giving no list at all is asking for anywhere. */
+    assert_error_under(create_raw(srv, parent.secret, NULL), 403, "insufficient_scope",
+                       "/allowed_ips");
     assert_int_equal(count_tokens(srv, session), before);
     assert_string_equal(dump(tsr_h_jarr(read_back(srv, session, given.id), "allowed_ips")), "[]");
 

@@ -483,6 +483,22 @@ static void test_two_scopes_and_session(void **state)
                        NULL);
 }
 
+/* Revoking itself is a change of tokens too: tokens:write, like any DELETE. */
+static void test_delete_self(void **state)
+{
+    struct tok reader, writer;
+
+    (void)state;
+    make(session, "[\"tokens:read\",\"activity:read\"]", &reader);
+    make(session, "[\"tokens:write\"]", &writer);
+    assert_insufficient(tsr_h_send(srv, "DELETE", TOKENS "/self", reader.secret, NULL),
+                        "tokens:write");
+    assert_true(tsr_h_verify(srv, reader.secret));
+    tsr_h_assert_status(tsr_h_get(srv, TOKENS "/self", reader.secret), 200);
+    tsr_h_assert_status(tsr_h_send(srv, "DELETE", TOKENS "/self", writer.secret, NULL), 204);
+    assert_false(tsr_h_verify(srv, writer.secret));
+}
+
 /* ---- the order of the checks ---- */
 
 static const char *console_cookie(void)
@@ -856,6 +872,12 @@ static void assert_verified(const struct tsr_h_resp *r, const struct tok *t, con
 static void assert_verify_refused(const struct tsr_h_resp *r)
 {
     tsr_h_assert_error(r, 403, "insufficient_scope", TSR_H_SRC_NONE, NULL);
+    /* The challenge names the scope, as every endpoint's does. */
+    const char *want = "Bearer error=\"insufficient_scope\", scope=\"";
+    const char *got = hdr(r, "WWW-Authenticate");
+    if (strncmp(got, want, strlen(want)) != 0) {
+        fail_msg("verify's 403 challenge is '%s'", got);
+    }
 }
 
 static void test_verify_scopes(void **state)
@@ -999,6 +1021,7 @@ int main(void)
         cmocka_unit_test(test_scopes_list),
         cmocka_unit_test(test_endpoint_scopes),
         cmocka_unit_test(test_two_scopes_and_session),
+        cmocka_unit_test(test_delete_self),
         cmocka_unit_test(test_order_of_checks),
         cmocka_unit_test(test_escalation_on_create),
         cmocka_unit_test(test_escalation_on_patch),
