@@ -26,8 +26,8 @@ extern char **environ;
 #define CMD_WAIT_MS   wait_ms(60000)
 #define MAX_WRAP      32 /* words of TSR_H_WRAPPER */
 #define MAX_BODY      (16 * 1024 * 1024)
-#define READY_PREFIX  "listening on http://127.0.0.1:"
-#define READY_TLS     "listening on https://127.0.0.1:"
+#define READY_PREFIX  "listening on http://"
+#define READY_TLS     "listening on https://"
 #define BASE62        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 /* ---- the wrapper (TSR_H_WRAPPER) ---- */
@@ -660,7 +660,7 @@ static void run_server(struct tsr_h_server *srv)
     argv[n++] = (char *)(uintptr_t)g_tesserad;
     argv[n++] = (char *)(uintptr_t) "serve";
     argv[n++] = (char *)(uintptr_t) "--listen";
-    argv[n++] = (char *)(uintptr_t) "127.0.0.1:0";
+    argv[n++] = srv->listen;
     argv[n++] = (char *)(uintptr_t) "--db";
     argv[n++] = srv->db;
     for (int i = 0; srv->args[i] != NULL; i++) {
@@ -684,20 +684,30 @@ static void run_server(struct tsr_h_server *srv)
         const char *e = tsr_h_server_stderr(srv);
         const char *ready = srv->cainfo[0] ? READY_TLS : READY_PREFIX;
         const char *p = strstr(e, ready);
-        if (p != NULL) {
-            p += strlen(ready);
+        const char *eol = p != NULL ? strchr(p, '\n') : NULL;
+        if (eol != NULL) {
+            /* HOST is "127.0.0.1" or "[::1]": the port follows the last colon. */
+            const char *host = p + strlen(ready);
+            const char *colon = eol;
+            while (colon > host && *colon != ':') {
+                colon--;
+            }
             char *endp = NULL;
             errno = 0;
-            long port = strtol(p, &endp, 10);
-            if (endp != p && *endp == '\n') {
-                if (errno != 0 || port <= 0 || port > 65535) {
-                    fail_msg("bad port in the ready line: %s", e);
-                }
-                srv->port = (int)port;
-                snprintf(srv->base, sizeof(srv->base), "%s://127.0.0.1:%d",
-                         srv->cainfo[0] ? "https" : "http", srv->port);
-                return;
+            long port = strtol(colon + 1, &endp, 10);
+            if (colon == host || endp != eol || errno != 0 || port <= 0 || port > 65535) {
+                fail_msg("bad host or port in the ready line: %s", e);
             }
+            srv->port = (int)port;
+            const char *scheme = srv->cainfo[0] ? "https://" : "http://";
+            size_t slen = strlen(scheme), hlen = (size_t)(colon - host);
+            if (slen + hlen + 7 > sizeof(srv->base)) {
+                fail_msg("the ready line's host is too long: %s", e);
+            }
+            memcpy(srv->base, scheme, slen);
+            memcpy(srv->base + slen, host, hlen);
+            snprintf(srv->base + slen + hlen, sizeof(srv->base) - slen - hlen, ":%d", srv->port);
+            return;
         }
         if (tsr_h_mono_ms() >= end) {
             kill(srv->pid, SIGKILL);
@@ -728,6 +738,8 @@ struct tsr_h_server *tsr_h_start(const struct tsr_h_opts *opts)
     if (opts != NULL && opts->cainfo != NULL) {
         snprintf(srv->cainfo, sizeof(srv->cainfo), "%s", opts->cainfo);
     }
+    snprintf(srv->listen, sizeof(srv->listen), "%s",
+             opts != NULL && opts->listen != NULL ? opts->listen : "127.0.0.1:0");
     int n = 0;
     for (int i = 0; opts != NULL && opts->args != NULL && opts->args[i] != NULL; i++) {
         if (n == 15) {

@@ -67,6 +67,7 @@ struct tsr_h_server {
     char *env[8];      /* extra "NAME=value" environment entries, NULL-ended */
     long log_start;    /* where the current run's lines start in log */
     char cainfo[4200]; /* TLS: the CA file libcurl checks the server with; "" for HTTP */
+    char listen[64];   /* --listen's value: "127.0.0.1:0" unless the options said otherwise */
 };
 
 struct tsr_h_opts {
@@ -76,11 +77,13 @@ struct tsr_h_opts {
     const char *parent;      /* where to make the server's folder (NULL: $TMPDIR or /tmp) */
     const char *cainfo;      /* the server serves HTTPS (args or env give --tls-cert and
                                 --tls-key): the CA file that verifies it; NULL: HTTP */
+    const char *listen;      /* --listen's value (NULL: "127.0.0.1:0"), e.g. "[::1]:0" for a
+                                server whose clients come from IPv6 */
 };
 
 /* Makes a temporary folder and starts `tesserad serve --listen 127.0.0.1:0
  * --db <dir>/tessera.db` with opts (NULL: defaults); waits at most 20 s for
- * its "listening on" line. */
+ * its "listening on" line, whose host and port become base. */
 struct tsr_h_server *tsr_h_start(const struct tsr_h_opts *opts);
 
 /* Starts the server again on its folder and database, with the same options. */
