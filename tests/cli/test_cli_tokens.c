@@ -626,7 +626,7 @@ static void test_update(void **state)
 
     r = tsr_c_run(g_env, NULL, "update", "token", id, NULL);
     tsr_c_assert_status(r, 2);
-    tsr_c_assert_has(r->err, "error: give at least one of --name, --description and --expires");
+    tsr_c_assert_has(r->err, "error: give at least one of --name, --description, --expires, ");
     r = tsr_c_run(g_env, NULL, "update", "token", id, "--expires", "someday", NULL);
     tsr_c_assert_status(r, 2);
     r = tsr_c_run(g_env, NULL, "update", "token", id, "--expires", "400d", NULL);
