@@ -112,7 +112,7 @@ _tessera()
         create) opts="--name --description --expires --scope --allow-ip --not-before" ;;
         list)
             if [[ $noun == scope || $noun == scopes ]]; then
-                opts=""
+                opts="--page-size"
             else
                 opts="--search --sort --page --page-size --all"
             fi

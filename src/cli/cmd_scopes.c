@@ -1,5 +1,7 @@
 /* cmd_scopes.c - tessera list scopes: what a token can be given */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
@@ -25,7 +27,7 @@ static bool seen_name(const json_t *all, const char *name)
 /* Fetches every page into one object shaped as the API's, with the results
  * of all pages: a list of scopes is short, and a chooser needs all of it.
  * One seen twice (an operator added a scope meanwhile) is kept once. */
-static int fetch_all(struct tsr_cli *cli, json_t **out)
+static int fetch_all(struct tsr_cli *cli, long page_size, json_t **out)
 {
     char path[128];
     json_t *first = NULL, *page = NULL, *all = json_array();
@@ -37,10 +39,9 @@ static int fetch_all(struct tsr_cli *cli, json_t **out)
         bool done;
 
         if (p == 1)
-            snprintf(path, sizeof(path), "/v4/iam/scopes?page_size=%d", TSR_PAGE_SIZE_MAX);
+            snprintf(path, sizeof(path), "/v4/iam/scopes?page_size=%ld", page_size);
         else
-            snprintf(path, sizeof(path), "/v4/iam/scopes?page_size=%d&page=%ld", TSR_PAGE_SIZE_MAX,
-                     p);
+            snprintf(path, sizeof(path), "/v4/iam/scopes?page_size=%ld&page=%ld", page_size, p);
         status = tsr_cli_call(cli, "GET", path, NULL, 200, &page);
         if (status != TSR_EXIT_OK)
             break;
@@ -103,11 +104,23 @@ static int print_scopes(const json_t *obj)
 
 int tsr_cmd_list_scopes(struct tsr_cli *cli)
 {
+    const char *given = cli->args->page_size;
+    long page_size = TSR_PAGE_SIZE_MAX;
+    char *end = NULL;
     json_t *obj = NULL;
-    int status = tsr_cli_auth(cli);
+    int status;
 
+    if (given != NULL) {
+        errno = 0;
+        page_size = given[0] >= '0' && given[0] <= '9' ? strtol(given, &end, 10) : 0;
+        if (page_size < 1 || page_size > TSR_PAGE_SIZE_MAX || errno != 0 || *end != '\0')
+            return tsr_cli_usage(cli,
+                                 "--page-size must be a whole number from 1 to %d, not '%.32s'",
+                                 TSR_PAGE_SIZE_MAX, given);
+    }
+    status = tsr_cli_auth(cli);
     if (status == TSR_EXIT_OK)
-        status = fetch_all(cli, &obj);
+        status = fetch_all(cli, page_size, &obj);
     if (status == TSR_EXIT_OK)
         status = cli->json ? tsr_cli_print_json(obj) : print_scopes(obj);
     json_decref(obj);

@@ -21,7 +21,7 @@ const char tsr_help_text[] =
     "  create token --name N --expires E [--description D] [--scope S]...\n"
     "               [--allow-ip CIDR]... [--not-before T]\n"
     "  list tokens [--search S] [--sort [-]FIELD] [--page N] [--page-size N] [--all]\n"
-    "  list scopes                     the scopes a token can be given\n"
+    "  list scopes [--page-size N]     the scopes a token can be given\n"
     "  describe token ID\n"
     "  update token ID [--name N] [--description D] [--expires E] [--scope S]...\n"
     "               [--allow-ip CIDR]... [--allow-anywhere] [--not-before T]\n"
@@ -126,10 +126,14 @@ static const struct tsr_command commands[] = {
      "  tessera list tokens --sort expires\n"
      "  tessera list tokens --all --output json | jq -r '.results[].id'\n",
      tsr_cmd_list},
-    {"list", "scope", 0, 0, 0, "tessera list scopes",
+    {"list", "scope", TSR_OPT_PAGE_SIZE, 0, 0, "tessera list scopes [--page-size N]",
      "Lists every scope a token can be given: Tessera's own (builtin) first, then\n"
      "those the server's operator added for the services behind it (operator),\n"
-     "with what each allows. A token holds global unless made with --scope.\n"
+     "with what each allows. A token holds global unless made with --scope. It\n"
+     "reads every page.\n"
+     "\n"
+     "  --page-size N      scopes per request, 1 to " TSR_PAGE_SIZE_MAX_TEXT
+     " (default " TSR_PAGE_SIZE_MAX_TEXT ")\n"
      "\n"
      "Examples:\n"
      "  tessera list scopes\n"

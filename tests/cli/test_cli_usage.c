@@ -21,7 +21,7 @@ static const char *const commands[][3] = {
      "usage: tessera create token --name N --expires E [--description D] "
      "[--scope S]... [--allow-ip CIDR]... [--not-before T]\n"},
     {"list", "tokens", "usage: tessera list tokens [--search S] [--sort [-]FIELD]"},
-    {"list", "scopes", "usage: tessera list scopes\n"},
+    {"list", "scopes", "usage: tessera list scopes [--page-size N]\n"},
     {"describe", "token", "usage: tessera describe token ID"},
     {"update", "token",
      "usage: tessera update token ID [--name N] [--description D] [--expires E] "
@@ -183,7 +183,7 @@ static void test_completion_in_bash(void **state)
                              "--allow-ip --allow-anywhere\n"
                              "--clear-not-before\n"
                              "\n"
-                             "--output --server --token --help\n");
+                             "--page-size --output --server --token --help\n");
 }
 
 static void test_usage_errors_exit_2(void **state)
