@@ -1,7 +1,8 @@
 # bash completion for tessera, the Tessera command-line client.
 # Install: copy to /usr/share/bash-completion/completions/tessera, or run
 #   source <(tessera completion bash)
-# Token ids are completed from `tessera list tokens --all --output json`.
+# Token ids are completed from `tessera list tokens --all --output json`, and
+# scope names from `tessera list scopes --output json`.
 # COMPREPLY=($(compgen ...)) is the completion idiom: its words hold no spaces.
 # shellcheck disable=SC2207
 
@@ -11,11 +12,18 @@ _tessera_ids()
         sed -n 's/^ *"id": "\([0-9a-f-]*\)".*/\1/p'
 }
 
+_tessera_scopes()
+{
+    tessera list scopes --output json 2>/dev/null |
+        sed -n 's/^ *"name": "\([a-z0-9_.:-]*\)".*/\1/p'
+}
+
 _tessera()
 {
     local cur prev words cword
     if declare -F _init_completion >/dev/null 2>&1; then
-        _init_completion -n = || return
+        # Scope names hold ':', which bash splits words at: keep them whole.
+        _init_completion -n =: || return
     else
         cur="${COMP_WORDS[COMP_CWORD]}"
         prev="${COMP_WORDS[COMP_CWORD-1]}"
@@ -37,7 +45,15 @@ _tessera()
         COMPREPLY=($(compgen -W "1d 7d 15d 30d 90d 1y" -- "$cur"))
         return
         ;;
-    --server | --token | --email | --name | --description | --search | --page | --page-size)
+    --scope)
+        COMPREPLY=($(compgen -W "$(_tessera_scopes)" -- "$cur"))
+        if declare -F __ltrim_colon_completions >/dev/null 2>&1; then
+            __ltrim_colon_completions "$cur"
+        fi
+        return
+        ;;
+    --server | --token | --email | --name | --description | --search | --page | --page-size | \
+        --allow-ip | --not-before)
         return
         ;;
     esac
@@ -48,7 +64,7 @@ _tessera()
         w="${words[i]}"
         case "$w" in
         --output | -o | --server | --token | --email | --name | --description | --expires | \
-            --search | --sort | --page | --page-size)
+            --search | --sort | --page | --page-size | --scope | --allow-ip | --not-before)
             ((i++))
             ;;
         -*) ;;
@@ -87,13 +103,24 @@ _tessera()
         ;;
     create | list | describe | update | delete)
         if [[ -z $noun ]]; then
-            COMPREPLY=($(compgen -W "token tokens personal-token personal-tokens" -- "$cur"))
+            local nouns="token tokens personal-token personal-tokens"
+            [[ $verb == list ]] && nouns="$nouns scope scopes"
+            COMPREPLY=($(compgen -W "$nouns" -- "$cur"))
             return
         fi
         case "$verb" in
-        create) opts="--name --description --expires" ;;
-        list) opts="--search --sort --page --page-size --all" ;;
-        update) opts="--name --description --expires" ;;
+        create) opts="--name --description --expires --scope --allow-ip --not-before" ;;
+        list)
+            if [[ $noun == scope || $noun == scopes ]]; then
+                opts="--page-size"
+            else
+                opts="--search --sort --page --page-size --all"
+            fi
+            ;;
+        update)
+            opts="--name --description --expires --scope --allow-ip --allow-anywhere"
+            opts="$opts --not-before --clear-not-before"
+            ;;
         delete) opts="--yes" ;;
         esac
         if [[ $cur != -* && $nargs -eq 0 && $verb =~ ^(describe|update|delete)$ ]]; then

@@ -9,16 +9,19 @@ struct opt_def {
     char letter;      /* short form, or 0 */
     enum tsr_opt bit;
     size_t value; /* offset of the value's pointer in struct tsr_args, or 0 for a switch */
+    size_t list;  /* offset of its struct tsr_args_list instead, for a list option */
 };
 
-#define VALUE(field) offsetof(struct tsr_args, field)
+#define VALUE(field) offsetof(struct tsr_args, field), 0
+#define LIST(field)  0, offsetof(struct tsr_args, field)
+#define SWITCH       0, 0
 
 static const struct opt_def opts[] = {
     {"output", 'o', TSR_OPT_OUTPUT, VALUE(output)},
     {"server", 0, TSR_OPT_SERVER, VALUE(server)},
     {"token", 0, TSR_OPT_TOKEN, VALUE(token)},
-    {"help", 'h', TSR_OPT_HELP, 0},
-    {"version", 0, TSR_OPT_VERSION, 0},
+    {"help", 'h', TSR_OPT_HELP, SWITCH},
+    {"version", 0, TSR_OPT_VERSION, SWITCH},
     {"email", 0, TSR_OPT_EMAIL, VALUE(email)},
     {"name", 0, TSR_OPT_NAME, VALUE(name)},
     {"description", 0, TSR_OPT_DESCRIPTION, VALUE(description)},
@@ -27,8 +30,13 @@ static const struct opt_def opts[] = {
     {"sort", 0, TSR_OPT_SORT, VALUE(sort)},
     {"page", 0, TSR_OPT_PAGE, VALUE(page)},
     {"page-size", 0, TSR_OPT_PAGE_SIZE, VALUE(page_size)},
-    {"all", 0, TSR_OPT_ALL, 0},
-    {"yes", 'y', TSR_OPT_YES, 0},
+    {"all", 0, TSR_OPT_ALL, SWITCH},
+    {"yes", 'y', TSR_OPT_YES, SWITCH},
+    {"scope", 0, TSR_OPT_SCOPE, LIST(scopes)},
+    {"allow-ip", 0, TSR_OPT_ALLOW_IP, LIST(allow_ips)},
+    {"allow-anywhere", 0, TSR_OPT_ALLOW_ANYWHERE, SWITCH},
+    {"not-before", 0, TSR_OPT_NOT_BEFORE, VALUE(not_before)},
+    {"clear-not-before", 0, TSR_OPT_CLEAR_NOT_BEFORE, SWITCH},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -64,12 +72,23 @@ static const struct opt_def *find_short(char letter)
     return NULL;
 }
 
-static void set_value(struct tsr_args *out, const struct opt_def *d, const char *value)
+static enum tsr_err set_value(struct tsr_args *out, const struct opt_def *d, const char *spelled,
+                              const char *value, char *why, size_t why_size)
 {
-    /* The offset names one of the const char * members: write through it. */
-    const char **slot = (const char **)(void *)((char *)out + d->value);
+    if (d->list != 0) {
+        struct tsr_args_list *l = (struct tsr_args_list *)(void *)((char *)out + d->list);
 
-    *slot = value;
+        if (l->n == TSR_ARGS_MAX_LIST) {
+            snprintf(why, why_size, "option %s given more than %d times", spelled,
+                     TSR_ARGS_MAX_LIST);
+            return TSR_ERR_INVALID;
+        }
+        l->v[l->n++] = value;
+        return TSR_OK;
+    }
+    /* The offset names one of the const char * members: write through it. */
+    *(const char **)(void *)((char *)out + d->value) = value;
+    return TSR_OK;
 }
 
 /* Takes the option d, whose inline value (after '=' or a short letter) is
@@ -80,7 +99,7 @@ static enum tsr_err take(const struct opt_def *d, const char *spelled, const cha
                          size_t why_size)
 {
     out->given |= d->bit;
-    if (d->value == 0) {
+    if (d->value == 0 && d->list == 0) {
         if (inline_value != NULL) {
             snprintf(why, why_size, "option %s takes no value", spelled);
             return TSR_ERR_INVALID;
@@ -94,8 +113,7 @@ static enum tsr_err take(const struct opt_def *d, const char *spelled, const cha
         }
         inline_value = argv[++*i];
     }
-    set_value(out, d, inline_value);
-    return TSR_OK;
+    return set_value(out, d, spelled, inline_value, why, why_size);
 }
 
 static enum tsr_err add_word(struct tsr_args *out, const char *word, char *why, size_t why_size)

@@ -5,7 +5,8 @@
  * json` are the same. Long options take their value as `--name=V` or
  * `--name V`, short ones as `-o V` or `-oV`; `--` ends the options. An option
  * given twice keeps its last value, so that an alias with defaults can be
- * overridden.
+ * overridden; only the list options (`--scope`, `--allow-ip`) collect every
+ * value, in order, since a token holds several of each.
  */
 #ifndef TSR_CLI_ARGS_H
 #define TSR_CLI_ARGS_H
@@ -32,12 +33,26 @@ enum tsr_opt {
     TSR_OPT_PAGE_SIZE = 1u << 12,
     TSR_OPT_ALL = 1u << 13,
     TSR_OPT_YES = 1u << 14,
+    TSR_OPT_SCOPE = 1u << 15,
+    TSR_OPT_ALLOW_IP = 1u << 16,
+    TSR_OPT_ALLOW_ANYWHERE = 1u << 17,
+    TSR_OPT_NOT_BEFORE = 1u << 18,
+    TSR_OPT_CLEAR_NOT_BEFORE = 1u << 19,
 };
 
 /* The options every command takes. */
 #define TSR_OPT_GLOBAL (TSR_OPT_OUTPUT | TSR_OPT_SERVER | TSR_OPT_TOKEN | TSR_OPT_HELP)
 
 #define TSR_ARGS_MAX_WORDS 8
+/* Values one list option may collect: far above what the server takes (50),
+ * so that it, not tessera, says how many a token may hold. */
+#define TSR_ARGS_MAX_LIST 256
+
+/* The values of a list option, in the order given. */
+struct tsr_args_list {
+    const char *v[TSR_ARGS_MAX_LIST];
+    size_t n;
+};
 
 /* What the command line said. Every string points into argv. */
 struct tsr_args {
@@ -45,12 +60,13 @@ struct tsr_args {
     size_t nwords;
     unsigned given; /* the tsr_opt bits of the options present */
     const char *output, *server, *token, *email, *name, *description, *expires, *search, *sort,
-        *page, *page_size;
+        *page, *page_size, *not_before;
+    struct tsr_args_list scopes, allow_ips; /* --scope, --allow-ip */
 };
 
 /* Parses argv[1..argc) into out. Returns TSR_OK, or TSR_ERR_INVALID with a
  * sentence for the user in why (an unknown option, a missing value, too many
- * words). */
+ * words or list values). */
 enum tsr_err tsr_args_parse(int argc, char **argv, struct tsr_args *out, char *why,
                             size_t why_size) TSR_MUST_CHECK;
 

@@ -17,6 +17,8 @@
 #define ASKS           3    /* how often a question is asked before giving up */
 #define PAGES_MAX      1000 /* --all stops here: 100,000 tokens */
 #define NAME_COLS      40   /* longer names are cut in tables; describe shows them whole */
+#define SCOPE_COLS     32   /* and longer lists of scopes */
+#define WRAP_COLS      64   /* describe breaks lists of scopes and addresses here */
 #define PATH_MAX_BYTES 2048
 #define DEFAULT_EXPIRY "30d"
 
@@ -49,12 +51,60 @@ static int token_path(struct tsr_cli *cli, bool self_ok, char *path, size_t size
                          given);
 }
 
-/* Prints a token object as labelled lines. */
+/* The strings of arr joined by spaces, with a line break instead of the
+ * space before one that would take a line past WRAP_COLS: tsr_out_pair
+ * indents the lines after the first. none when arr is empty; NULL when arr
+ * is not an array (a server from before scopes) or memory ran out. The
+ * caller frees it. */
+static char *wrapped(const json_t *arr, const char *none)
+{
+    const json_t *s;
+    size_t i, size = 1, o = 0, cols = 0;
+    char *out;
+
+    if (!json_is_array(arr))
+        return NULL;
+    if (json_array_size(arr) == 0)
+        return strdup(none);
+    json_array_foreach(arr, i, s)
+    {
+        size += (json_is_string(s) ? json_string_length(s) : 1) + 1;
+    }
+    out = malloc(size);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\0';
+    json_array_foreach(arr, i, s)
+    {
+        const char *text = json_is_string(s) ? json_string_value(s) : "?";
+        size_t w = tsr_out_width(text);
+        bool wrap = i > 0 && cols + 1 + w > WRAP_COLS;
+
+        o += (size_t)snprintf(out + o, size - o, "%s%s", i == 0 ? "" : wrap ? "\n" : " ", text);
+        cols = wrap || i == 0 ? w : cols + 1 + w;
+    }
+    return out;
+}
+
+/* Prints "label: value" for a list member of t, when t has it. */
+static bool print_list_pair(const json_t *t, const char *label, const char *key, const char *none)
+{
+    char *text = wrapped(json_object_get(t, key), none);
+    bool ok = text == NULL || tsr_out_pair(stdout, label, text) == TSR_OK;
+
+    free(text);
+    return ok;
+}
+
+/* Prints a token object as labelled lines. Members that an older server
+ * does not send (scopes and the rest) are left out rather than guessed. */
 static int print_token(const json_t *t)
 {
     char name[TSR_OUT_CELL_MAX], when[96];
     const char *desc = tsr_out_jstr(t, "description");
     json_t *used = json_object_get(t, "last_used_at");
+    json_t *not_before = json_object_get(t, "not_before");
+    json_t *used_ip = json_object_get(t, "last_used_ip");
     int64_t now = tsr_time_now();
     bool ok;
 
@@ -64,13 +114,23 @@ static int print_token(const json_t *t)
          tsr_out_pair(stdout, "Description", desc[0] != '\0' ? desc : "-") == TSR_OK &&
          tsr_out_pair(stdout, "Hint", tsr_out_jstr(t, "key_hint")) == TSR_OK &&
          tsr_out_pair(stdout, "Status", tsr_out_jstr(t, "status")) == TSR_OK;
+    ok = ok && print_list_pair(t, "Scopes", "scopes", "-");
+    ok = ok && print_list_pair(t, "Allowed IPs", "allowed_ips", "anywhere");
     tsr_out_time(tsr_out_jstr(t, "created"), now, true, when, sizeof(when));
     ok = ok && tsr_out_pair(stdout, "Created", when) == TSR_OK;
+    if (json_is_string(not_before))
+        tsr_out_time(json_string_value(not_before), now, true, when, sizeof(when));
+    else
+        snprintf(when, sizeof(when), "none");
+    ok = ok && (not_before == NULL || tsr_out_pair(stdout, "Not before", when) == TSR_OK);
     tsr_out_time(tsr_out_jstr(t, "expires_at"), now, true, when, sizeof(when));
     ok = ok && tsr_out_pair(stdout, "Expires", when) == TSR_OK;
     tsr_out_time(json_is_string(used) ? json_string_value(used) : NULL, now, true, when,
                  sizeof(when));
     ok = ok && tsr_out_pair(stdout, "Last used", when) == TSR_OK;
+    ok = ok && (used_ip == NULL ||
+                tsr_out_pair(stdout, "Last used IP",
+                             json_is_string(used_ip) ? json_string_value(used_ip) : "-") == TSR_OK);
     if (!ok || fflush(stdout) != 0)
         return tsr_cli_write_failed();
 
@@ -86,6 +146,60 @@ static bool parse_expiry(const char *text, char out[TSR_TIME_LEN + 1], char *why
         return false;
     tsr_time_format(t, out);
     return true;
+}
+
+/* --not-before: the forms of --expires, counted the same way. */
+static bool parse_not_before(const char *text, char out[TSR_TIME_LEN + 1], char *why, size_t size)
+{
+    int64_t t;
+
+    if (tsr_when_parse(text, "the not-before time", tsr_time_now(), &t, why, size) != TSR_OK)
+        return false;
+    tsr_time_format(t, out);
+    return true;
+}
+
+/* Sets body's member key to the values of l as an array of strings, as
+ * given: which names and blocks are good is the server's to say. False
+ * when a value is not UTF-8 (jansson refuses it) or memory ran out. */
+static bool set_list(json_t *body, const char *key, const struct tsr_args_list *l)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr != NULL && i < l->n; i++) {
+        if (json_array_append_new(arr, json_string(l->v[i])) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    return arr != NULL && json_object_set_new(body, key, arr) == 0;
+}
+
+/* What create and update send about scopes, addresses and not-before,
+ * added to body. Returns TSR_EXIT_OK, or TSR_EXIT_USAGE having said why. */
+static int set_limits(struct tsr_cli *cli, json_t *body)
+{
+    const struct tsr_args *a = cli->args;
+    char not_before[TSR_TIME_LEN + 1], why[256];
+    bool ok = true;
+
+    if (a->allow_ips.n > 0 && (a->given & TSR_OPT_ALLOW_ANYWHERE) != 0)
+        return tsr_cli_usage(cli, "--allow-ip and --allow-anywhere cannot be used together");
+    if (a->not_before != NULL && (a->given & TSR_OPT_CLEAR_NOT_BEFORE) != 0)
+        return tsr_cli_usage(cli, "--not-before and --clear-not-before cannot be used together");
+    if (a->not_before != NULL && !parse_not_before(a->not_before, not_before, why, sizeof(why)))
+        return tsr_cli_usage(cli, "%s", why);
+    ok = a->scopes.n == 0 || set_list(body, "scopes", &a->scopes);
+    ok = ok && (a->allow_ips.n == 0 || set_list(body, "allowed_ips", &a->allow_ips));
+    ok = ok && ((a->given & TSR_OPT_ALLOW_ANYWHERE) == 0 ||
+                json_object_set_new(body, "allowed_ips", json_array()) == 0);
+    ok = ok && (a->not_before == NULL ||
+                json_object_set_new(body, "not_before", json_string(not_before)) == 0);
+    ok = ok && ((a->given & TSR_OPT_CLEAR_NOT_BEFORE) == 0 ||
+                json_object_set_new(body, "not_before", json_null()) == 0);
+    if (!ok)
+        return tsr_cli_usage(cli, "the scopes and addresses must be UTF-8 text");
+    return TSR_EXIT_OK;
 }
 
 /* ---- create ---- */
@@ -131,7 +245,7 @@ int tsr_cmd_create(struct tsr_cli *cli)
 {
     const struct tsr_args *a = cli->args;
     char name[ANSWER_MAX], expires[TSR_TIME_LEN + 1], why[256], when[96];
-    char shown[TSR_OUT_CELL_MAX];
+    char shown[TSR_OUT_CELL_MAX], not_before[TSR_TIME_LEN + 1];
     json_t *body = NULL, *resp = NULL, *data;
     const char *key;
     int status = tsr_cli_auth(cli);
@@ -140,6 +254,8 @@ int tsr_cmd_create(struct tsr_cli *cli)
         return status;
     /* Check what was given before asking for what was not. */
     if (a->expires != NULL && !parse_expiry(a->expires, expires, why, sizeof(why)))
+        return tsr_cli_usage(cli, "%s", why);
+    if (a->not_before != NULL && !parse_not_before(a->not_before, not_before, why, sizeof(why)))
         return tsr_cli_usage(cli, "%s", why);
     if ((a->name == NULL || a->expires == NULL) && !tsr_prompt_is_tty())
         return tsr_cli_usage(cli,
@@ -164,6 +280,10 @@ int tsr_cmd_create(struct tsr_cli *cli)
     if (body == NULL) {
         /* jansson refuses text that is not UTF-8. */
         return tsr_cli_usage(cli, "the name and description must be UTF-8 text");
+    }
+    if ((status = set_limits(cli, body)) != TSR_EXIT_OK) {
+        json_decref(body);
+        return status;
     }
     status = tsr_cli_call(cli, "POST", "/v4/iam/personal_tokens", body, 201, &resp);
     json_decref(body);
@@ -328,8 +448,38 @@ static int list_all(struct tsr_cli *cli, struct listing *ls, json_t **out)
 }
 
 static const char *const list_heads[] = {
-    "ID", "NAME", "HINT", "CREATED (UTC)", "EXPIRES (UTC)", "LAST USED", "STATUS",
+    "ID", "NAME", "SCOPES", "HINT", "CREATED (UTC)", "EXPIRES (UTC)", "LAST USED", "STATUS",
 };
+
+/* A token's scopes, space-separated, for a table: at most SCOPE_COLS
+ * columns, cut after the last whole name that fits with " …" (a first name
+ * too long by itself is cut as names are); "-" when the server sent none. */
+static void scopes_cell(const json_t *t, char *out, size_t size)
+{
+    const json_t *arr = json_object_get(t, "scopes"), *s;
+    size_t i, n = json_array_size(arr), cols = 0, o = 0;
+
+    snprintf(out, size, "-");
+    json_array_foreach(arr, i, s)
+    {
+        char name[SCOPE_COLS * 4 + 8];
+        const char *text = json_is_string(s) ? json_string_value(s) : "?";
+        size_t w = tsr_out_clean(text, name, sizeof(name), SCOPE_COLS);
+        /* Unless this is the last, what follows needs room for " …". */
+        size_t room = i + 1 < n ? SCOPE_COLS - 2 : SCOPE_COLS;
+
+        if (cols + (i > 0) + w > room) {
+            /* Not even the first fits: cut it, which shows an ellipsis. */
+            if (i == 0)
+                tsr_out_clean(text, out, size, SCOPE_COLS - 2);
+            else
+                snprintf(out + o, size - o, " \xE2\x80\xA6");
+            return;
+        }
+        o += (size_t)snprintf(out + o, size - o, "%s%s", i > 0 ? " " : "", name);
+        cols += (i > 0) + w;
+    }
+}
 
 static int print_list(struct tsr_cli *cli, const json_t *obj, long page, bool all)
 {
@@ -355,13 +505,15 @@ static int print_list(struct tsr_cli *cli, const json_t *obj, long page, bool al
     tsr_table_init(&table, sizeof(list_heads) / sizeof(list_heads[0]), list_heads);
     json_array_foreach(results, i, t)
     {
-        char name[TSR_OUT_CELL_MAX], hint[32], created[TSR_OUT_WHEN_LEN + 1], expires[96], used[64];
+        char name[TSR_OUT_CELL_MAX], scopes[TSR_OUT_CELL_MAX], hint[32];
+        char created[TSR_OUT_WHEN_LEN + 1], expires[96], used[64];
         const json_t *u = json_object_get(t, "last_used_at");
-        const char *cells[] = {tsr_out_jstr(t, "id"),    name, hint, created, expires, used,
+        const char *cells[] = {tsr_out_jstr(t, "id"),    name, scopes, hint, created, expires, used,
                                tsr_out_jstr(t, "status")};
         int64_t when;
 
         tsr_out_clean(tsr_out_jstr(t, "name"), name, sizeof(name), NAME_COLS);
+        scopes_cell(t, scopes, sizeof(scopes));
         tsr_out_clean(tsr_out_jstr(t, "key_hint"), hint, sizeof(hint), 0);
         if (tsr_time_parse(tsr_out_jstr(t, "created"), strlen(tsr_out_jstr(t, "created")), &when) ==
             TSR_OK)
@@ -468,8 +620,12 @@ int tsr_cmd_update(struct tsr_cli *cli)
 
     if (status != TSR_EXIT_OK)
         return status;
-    if (a->name == NULL && a->description == NULL && a->expires == NULL)
-        return tsr_cli_usage(cli, "give at least one of --name, --description and --expires");
+    if ((a->given &
+         (TSR_OPT_NAME | TSR_OPT_DESCRIPTION | TSR_OPT_EXPIRES | TSR_OPT_SCOPE | TSR_OPT_ALLOW_IP |
+          TSR_OPT_ALLOW_ANYWHERE | TSR_OPT_NOT_BEFORE | TSR_OPT_CLEAR_NOT_BEFORE)) == 0)
+        return tsr_cli_usage(cli, "give at least one of --name, --description, --expires, "
+                                  "--scope, --allow-ip, --allow-anywhere, --not-before and "
+                                  "--clear-not-before");
     if (a->expires != NULL && !parse_expiry(a->expires, expires, why, sizeof(why)))
         return tsr_cli_usage(cli, "%s", why);
     body = json_object();
@@ -482,6 +638,10 @@ int tsr_cmd_update(struct tsr_cli *cli)
     if (!ok) {
         json_decref(body);
         return tsr_cli_usage(cli, "the name and description must be UTF-8 text");
+    }
+    if ((status = set_limits(cli, body)) != TSR_EXIT_OK) {
+        json_decref(body);
+        return status;
     }
     status = tsr_cli_auth(cli);
     if (status == TSR_EXIT_OK)

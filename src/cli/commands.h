@@ -1,11 +1,11 @@
 /* commands.h - tessera's commands: the table main.c dispatches on, and each
  * command's entry point
  *
- * A command is a verb, and for the token commands a noun (`token`, with the
- * aliases `tokens`, `personal-token` and `personal-tokens`), as in kubectl
- * and the Azion CLI. Each entry point takes a cli that tsr_cli_start has set
- * up, with its parameters in cli->params, and returns an exit status
- * (enum tsr_exit), having printed why when it is not 0.
+ * A command is a verb, and for the token and scope commands a noun (`token`,
+ * with the aliases `tokens`, `personal-token` and `personal-tokens`; `scope`,
+ * with `scopes`), as in kubectl and the Azion CLI. Each entry point takes a cli that tsr_cli_start
+ * has set up, with its parameters in cli->params, and returns an exit status (enum tsr_exit),
+ * having printed why when it is not 0.
  */
 #ifndef TSR_CLI_COMMANDS_H
 #define TSR_CLI_COMMANDS_H
@@ -17,7 +17,7 @@
 
 struct tsr_command {
     const char *verb;
-    const char *noun;  /* "token", or NULL for a one-word command */
+    const char *noun;  /* "token" or "scope", or NULL for a one-word command */
     unsigned opts;     /* the options it takes besides TSR_OPT_GLOBAL */
     size_t min_params; /* words after the command's own */
     size_t max_params;
@@ -30,8 +30,8 @@ struct tsr_command {
  * Cannot fail. */
 const struct tsr_command *tsr_commands(size_t *n);
 
-/* Whether word names the token noun or one of its aliases. */
-bool tsr_is_token_noun(const char *word);
+/* Whether word names noun ("token" or "scope") or one of its aliases. */
+bool tsr_noun_matches(const char *noun, const char *word);
 
 /* The general help text. */
 extern const char tsr_help_text[];
@@ -50,6 +50,9 @@ int tsr_cmd_list(struct tsr_cli *cli);
 int tsr_cmd_describe(struct tsr_cli *cli);
 int tsr_cmd_update(struct tsr_cli *cli);
 int tsr_cmd_delete(struct tsr_cli *cli);
+
+/* cmd_scopes.c */
+int tsr_cmd_list_scopes(struct tsr_cli *cli);
 
 /* completion.c */
 int tsr_cmd_completion(struct tsr_cli *cli);

@@ -1,4 +1,5 @@
-/* expiry.c - what `--expires` accepts: presets, Nd/Nw/Ny, or a date */
+/* expiry.c - what `--expires` and `--not-before` accept: presets, Nd/Nw/Ny,
+ * or a date */
 #include "cli/expiry.h"
 
 #include <stdbool.h>
@@ -53,12 +54,18 @@ static bool add_years(int64_t now, int64_t years, int64_t *out)
 enum tsr_err tsr_expiry_parse(const char *text, int64_t now, int64_t *out, char *why,
                               size_t why_size)
 {
+    return tsr_when_parse(text, "the expiry", now, out, why, why_size);
+}
+
+enum tsr_err tsr_when_parse(const char *text, const char *what, int64_t now, int64_t *out,
+                            char *why, size_t why_size)
+{
     int64_t amount = 0, t = 0;
     char unit = 0;
 
     if (split_amount(text, &amount, &unit) && strchr("dDwWyY", unit) != NULL) {
         if (amount < 1 || amount > MAX_AMOUNT) {
-            snprintf(why, why_size, "the expiry '%s' must count from 1 to %d", text, MAX_AMOUNT);
+            snprintf(why, why_size, "%s '%s' must count from 1 to %d", what, text, MAX_AMOUNT);
             return TSR_ERR_INVALID;
         }
         if (unit == 'd' || unit == 'D')
@@ -68,7 +75,7 @@ enum tsr_err tsr_expiry_parse(const char *text, int64_t now, int64_t *out, char 
         else if (!add_years(now, amount, &t))
             t = TSR_TIME_MAX + 1;
         if (t > TSR_TIME_MAX) {
-            snprintf(why, why_size, "the expiry '%s' is after the year 9999", text);
+            snprintf(why, why_size, "%s '%s' is after the year 9999", what, text);
             return TSR_ERR_INVALID;
         }
         *out = t;
@@ -78,6 +85,6 @@ enum tsr_err tsr_expiry_parse(const char *text, int64_t now, int64_t *out, char 
         *out = t;
         return TSR_OK;
     }
-    snprintf(why, why_size, "the expiry '%.64s' is not one of %s", text, TSR_EXPIRY_FORMS);
+    snprintf(why, why_size, "%s '%.64s' is not one of %s", what, text, TSR_EXPIRY_FORMS);
     return TSR_ERR_INVALID;
 }

@@ -1,4 +1,5 @@
-/* expiry.h - what `--expires` accepts: presets, Nd/Nw/Ny, or a date
+/* expiry.h - what `--expires` and `--not-before` accept: presets, Nd/Nw/Ny,
+ * or a date
  *
  * Relative forms are counted from now on this machine and sent as an RFC 3339
  * UTC expires_at; the server checks the result against its own clock and
@@ -26,6 +27,11 @@
  * server does, with its own clock. */
 enum tsr_err tsr_expiry_parse(const char *text, int64_t now, int64_t *out, char *why,
                               size_t why_size) TSR_MUST_CHECK;
+
+/* The same for another time, named by what in the sentence ("the
+ * not-before time"), so that a mistake says which option it was in. */
+enum tsr_err tsr_when_parse(const char *text, const char *what, int64_t now, int64_t *out,
+                            char *why, size_t why_size) TSR_MUST_CHECK;
 
 /* The forms, for help texts and prompts. */
 #define TSR_EXPIRY_FORMS "1d, 7d, 15d, 30d, 90d, 1y, any Nd, Nw or Ny, or a date such as 2026-12-30"

@@ -12,21 +12,26 @@ const char tsr_help_text[] =
     "usage: tessera <command> [options]\n"
     "\n"
     "Tessera's command-line client: create, list, change and revoke your personal\n"
-    "tokens on a Tessera server.\n"
+    "tokens on a Tessera server, and say what each may do and from where.\n"
     "\n"
     "Commands:\n"
     "  login [--email E] [--token T]   log in; store a token made for this machine\n"
     "  logout                          revoke the stored token and forget it\n"
     "  whoami                          show whose token is in force\n"
-    "  create token --name N --expires E [--description D]\n"
+    "  create token --name N --expires E [--description D] [--scope S]...\n"
+    "               [--allow-ip CIDR]... [--not-before T]\n"
     "  list tokens [--search S] [--sort [-]FIELD] [--page N] [--page-size N] [--all]\n"
+    "  list scopes [--page-size N]     the scopes a token can be given\n"
     "  describe token ID\n"
-    "  update token ID [--name N] [--description D] [--expires E]\n"
+    "  update token ID [--name N] [--description D] [--expires E] [--scope S]...\n"
+    "               [--allow-ip CIDR]... [--allow-anywhere] [--not-before T]\n"
+    "               [--clear-not-before]\n"
     "  delete token ID [--yes]\n"
     "  completion bash                 print the bash completion script\n"
     "  help [COMMAND]                  this text, or a command's\n"
     "\n"
-    "'tokens', 'personal-token' and 'personal-tokens' may stand for 'token'.\n"
+    "'tokens', 'personal-token' and 'personal-tokens' may stand for 'token', and\n"
+    "'scopes' for 'scope'.\n"
     "\n"
     "Options for every command:\n"
     "  -o, --output table|json   table (the default) or the API's own JSON object\n"
@@ -45,6 +50,19 @@ const char tsr_help_text[] =
     "                     date next year), any Nd, Nw or Ny, or a date or time such\n"             \
     "                     as 2026-12-30, 2026-12-30T17:00 or 2026-12-30T17:00:00+01:00\n"          \
     "                     (no zone means UTC)\n"
+
+#define LIMITS_HELP                                                                                \
+    "  --scope S          what the token may do: a scope's name, as 'tessera list\n"               \
+    "                     scopes' shows; repeat for more. Without it, global:\n"                   \
+    "                     everything you may do\n"                                                 \
+    "  --allow-ip CIDR    an IPv4 or IPv6 address or block (10.0.0.0/8,\n"                         \
+    "                     2001:db8::/48) the token may be used from; repeat for\n"                 \
+    "                     more. Without it, anywhere\n"                                            \
+    "  --not-before T     when it starts working, in the forms of --expires\n"
+
+#define LIMITS_EXAMPLE                                                                             \
+    "  tessera create token --name 'orders reader' --expires 90d \\\n"                             \
+    "      --scope orders:read --scope tokens:read --allow-ip 10.0.0.0/8\n"
 
 static const struct tsr_command commands[] = {
     {"login", NULL, TSR_OPT_EMAIL, 0, 0, "tessera login [--email E] [--server URL] | --token T",
@@ -71,23 +89,30 @@ static const struct tsr_command commands[] = {
      "Shows the account that the token in force belongs to, the server, and which\n"
      "token it is and when it expires.\n",
      tsr_cmd_whoami},
-    {"create", "token", TSR_OPT_NAME | TSR_OPT_DESCRIPTION | TSR_OPT_EXPIRES, 0, 0,
-     "tessera create token --name N --expires E [--description D]",
+    {"create", "token",
+     TSR_OPT_NAME | TSR_OPT_DESCRIPTION | TSR_OPT_EXPIRES | TSR_OPT_SCOPE | TSR_OPT_ALLOW_IP |
+         TSR_OPT_NOT_BEFORE,
+     0, 0,
+     "tessera create token --name N --expires E [--description D] [--scope S]... "
+     "[--allow-ip CIDR]... [--not-before T]",
      "Makes a personal token and prints its secret once, alone on standard output,\n"
      "so that $(tessera create token ...) captures it; everything else goes to\n"
-     "standard error. On a terminal, a missing name or expiry is asked for.\n"
+     "standard error. On a terminal, a missing name or expiry is asked for. The\n"
+     "server checks the scopes and addresses and says what it refuses.\n"
      "\n"
      "  --name N           1 to " TSR_NAME_MAX_CHARS_TEXT " characters\n"
-     "  --description D    up to " TSR_DESC_MAX_CHARS_TEXT " characters\n" EXPIRES_HELP "\n"
+     "  --description D    up to " TSR_DESC_MAX_CHARS_TEXT " characters\n" EXPIRES_HELP LIMITS_HELP
+     "\n"
      "Examples:\n"
      "  tessera create token --name 'CI deploy' --expires 90d\n"
-     "  TOKEN=$(tessera create token --name nightly --expires 2026-12-31)\n",
+     "  TOKEN=$(tessera create token --name nightly --expires 2026-12-31)\n" LIMITS_EXAMPLE,
      tsr_cmd_create},
     {"list", "token",
      TSR_OPT_SEARCH | TSR_OPT_SORT | TSR_OPT_PAGE | TSR_OPT_PAGE_SIZE | TSR_OPT_ALL, 0, 0,
      "tessera list tokens [--search S] [--sort [-]FIELD] [--page N] [--page-size N] [--all]",
-     "Lists your personal tokens: id, name, hint (the secret's first characters),\n"
-     "when made, when they expire, when last used, and status; times in UTC.\n"
+     "Lists your personal tokens: id, name, scopes (a long list is cut: 'describe'\n"
+     "shows it whole), hint (the secret's first characters), when made, when they\n"
+     "expire, when last used, and status; times in UTC.\n"
      "\n"
      "  --search S         only tokens whose name or description holds S\n"
      "  --sort [-]FIELD    name, created, expires or last_used; '-' for descending\n"
@@ -101,16 +126,44 @@ static const struct tsr_command commands[] = {
      "  tessera list tokens --sort expires\n"
      "  tessera list tokens --all --output json | jq -r '.results[].id'\n",
      tsr_cmd_list},
+    {"list", "scope", TSR_OPT_PAGE_SIZE, 0, 0, "tessera list scopes [--page-size N]",
+     "Lists every scope a token can be given: Tessera's own (builtin) first, then\n"
+     "those the server's operator added for the services behind it (operator),\n"
+     "with what each allows. A token holds global unless made with --scope. It\n"
+     "reads every page.\n"
+     "\n"
+     "  --page-size N      scopes per request, 1 to " TSR_PAGE_SIZE_MAX_TEXT
+     " (default " TSR_PAGE_SIZE_MAX_TEXT ")\n"
+     "\n"
+     "Examples:\n"
+     "  tessera list scopes\n"
+     "  tessera list scopes --output json | jq -r '.results[].name'\n",
+     tsr_cmd_list_scopes},
     {"describe", "token", 0, 1, 1, "tessera describe token ID",
-     "Shows one personal token; ID 'self' is the token in force.\n", tsr_cmd_describe},
-    {"update", "token", TSR_OPT_NAME | TSR_OPT_DESCRIPTION | TSR_OPT_EXPIRES, 1, 1,
-     "tessera update token ID [--name N] [--description D] [--expires E]",
-     "Changes a personal token's name, description or expiry (counted from now);\n"
-     "the secret stays the same. An expired token cannot be changed, only deleted.\n"
+     "Shows one personal token, with its scopes, the addresses it may be used from,\n"
+     "when it starts working and the address it was last used from; ID 'self' is\n"
+     "the token in force.\n",
+     tsr_cmd_describe},
+    {"update", "token",
+     TSR_OPT_NAME | TSR_OPT_DESCRIPTION | TSR_OPT_EXPIRES | TSR_OPT_SCOPE | TSR_OPT_ALLOW_IP |
+         TSR_OPT_ALLOW_ANYWHERE | TSR_OPT_NOT_BEFORE | TSR_OPT_CLEAR_NOT_BEFORE,
+     1, 1,
+     "tessera update token ID [--name N] [--description D] [--expires E] [--scope S]... "
+     "[--allow-ip CIDR]... [--allow-anywhere] [--not-before T] [--clear-not-before]",
+     "Changes a personal token's name, description, expiry (counted from now),\n"
+     "scopes, addresses or start; the secret stays the same. An expired token\n"
+     "cannot be changed, only deleted. --scope and --allow-ip replace the whole\n"
+     "list: give every scope or address the token is to have.\n"
      "\n"
      "  --name N           1 to " TSR_NAME_MAX_CHARS_TEXT " characters\n"
      "  --description D    up to " TSR_DESC_MAX_CHARS_TEXT
-     " characters; '' clears it\n" EXPIRES_HELP,
+     " characters; '' clears it\n" EXPIRES_HELP LIMITS_HELP
+     "  --allow-anywhere   let it be used from any address again\n"
+     "  --clear-not-before let it work at once\n"
+     "\n"
+     "Examples:\n"
+     "  tessera update token ID --scope tokens:read\n"
+     "  tessera update token ID --allow-anywhere --clear-not-before\n",
      tsr_cmd_update},
     {"delete", "token", TSR_OPT_YES, 1, 1, "tessera delete token ID [--yes]",
      "Revokes a personal token at once. On a terminal it shows the token and asks\n"
@@ -132,19 +185,45 @@ const struct tsr_command *tsr_commands(size_t *n)
     return commands;
 }
 
-bool tsr_is_token_noun(const char *word)
+bool tsr_noun_matches(const char *noun, const char *word)
 {
+    if (strcmp(noun, "scope") == 0)
+        return strcmp(word, "scope") == 0 || strcmp(word, "scopes") == 0;
     return strcmp(word, "token") == 0 || strcmp(word, "tokens") == 0 ||
            strcmp(word, "personal-token") == 0 || strcmp(word, "personal-tokens") == 0;
 }
 
-static const struct tsr_command *find(const char *verb)
+/* The command of verb whose noun is noun_word (any noun when NULL: the first
+ * of the verb, whose help `tessera VERB --help` shows); NULL when none. */
+static const struct tsr_command *find(const char *verb, const char *noun_word)
 {
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (strcmp(commands[i].verb, verb) == 0)
+        if (strcmp(commands[i].verb, verb) == 0 && (noun_word == NULL || commands[i].noun == NULL ||
+                                                    tsr_noun_matches(commands[i].noun, noun_word)))
             return &commands[i];
     }
     return NULL;
+}
+
+/* The nouns that verb takes, "token" or "token or scope", plural with
+ * plural. Cannot fail. */
+static void nouns_of(const char *verb, bool plural, char *out, size_t size)
+{
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < NCOMMANDS && o < size; i++) {
+        if (strcmp(commands[i].verb, verb) == 0 && commands[i].noun != NULL)
+            o += (size_t)snprintf(out + o, size - o, "%s%s%s", o > 0 ? " or " : "",
+                                  commands[i].noun, plural ? "s" : "");
+    }
+}
+
+/* "list tokens" reads better than "list token"; both work. */
+static void name_of(const struct tsr_command *c, char *out, size_t size)
+{
+    snprintf(out, size, "%s%s%s%s", c->verb, c->noun ? " " : "", c->noun ? c->noun : "",
+             c->noun && strcmp(c->verb, "list") == 0 ? "s" : "");
 }
 
 static int print_help(const struct tsr_command *c)
@@ -169,8 +248,10 @@ static int help_command(const struct tsr_args *a)
 
     if (a->nwords < 2)
         return print_help(NULL);
-    c = find(a->words[1]);
-    if (c == NULL || (c->noun != NULL && a->nwords > 2 && !tsr_is_token_noun(a->words[2])))
+    c = find(a->words[1], NULL);
+    if (c != NULL && c->noun != NULL && a->nwords > 2)
+        c = find(a->words[1], a->words[2]);
+    if (c == NULL)
         return tsr_cli_usage(NULL, "no such command '%.32s'", a->words[1]);
     return print_help(c);
 }
@@ -180,7 +261,7 @@ static int run(int argc, char **argv)
     struct tsr_args a;
     struct tsr_cli cli;
     const struct tsr_command *c;
-    char why[256], name[32];
+    char why[256], name[32], nouns[64];
     size_t first; /* where the command's parameters start among the words */
     unsigned extra;
     int status;
@@ -199,24 +280,26 @@ static int run(int argc, char **argv)
     }
     if (strcmp(a.words[0], "help") == 0)
         return help_command(&a);
-    c = find(a.words[0]);
+    c = find(a.words[0], NULL);
     if (c == NULL)
         return tsr_cli_usage(NULL, "unknown command '%.32s'", a.words[0]);
-    /* "list tokens" reads better than "list token"; both work. */
-    snprintf(name, sizeof(name), "%s%s%s%s", c->verb, c->noun ? " " : "", c->noun ? c->noun : "",
-             c->noun && strcmp(c->verb, "list") == 0 ? "s" : "");
+    name_of(c, name, sizeof(name));
     memset(&cli, 0, sizeof(cli));
     cli.name = name;
     first = 1;
     if (c->noun != NULL) {
-        if (a.nwords < 2) {
-            if ((a.given & TSR_OPT_HELP) != 0)
-                return print_help(c);
-            return tsr_cli_usage(&cli, "'tessera %s' needs to know what: token", c->verb);
-        }
-        if (!tsr_is_token_noun(a.words[1]))
-            return tsr_cli_usage(&cli, "'tessera %s' works on tokens, not '%.32s'", c->verb,
+        const struct tsr_command *with_noun = a.nwords < 2 ? NULL : find(c->verb, a.words[1]);
+
+        if (a.nwords < 2 && (a.given & TSR_OPT_HELP) != 0)
+            return print_help(c);
+        nouns_of(c->verb, a.nwords >= 2, nouns, sizeof(nouns));
+        if (a.nwords < 2)
+            return tsr_cli_usage(&cli, "'tessera %s' needs to know what: %s", c->verb, nouns);
+        if (with_noun == NULL)
+            return tsr_cli_usage(&cli, "'tessera %s' works on %s, not '%.32s'", c->verb, nouns,
                                  a.words[1]);
+        c = with_noun;
+        name_of(c, name, sizeof(name));
         first = 2;
     }
     if ((a.given & TSR_OPT_HELP) != 0)

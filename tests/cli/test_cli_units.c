@@ -92,6 +92,20 @@ static void test_expiry_dates_and_refusals(void **state)
         assert_int_equal(t, 42);
         assert_true(strncmp(why, "the expiry '", 12) == 0);
     }
+    /* --not-before takes the same forms, and its mistakes say whose they are. */
+    assert_int_equal(tsr_when_parse("7d", "the not-before time", 100, &t, why, sizeof(why)),
+                     TSR_OK);
+    assert_int_equal(t, 100 + 7 * 86400);
+    assert_int_equal(
+        tsr_when_parse("2026-12-30T17:00Z", "the not-before time", 0, &t, why, sizeof(why)),
+        TSR_OK);
+    assert_int_equal(t, civil(2026, 12, 30, 17, 0, 0));
+    assert_int_equal(tsr_when_parse("soon", "the not-before time", 0, &t, why, sizeof(why)),
+                     TSR_ERR_INVALID);
+    assert_string_equal(why, "the not-before time 'soon' is not one of " TSR_EXPIRY_FORMS);
+    assert_int_equal(tsr_when_parse("0w", "the not-before time", 0, &t, why, sizeof(why)),
+                     TSR_ERR_INVALID);
+    assert_string_equal(why, "the not-before time '0w' must count from 1 to 100000");
 }
 
 static void test_relative_times(void **state)
@@ -231,6 +245,27 @@ static void test_args(void **state)
     argv = argv_of(&argc, "tessera", "-ojson", "--output", "table", NULL);
     assert_int_equal(tsr_args_parse(argc, argv, &a, why, sizeof(why)), TSR_OK);
     assert_string_equal(a.output, "table");
+    assert_int_equal(a.scopes.n, 0);
+    assert_int_equal(a.allow_ips.n, 0);
+
+    /* ... but a list option keeps every value, in order, in both spellings. */
+    argv = argv_of(&argc, "tessera", "--scope", "b:read", "--allow-ip=10.0.0.0/8", "--scope=a",
+                   "--allow-anywhere", "--allow-ip", "::1", "--scope", "--x", NULL);
+    assert_int_equal(tsr_args_parse(argc, argv, &a, why, sizeof(why)), TSR_OK);
+    assert_int_equal(a.scopes.n, 3);
+    assert_string_equal(a.scopes.v[0], "b:read");
+    assert_string_equal(a.scopes.v[1], "a");
+    assert_string_equal(a.scopes.v[2], "--x");
+    assert_int_equal(a.allow_ips.n, 2);
+    assert_string_equal(a.allow_ips.v[0], "10.0.0.0/8");
+    assert_string_equal(a.allow_ips.v[1], "::1");
+    assert_int_equal(a.given, TSR_OPT_SCOPE | TSR_OPT_ALLOW_IP | TSR_OPT_ALLOW_ANYWHERE);
+    argv = argv_of(&argc, "tessera", "--scope", NULL);
+    assert_int_equal(tsr_args_parse(argc, argv, &a, why, sizeof(why)), TSR_ERR_INVALID);
+    assert_string_equal(why, "option --scope needs a value");
+    argv = argv_of(&argc, "tessera", "--clear-not-before=x", NULL);
+    assert_int_equal(tsr_args_parse(argc, argv, &a, why, sizeof(why)), TSR_ERR_INVALID);
+    assert_string_equal(why, "option --clear-not-before takes no value");
 
     argv = argv_of(&argc, "tessera", "--nope", NULL);
     assert_int_equal(tsr_args_parse(argc, argv, &a, why, sizeof(why)), TSR_ERR_INVALID);

@@ -17,10 +17,16 @@ static const char *const commands[][3] = {
     {"login", NULL, "usage: tessera login"},
     {"logout", NULL, "usage: tessera logout"},
     {"whoami", NULL, "usage: tessera whoami"},
-    {"create", "token", "usage: tessera create token --name N --expires E"},
+    {"create", "token",
+     "usage: tessera create token --name N --expires E [--description D] "
+     "[--scope S]... [--allow-ip CIDR]... [--not-before T]\n"},
     {"list", "tokens", "usage: tessera list tokens [--search S] [--sort [-]FIELD]"},
+    {"list", "scopes", "usage: tessera list scopes [--page-size N]\n"},
     {"describe", "token", "usage: tessera describe token ID"},
-    {"update", "token", "usage: tessera update token ID"},
+    {"update", "token",
+     "usage: tessera update token ID [--name N] [--description D] [--expires E] "
+     "[--scope S]... [--allow-ip CIDR]... [--allow-anywhere] [--not-before T] "
+     "[--clear-not-before]\n"},
     {"delete", "token", "usage: tessera delete token ID [--yes]"},
     {"completion", NULL, "usage: tessera completion bash"},
 };
@@ -48,17 +54,31 @@ static void test_help_on_every_command(void **state)
                  : tsr_c_run(g_env, NULL, verb, "-h", NULL);
         tsr_c_assert_status(r, 0);
         assert_string_equal(r->out, first);
-        r = tsr_c_run(g_env, NULL, "help", verb, NULL);
+        r = noun ? tsr_c_run(g_env, NULL, "help", verb, noun, NULL)
+                 : tsr_c_run(g_env, NULL, "help", verb, NULL);
         tsr_c_assert_status(r, 0);
         assert_string_equal(r->out, first);
         if (noun != NULL) {
-            /* The verb alone with --help, and with the noun's aliases. */
+            bool scopes = strcmp(noun, "scopes") == 0;
+
+            /* With the noun's aliases. */
+            r = tsr_c_run(g_env, NULL, verb, scopes ? "scope" : "personal-token", "--help", NULL);
+            tsr_c_assert_status(r, 0);
+            assert_string_equal(r->out, first);
+            /* The verb alone, with --help or after help: its token command,
+             * the first noun it takes. */
             r = tsr_c_run(g_env, NULL, verb, "--help", NULL);
             tsr_c_assert_status(r, 0);
-            assert_string_equal(r->out, first);
-            r = tsr_c_run(g_env, NULL, verb, "personal-token", "--help", NULL);
+            if (scopes)
+                assert_string_not_equal(r->out, first);
+            else
+                assert_string_equal(r->out, first);
+            r = tsr_c_run(g_env, NULL, "help", verb, NULL);
             tsr_c_assert_status(r, 0);
-            assert_string_equal(r->out, first);
+            if (scopes)
+                tsr_c_assert_has(r->out, "usage: tessera list tokens");
+            else
+                assert_string_equal(r->out, first);
         }
     }
 }
@@ -124,7 +144,13 @@ static void test_completion_in_bash(void **state)
                   "t tessera list tokens --sort -\n"
                   "t tessera create token --expires ''\n"
                   "t tessera -o ''\n"
-                  "t tessera delete token x --y\n",
+                  "t tessera delete token x --y\n"
+                  "t tessera list ''\n"
+                  "t tessera create token --not\n"
+                  "t tessera update token x --allow-\n"
+                  "t tessera update token x --scope a --clear\n"
+                  "t tessera update token x --allow-ip ''\n"
+                  "t tessera list scopes --\n",
                   TSR_SOURCE_DIR);
     const char *path = tsr_h_fmt("%s/complete.sh", g_env->home);
     FILE *f = fopen(path, "w");
@@ -151,7 +177,13 @@ static void test_completion_in_bash(void **state)
                              "-name -created -expires -last_used\n"
                              "1d 7d 15d 30d 90d 1y\n"
                              "table json\n"
-                             "--yes\n");
+                             "--yes\n"
+                             "token tokens personal-token personal-tokens scope scopes\n"
+                             "--not-before\n"
+                             "--allow-ip --allow-anywhere\n"
+                             "--clear-not-before\n"
+                             "\n"
+                             "--page-size --output --server --token --help\n");
 }
 
 static void test_usage_errors_exit_2(void **state)
@@ -167,6 +199,24 @@ static void test_usage_errors_exit_2(void **state)
         {"create", "widget", NULL, NULL, NULL,
          "error: 'tessera create' works on tokens, not 'widget'; see 'tessera create token "
          "--help'\n"},
+        {"create", "scope", NULL, NULL, NULL,
+         "error: 'tessera create' works on tokens, not 'scope'; see 'tessera create token "
+         "--help'\n"},
+        {"list", "widgets", NULL, NULL, NULL,
+         "error: 'tessera list' works on tokens or scopes, not 'widgets'; see 'tessera list "
+         "tokens --help'\n"},
+        {"list", NULL, NULL, NULL, NULL,
+         "error: 'tessera list' needs to know what: token or scope; see 'tessera list tokens "
+         "--help'\n"},
+        {"list", "tokens", "--scope", "global", NULL,
+         "error: option --scope does not apply to 'tessera list tokens'; see 'tessera list "
+         "tokens --help'\n"},
+        {"create", "token", "--allow-ip", NULL, NULL,
+         "error: option --allow-ip needs a value; see 'tessera --help'\n"},
+        {"update", "token", "x", "--clear-not-before=1", NULL,
+         "error: option --clear-not-before takes no value; see 'tessera --help'\n"},
+        {"help", "list", "widgets", NULL, NULL,
+         "error: no such command 'list'; see 'tessera --help'\n"},
         {"list", "tokens", "--name", "x", NULL,
          "error: option --name does not apply to 'tessera list tokens'; see 'tessera list tokens "
          "--help'\n"},
