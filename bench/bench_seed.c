@@ -136,6 +136,7 @@ static void make_token(const char *user_id, int64_t now, long i, struct tsr_toke
     tsr_secret_hint(secret, t->key_hint);
     t->created = now;
     t->expires_at = now + (int64_t)EXPIRY_DAYS * DAY_SECONDS;
+    memcpy(t->scopes, "global", sizeof("global"));
 }
 
 /* Inserts o->tokens tokens in batches and writes every stride-th secret
