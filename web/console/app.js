@@ -3,7 +3,7 @@
 import * as api from '/shared/api.js';
 import { deleteDialog, secretDialog } from '/shared/dialogs.js';
 import { tokenForm } from '/shared/forms.js';
-import { knownScopes, tokenDetails } from '/shared/scopes.js';
+import { knownScopes, scopesCell, tokenDetails } from '/shared/scopes.js';
 import { isPast } from '/shared/time.js';
 import { $, session } from '/shared/session.js';
 import { tokenCells, tokenTable } from '/shared/table.js';
@@ -47,6 +47,7 @@ function row(t) {
   const nameId = `name-${t.id}`;
   const cell = tokenCells(t, nameId, (tok) => openDetails(tok));
   const { expired } = cell;
+  cell.name.append(h('div', { class: 'name-scopes' }, h('span', { class: 'visually-hidden' }, 'Scopes: '), scopesCell(t.scopes)));
   const more = h(
     'button',
     {
@@ -93,7 +94,6 @@ function row(t) {
     { 'data-id': t.id },
     cell.name,
     cell.description,
-    cell.scopes,
     h('td', { 'data-label': 'Key hint' }, h('code', { class: 'key-hint' }, `${t.key_hint}…`)),
     cell.created,
     cell.expires,
@@ -105,7 +105,7 @@ function row(t) {
 function skeleton() {
   return Array.from({ length: 3 }, () => {
     const tr = h('tr', { class: 'skeleton-row', 'aria-hidden': 'true' });
-    for (let i = 0; i < 8; i++) tr.append(h('td', {}, h('span', { class: 'skeleton' })));
+    for (let i = 0; i < 7; i++) tr.append(h('td', {}, h('span', { class: 'skeleton' })));
     return tr;
   });
 }
