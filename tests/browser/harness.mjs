@@ -5,7 +5,7 @@
 // origin), screenshots, and a little of the API from Node for set-up.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -27,13 +27,17 @@ mkdirSync(SHOTS, { recursive: true });
 
 // ---- the server ----
 
-// Starts tesserad serve on 127.0.0.1:0; stop() sends SIGTERM and checks that
-// it exits 0.
-export async function startServer(args = []) {
+// Starts tesserad serve on 127.0.0.1:0, after `tesserad scope add` of each
+// [name, description] of `scopes`; stop() sends SIGTERM and checks that it
+// exits 0.
+export async function startServer(args = [], { scopes = [] } = {}) {
   const bin = process.env.TESSERAD;
   assert.ok(bin, 'the environment variable TESSERAD must name the tesserad to test');
   const dir = mkdtempSync(path.join(tmpdir(), 'tessera-browser-'));
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--db', path.join(dir, 'tessera.db'), ...args], {
+  const db = path.join(dir, 'tessera.db');
+  for (const [name, description] of scopes)
+    execFileSync(bin, ['scope', 'add', name, '--description', description, '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--db', db, ...args], {
     env: { ...process.env, TESSERA_ADMIN_PASSWORD: ADMIN.password },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -80,13 +84,13 @@ export async function startServer(args = []) {
 
 // ---- a test file's set-up ----
 
-// What a test file's before() starts: a server, the browser, a page, and an
-// API session of the same user for set-up and checks. If a step fails, what
-// has started is stopped again.
-export async function setUp() {
+// What a test file's before() starts: a server (with `opts` as startServer
+// takes them), the browser, a page, and an API session of the same user for
+// set-up and checks. If a step fails, what has started is stopped again.
+export async function setUp(opts = {}) {
   const env = {};
   try {
-    env.server = await startServer();
+    env.server = await startServer([], opts);
     env.browser = await launch();
     env.page = await openPage(env.browser, env.server.url);
     env.session = await apiSession(env.server.url);
@@ -136,8 +140,10 @@ export async function apiTokens(base, session) {
   return r.body.results;
 }
 
-export async function verifyStatus(base, secret) {
-  const res = await fetch(`${base}/v4/auth/verify`, { headers: { Authorization: `Token ${secret}` } });
+// The status of a verify of `secret`, asking for each of `scopes`.
+export async function verifyStatus(base, secret, scopes = []) {
+  const q = scopes.length ? `?${scopes.map((s) => `scope=${encodeURIComponent(s)}`).join('&')}` : '';
+  const res = await fetch(`${base}/v4/auth/verify${q}`, { headers: { Authorization: `Token ${secret}` } });
   return res.status;
 }
 

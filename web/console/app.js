@@ -3,6 +3,8 @@
 import * as api from '/shared/api.js';
 import { deleteDialog, secretDialog } from '/shared/dialogs.js';
 import { tokenForm } from '/shared/forms.js';
+import { knownScopes, scopesCell, tokenDetails } from '/shared/scopes.js';
+import { isPast } from '/shared/time.js';
 import { $, session } from '/shared/session.js';
 import { tokenCells, tokenTable } from '/shared/table.js';
 import { actionMenu, h, hydrateIcons, icon, showDialog, toast } from '/shared/ui.js';
@@ -43,8 +45,9 @@ function route({ focus = true } = {}) {
 function row(t) {
   const menuId = `menu-${t.id}`;
   const nameId = `name-${t.id}`;
-  const cell = tokenCells(t, nameId);
+  const cell = tokenCells(t, nameId, (tok) => openDetails(tok));
   const { expired } = cell;
+  cell.name.append(h('div', { class: 'name-scopes' }, h('span', { class: 'visually-hidden' }, 'Scopes: '), scopesCell(t.scopes)));
   const more = h(
     'button',
     {
@@ -161,6 +164,37 @@ tokenDialog.addEventListener('close', () => form.stop());
 $('new-token').addEventListener('click', (e) => openForm(null, e.currentTarget));
 
 const secret = secretDialog($('secret-dialog'));
+
+// ---- details ----
+
+const detailsDialog = $('details-dialog');
+let shown = null; // the token whose details are open
+
+// Shows what the list gave at once, then what the server says now (its
+// last use moves on while the list stands still).
+async function openDetails(t) {
+  shown = t;
+  const draw = (tok) => {
+    $('details-body').replaceChildren(tokenDetails(tok));
+    $('details-edit').hidden = tok.status === 'expired' || isPast(tok.expires_at);
+  };
+  draw(t);
+  showDialog(detailsDialog, document.getElementById(`name-${t.id}`), $('tokens-title'));
+  try {
+    const [res] = await Promise.all([api.request('GET', `/v4/iam/personal_tokens/${encodeURIComponent(t.id)}`), knownScopes()]);
+    if (shown === t && detailsDialog.open) draw((shown = res.data));
+  } catch {
+    /* the list's copy stays */
+  }
+}
+
+detailsDialog.querySelector('[data-cancel]').addEventListener('click', () => detailsDialog.close());
+// The form opens once the details have closed and given focus back.
+$('details-edit').addEventListener('click', () => {
+  const t = shown;
+  detailsDialog.addEventListener('close', () => openForm(t, document.getElementById(`name-${t.id}`)), { once: true });
+  detailsDialog.close();
+});
 
 // ---- delete ----
 

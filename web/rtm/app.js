@@ -4,6 +4,8 @@
 import * as api from '/shared/api.js';
 import { deleteDialog, secretDialog } from '/shared/dialogs.js';
 import { tokenForm } from '/shared/forms.js';
+import { knownScopes, tokenDetails } from '/shared/scopes.js';
+import { isPast } from '/shared/time.js';
 import { $, session } from '/shared/session.js';
 import { tokenCells, tokenTable } from '/shared/table.js';
 import { h, hydrateIcons, icon } from '/shared/ui.js';
@@ -14,7 +16,7 @@ hydrateIcons();
 
 const app = session({
   title: 'Real-Time Manager',
-  views: ['loading', 'login', 'home', 'tokens', 'form'],
+  views: ['loading', 'login', 'home', 'tokens', 'form', 'details'],
   wrongPassword: 'Wrong email or password. Try again.',
   onShow(view, title, crumbs = []) {
     $('crumbs').hidden = !app.user;
@@ -39,6 +41,7 @@ async function route({ focus = true } = {}) {
   if (!app.user) return;
   const hash = location.hash;
   const edit = hash.match(/^#\/personal-tokens\/([0-9a-f-]{36})\/edit$/);
+  const details = hash.match(/^#\/personal-tokens\/([0-9a-f-]{36})$/);
   let target;
   if (hash === '#/personal-tokens/new') {
     openForm(null);
@@ -54,6 +57,22 @@ async function route({ focus = true } = {}) {
       return;
     }
     target = 'form-title';
+  } else if (details) {
+    form.stop();
+    const crumbs = [TOKENS, ['Personal Token details']];
+    app.show('loading', 'Personal Token details', crumbs);
+    try {
+      const [res] = await Promise.all([api.request('GET', `/v4/iam/personal_tokens/${details[1]}`), knownScopes()]);
+      $('details-body').replaceChildren(tokenDetails(res.data));
+      $('details-edit').href = `#/personal-tokens/${res.data.id}/edit`;
+      $('details-edit').hidden = res.data.status === 'expired' || isPast(res.data.expires_at);
+      app.show('details', 'Personal Token details', crumbs);
+    } catch (err) {
+      if (err.status === 401) return;
+      location.hash = '#/personal-tokens';
+      return;
+    }
+    target = 'details-title';
   } else if (hash.startsWith('#/personal-tokens')) {
     form.stop();
     app.show('tokens', 'Personal Tokens', [TOKENS]);
@@ -71,7 +90,7 @@ async function route({ focus = true } = {}) {
 
 function row(t) {
   const nameId = `name-${t.id}`;
-  const cell = tokenCells(t, nameId);
+  const cell = tokenCells(t, nameId, `#/personal-tokens/${t.id}`);
   const { expired } = cell;
   const edit = h(
     'button',
@@ -106,6 +125,7 @@ function row(t) {
     { 'data-id': t.id },
     cell.name,
     cell.description,
+    cell.scopes,
     cell.expires,
     cell.created,
     cell.lastUsed,

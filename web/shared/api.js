@@ -110,3 +110,14 @@ export const updateToken = (id, fields) =>
   request('PATCH', `/v4/iam/personal_tokens/${encodeURIComponent(id)}`, fields);
 export const deleteToken = (id) =>
   request('DELETE', `/v4/iam/personal_tokens/${encodeURIComponent(id)}`);
+
+// Every scope a token can be given, all pages of them: Tessera's own first,
+// then the operator's by name.
+export async function listScopes() {
+  const all = [];
+  for (let page = 1; ; page++) {
+    const r = await request('GET', `/v4/iam/scopes?page=${page}&page_size=100`);
+    all.push(...r.results);
+    if (page >= r.total_pages || r.results.length === 0) return all;
+  }
+}

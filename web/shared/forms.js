@@ -1,7 +1,7 @@
 // forms.js - the token form both consoles use (their labels differ, the
-// rules do not): name, description, expiry; counters in code points; the
-// resulting expiry shown before saving; the API's field errors beside the
-// fields they name.
+// rules do not): name, description, expiry, scopes and allowed addresses;
+// counters in code points; the resulting expiry shown before saving; the
+// API's field errors beside the fields they name.
 
 import {
   CUSTOM,
@@ -18,6 +18,7 @@ import {
   withinLimit,
 } from './time.js';
 import { codePoints, limits, trimApi } from './text.js';
+import { scopePicker } from './scopes.js';
 
 const KEEP = 'keep';
 const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -26,8 +27,26 @@ function parseDay(s) {
   return /^\d{4}-\d{2}-\d{2}$/.test(s) ? s : null;
 }
 
+// The addresses typed, one or more a line (commas and spaces also part
+// them), each with its line so that the server's /allowed_ips/N can say where.
+function parseIps(text) {
+  const list = [];
+  const lines = [];
+  text.split('\n').forEach((line, i) => {
+    for (const a of line.split(/[\s,]+/)) {
+      if (!a) continue;
+      list.push(a);
+      lines.push(i + 1);
+    }
+  });
+  return { list, lines };
+}
+
+const same = (a, b) => a.join('\n') === b.join('\n');
+
 // form: the <form>; its fields are found by name (name, description, expiry,
-// date) and their messages by id: `${field.id}-error`, `${field.id}-count`.
+// date, allowed_ips; the scopes as scopes.js says) and their messages by id:
+// `${field.id}-error`, `${field.id}-count`.
 // opts.maxDays() gives the server's limit; opts.summary is the element that
 // shows the resulting expiry; opts.customField wraps the date input.
 export function tokenForm(form, opts) {
@@ -36,8 +55,11 @@ export function tokenForm(form, opts) {
   const description = f.namedItem('description');
   const expiry = f.namedItem('expiry');
   const date = f.namedItem('date');
+  const ips = f.namedItem('allowed_ips');
+  const scopes = scopePicker(form);
   const formError = form.querySelector('[data-form-error]');
   let current = null; // the token being edited, or null when creating
+  let sent = null; // what the last request sent, to place the server's /scopes/N and /allowed_ips/N
   let timer = 0;
 
   function setFormError(message) {
@@ -47,7 +69,8 @@ export function tokenForm(form, opts) {
   }
 
   function clearErrors() {
-    for (const input of [name, description, expiry, date]) setFieldError(input, '');
+    for (const input of [name, description, expiry, date, ips]) setFieldError(input, '');
+    scopes.clear();
     setFormError('');
   }
 
@@ -150,6 +173,7 @@ export function tokenForm(form, opts) {
     setFieldError(date, '');
     showSummary();
   });
+  ips.addEventListener('input', () => setFieldError(ips, ''));
 
   function validate() {
     const problems = [];
@@ -163,16 +187,18 @@ export function tokenForm(form, opts) {
       problems.push([description, `Use at most ${limits.description} characters (this has ${dLen}).`]);
     const v = expiryValue();
     if (v.error) problems.push([v.field, v.error]);
-    return { problems, expiry: v };
+    const sc = scopes.value();
+    if (sc.error) problems.push([sc.field, sc.error, () => scopes.showError(sc.error)]);
+    return { problems, expiry: v, scopes: sc.scopes, ips: parseIps(ips.value) };
   }
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (form.dataset.busy) return;
     clearErrors();
-    const { problems, expiry: v } = validate();
+    const { problems, expiry: v, scopes: sc, ips: ipList } = validate();
     if (problems.length) {
-      for (const [input, msg] of problems) setFieldError(input, msg);
+      for (const [input, msg, show] of problems) (show || (() => setFieldError(input, msg)))();
       problems[0][0].focus();
       return;
     }
@@ -182,6 +208,11 @@ export function tokenForm(form, opts) {
     if (!current || n !== current.name) body.name = n;
     if (!current || d !== current.description) body.description = d;
     if (!v.keep) body.expires_at = v.expires_at;
+    // A create without scopes is Global: the same request as before scopes.
+    if (current ? !same(sc, [...(current.scopes || ['global'])].sort()) : sc.join() !== 'global')
+      body.scopes = sc;
+    if (current ? !same(ipList.list, current.allowed_ips || []) : ipList.list.length) body.allowed_ips = ipList.list;
+    sent = { scopes: body.scopes, lines: ipList.lines };
     if (current && Object.keys(body).length === 0) {
       opts.onUnchanged?.();
       return;
@@ -209,11 +240,18 @@ export function tokenForm(form, opts) {
     };
     let first = null;
     for (const [field, msg] of Object.entries(err.fields || {})) {
-      const input = map[field];
-      if (!input) continue;
-      setFieldError(input, sentence(msg));
-      first ??= input;
+      const [key, n] = field.split('/');
+      let input = map[field];
+      if (key === 'scopes') input = scopes.showError(sentence(msg), sent?.scopes, n);
+      else if (key === 'allowed_ips') {
+        input = ips;
+        const line = n === undefined ? 0 : sent?.lines[Number(n)];
+        setFieldError(ips, line ? `Line ${line}: ${sentence(msg)}` : sentence(msg));
+      } else if (input) setFieldError(input, sentence(msg));
+      if (input) first ??= input;
     }
+    // The server refused a scope this session cannot give, with no pointer.
+    if (!first && err.code === 'insufficient_scope') first = scopes.showError(sentence(err.message));
     if (first) first.focus();
     else if (err.status !== 401) setFormError(sentence(err.message));
   }
@@ -226,6 +264,8 @@ export function tokenForm(form, opts) {
       name.value = token ? token.name : '';
       description.value = token ? token.description : '';
       date.value = '';
+      ips.value = token ? (token.allowed_ips || []).join('\n') : '';
+      scopes.reset(token);
       clearErrors();
       buildOptions();
       count(name, limits.name);

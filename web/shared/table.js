@@ -6,6 +6,7 @@
 import { sentence } from './forms.js';
 import { rangeText, tokenList } from './list.js';
 import { formatDateTime, formatRelative, isPast } from './time.js';
+import { scopesCell } from './scopes.js';
 import { h, icon } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -19,12 +20,20 @@ function timeCell(iso) {
 const none = (text) => h('span', { class: 'muted' }, text);
 
 // The cells both consoles show for token `t`, for each to put in its own
-// order; `expired` says whether the token can still be changed.
-export function tokenCells(t, nameId) {
+// order; `expired` says whether the token can still be changed. The name
+// opens the token's details: `open` is the address of a page that shows
+// them, or a function that does.
+export function tokenCells(t, nameId, open) {
   const expired = t.status === 'expired' || isPast(t.expires_at);
+  const attrs = { class: 'token-name', id: nameId, title: t.name, 'data-focus-key': nameId };
+  const link =
+    typeof open === 'string'
+      ? h('a', { ...attrs, href: open }, t.name)
+      : h('button', { ...attrs, type: 'button', onclick: () => open(t) }, t.name);
   return {
     expired,
-    name: h('td', { class: 'cell-name', 'data-label': 'Name' }, h('span', { class: 'token-name', id: nameId, title: t.name }, t.name)),
+    name: h('td', { class: 'cell-name', 'data-label': 'Name' }, link),
+    scopes: h('td', { class: 'cell-scopes', 'data-label': 'Scopes' }, scopesCell(t.scopes)),
     description: h(
       'td',
       { class: 'cell-desc', 'data-label': 'Description' },
