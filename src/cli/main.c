@@ -205,17 +205,32 @@ static const struct tsr_command *find(const char *verb, const char *noun_word)
     return NULL;
 }
 
+/* Appends s to the string in out (size bytes), as much as fits. */
+static void append(char *out, const char *s, size_t size)
+{
+    size_t used = strlen(out), n = strlen(s);
+
+    if (used + 1 >= size)
+        return;
+    if (n > size - used - 1)
+        n = size - used - 1;
+    memcpy(out + used, s, n);
+    out[used + n] = '\0';
+}
+
 /* The nouns that verb takes, "token" or "token or scope", plural with
  * plural. Cannot fail. */
 static void nouns_of(const char *verb, bool plural, char *out, size_t size)
 {
-    size_t o = 0;
-
     out[0] = '\0';
-    for (size_t i = 0; i < NCOMMANDS && o < size; i++) {
-        if (strcmp(commands[i].verb, verb) == 0 && commands[i].noun != NULL)
-            o += (size_t)snprintf(out + o, size - o, "%s%s%s", o > 0 ? " or " : "",
-                                  commands[i].noun, plural ? "s" : "");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].verb, verb) != 0 || commands[i].noun == NULL)
+            continue;
+        if (out[0] != '\0')
+            append(out, " or ", size);
+        append(out, commands[i].noun, size);
+        if (plural)
+            append(out, "s", size);
     }
 }
 
