@@ -109,6 +109,7 @@ static struct MHD_Response *build_answer(const struct tsr_req *req)
     const struct tsr_principal *who = &req->who;
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     char expires[TSR_TIME_LEN + 1];
+    size_t scopes_len;
 
     if (!resp)
         return NULL;
@@ -117,8 +118,59 @@ static struct MHD_Response *build_answer(const struct tsr_req *req)
     MHD_add_response_header(resp, "X-Tessera-User-Id", who->user_id);
     MHD_add_response_header(resp, "X-Tessera-Token-Id", who->token_id);
     MHD_add_response_header(resp, "X-Tessera-Expires-At", expires);
+    MHD_add_response_header(resp, "X-Tessera-Scopes", tsr_principal_scopes(who, &scopes_len));
     tsr__hsts(req, resp);
     return resp;
+}
+
+struct scope_params {
+    struct tsr_req *req;
+    struct tsr_scope_query q;
+    bool ok;                  /* no parameter was refused */
+    enum MHD_Result answered; /* the refusal's, when one was */
+};
+
+/* Takes one query parameter; the first refused one is answered and stops
+ * the iteration. */
+static enum MHD_Result take_scope(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    struct scope_params *sp = cls;
+    struct tsr_param_problem why;
+
+    (void)kind;
+    if (tsr__parse_scope_param(&sp->q, key, key_size, value, value_size, &why) == TSR_OK)
+        return MHD_YES;
+    sp->ok = false;
+    sp->answered = why.unknown
+                       ? tsr__reply_unknown_parameter(sp->req, key, key_size)
+                       : tsr__reply_error(sp->req, MHD_HTTP_BAD_REQUEST, "invalid_parameter",
+                                          why.detail, TSR_SOURCE_PARAMETER, why.name);
+    return MHD_NO;
+}
+
+/* Whether the token holds every scope the gateway asks for; answers 403 if
+ * not (nginx's auth_request passes a 403 on to its client). */
+static bool scopes_held(struct tsr_req *req, enum MHD_Result *answered)
+{
+    struct scope_params sp = {.req = req, .ok = true, .answered = MHD_YES};
+    char scope[TSR_SCOPE_NAME_MAX + 1], detail[96 + TSR_SCOPE_NAME_MAX];
+    size_t missing;
+
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, take_scope, &sp);
+    if (!sp.ok) {
+        *answered = sp.answered;
+        return false;
+    }
+    if (sp.q.n == 0 ||
+        tsr_auth_holds_all(req->svc, &req->who, sp.q.names, sp.q.lens, sp.q.n, &missing))
+        return true;
+    /* A well-formed name: at most TSR_SCOPE_NAME_MAX bytes. */
+    memcpy(scope, sp.q.names[missing], sp.q.lens[missing]);
+    scope[sp.q.lens[missing]] = '\0';
+    snprintf(detail, sizeof(detail), "the token does not hold the scope %s", scope);
+    *answered = tsr__reply_insufficient_scope(req, scope, detail, NULL);
+    return false;
 }
 
 /* The answer is built for each verify. Keeping built answers for tokens
@@ -127,9 +179,12 @@ static struct MHD_Response *build_answer(const struct tsr_req *req)
  * saved in cache misses when ten thousand were. */
 enum MHD_Result tsr__api_verify(struct tsr_req *req)
 {
-    struct MHD_Response *resp = build_answer(req);
+    struct MHD_Response *resp;
     enum MHD_Result ret;
 
+    if (!scopes_held(req, &ret))
+        return ret;
+    resp = build_answer(req);
     if (!resp)
         return MHD_NO;
     ret = MHD_queue_response(req->conn, MHD_HTTP_NO_CONTENT, resp);

@@ -8,6 +8,8 @@
 #include <sodium.h>
 
 #include "core/timefmt.h"
+#include "core/cidr.h"
+#include "core/scope.h"
 #include "http/request.h"
 
 /* Over TLS the cookie has the __Host- prefix (RFC 6265bis): a browser takes
@@ -210,8 +212,10 @@ enum MHD_Result tsr__api_console_config(struct tsr_req *req)
 
     tsr_time_format(tsr_time_now(), now);
     return tsr__reply_json(req, MHD_HTTP_OK,
-                           json_pack("{s:{s:I, s:s, s:i, s:i, s:i}}", "data", "max_lifetime_days",
-                                     (json_int_t)req->max_lifetime_days, "now", now,
-                                     "name_max_chars", TSR_NAME_MAX_CHARS, "description_max_chars",
-                                     TSR_DESC_MAX_CHARS, "page_size_max", TSR_PAGE_SIZE_MAX));
+                           json_pack("{s:{s:I, s:s, s:i, s:i, s:i, s:i, s:i}}", "data",
+                                     "max_lifetime_days", (json_int_t)req->max_lifetime_days, "now",
+                                     now, "name_max_chars", TSR_NAME_MAX_CHARS,
+                                     "description_max_chars", TSR_DESC_MAX_CHARS, "page_size_max",
+                                     TSR_PAGE_SIZE_MAX, "scopes_max", TSR_SCOPES_MAX,
+                                     "allowed_ips_max", TSR_ALLOWED_IPS_MAX));
 }

@@ -5,6 +5,7 @@
 
 #include "core/secret.h"
 #include "core/validate.h"
+#include "core/scope.h"
 #include "http/parse.h"
 #include "http/request.h"
 
@@ -157,15 +158,16 @@ static enum tsr_err authenticate_client(struct tsr_req *req)
 
     if (tsr__parse_bearer(auth, &raw_secret, &raw_secret_len))
         return tsr_auth_secret(req->svc, raw_secret, raw_secret_len, TSR_ACCEPT_PERSONAL,
-                               req->remote, &req->who);
+                               tsr__client_of(req), &req->who);
     if (tsr__parse_basic(auth, buf, sizeof(buf), &raw_id, &raw_id_len, &raw_secret,
                          &raw_secret_len) &&
         form_decode(raw_id, raw_id_len, id, sizeof(id), &id_len) &&
         form_decode(raw_secret, raw_secret_len, secret, sizeof(secret), &secret_len))
-        rc = tsr_auth_client(req->svc, id, id_len, secret, secret_len, req->remote, &req->who);
+        rc = tsr_auth_client(req->svc, id, id_len, secret, secret_len, tsr__client_of(req),
+                             &req->who);
     else
         /* Refused as the router refuses a missing header: audited. */
-        rc = tsr_auth_secret(req->svc, "", 0, TSR_ACCEPT_PERSONAL, req->remote, &req->who);
+        rc = tsr_auth_secret(req->svc, "", 0, TSR_ACCEPT_PERSONAL, tsr__client_of(req), &req->who);
     sodium_memzero(buf, sizeof(buf));
     sodium_memzero(secret, sizeof(secret));
     return rc;
@@ -186,10 +188,11 @@ static json_t *answer_of(const struct tsr_introspection *in)
 {
     if (!in->active)
         return json_pack("{s:b}", "active", 0);
-    return json_pack("{s:b, s:s, s:s, s:I, s:I, s:s, s:s}", "active", 1, "sub", in->user_id,
+    return json_pack("{s:b, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active", 1, "sub", in->user_id,
                      "username", in->email, "exp", (json_int_t)in->expires_at, "iat",
                      (json_int_t)in->created, "token_type",
-                     in->kind == TSR_TOKEN_SESSION ? "session" : "personal", "jti", in->token_id);
+                     in->kind == TSR_TOKEN_SESSION ? "session" : "personal", "jti", in->token_id,
+                     "scope", in->scope);
 }
 
 /* RFC 7662 answers every malformed request 400 (RFC 6749's invalid_request);
@@ -207,6 +210,11 @@ enum MHD_Result tsr__api_introspect(struct tsr_req *req)
         return refuse_client(req);
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
+    if (tsr_auth_require(req->svc, &req->who, TSR_SCOPE_INTROSPECT) != TSR_OK)
+        return tsr__reply_insufficient_scope(req, TSR_SCOPE_INTROSPECT,
+                                             "introspection needs a token with the scope "
+                                             "introspect",
+                                             NULL);
     if (!tsr__is_media_type(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type"),
                             "application/x-www-form-urlencoded"))
         return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "unsupported_media_type",
@@ -229,8 +237,8 @@ enum MHD_Result tsr__api_introspect(struct tsr_req *req)
     memset(&in, 0, sizeof(in));
     /* A value longer than any secret is no secret: not active, no look-up. */
     if (!form.token.too_long) {
-        rc = tsr_auth_introspect(req->svc, &req->who, form.token.buf, form.token.len, req->remote,
-                                 &in);
+        rc = tsr_auth_introspect(req->svc, &req->who, form.token.buf, form.token.len,
+                                 tsr__client_of(req), &in);
         if (rc != TSR_OK) {
             ret = tsr__reply_failure(req, rc);
             goto out;

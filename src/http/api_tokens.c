@@ -9,13 +9,16 @@
 #include "http/parse.h"
 #include "http/request.h"
 
-/* Queues 400 with code for the body member field (NULL: none); sets
+/* Queues 400 with code for the body member field (NULL: none; is_path: a
+ * pointer's path such as "scopes/2", not one member's name); sets
  * *answered and returns false, to go by the convention of request.h. */
 static bool bad_body(struct tsr_req *req, const char *code, const char *detail, const char *field,
-                     enum MHD_Result *answered)
+                     bool is_path, enum MHD_Result *answered)
 {
+    enum tsr_source source = is_path ? TSR_SOURCE_PATH : TSR_SOURCE_POINTER;
+
     *answered = tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, code, detail,
-                                 field ? TSR_SOURCE_POINTER : TSR_SOURCE_NONE, field);
+                                 field ? source : TSR_SOURCE_NONE, field);
     return false;
 }
 
@@ -27,7 +30,7 @@ static bool read_input(struct tsr_req *req, json_t **root, struct tsr_token_inpu
 
     if (tsr__parse_token_body(req->body.p ? req->body.p : "", req->body.len, root, in, &why) !=
         TSR_OK)
-        return bad_body(req, why.code, why.detail, why.field, answered);
+        return bad_body(req, why.code, why.detail, why.field, why.field == why.field_buf, answered);
     return true;
 }
 
@@ -35,14 +38,16 @@ static enum MHD_Result refused(struct tsr_req *req, enum tsr_err rc, const struc
 {
     switch (rc) {
     case TSR_ERR_MISSING:
-        if (!why->field)
+        if (!why->field[0])
             return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "nothing_to_change", why->detail,
                                     TSR_SOURCE_NONE, NULL);
         return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "missing_field", why->detail,
-                                TSR_SOURCE_POINTER, why->field);
+                                TSR_SOURCE_PATH, why->field);
     case TSR_ERR_INVALID:
         return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_field", why->detail,
-                                why->field ? TSR_SOURCE_POINTER : TSR_SOURCE_NONE, why->field);
+                                why->field[0] ? TSR_SOURCE_PATH : TSR_SOURCE_NONE, why->field);
+    case TSR_ERR_SCOPE:
+        return tsr__reply_insufficient_scope(req, why->scope, why->detail, why->field);
     case TSR_ERR_LIMIT:
         return tsr__reply_error(req, MHD_HTTP_CONFLICT, "token_limit_reached", why->detail,
                                 TSR_SOURCE_NONE, NULL);
@@ -62,6 +67,8 @@ static enum MHD_Result refused(struct tsr_req *req, enum tsr_err rc, const struc
     case TSR_ERR_IO:
     case TSR_ERR_TOOBIG:
     case TSR_ERR_TIMEOUT:
+    case TSR_ERR_IN_USE:
+    case TSR_ERR_ADDRESS:
         break;
     }
     return tsr__reply_failure(req, rc);
@@ -166,11 +173,12 @@ enum MHD_Result tsr__api_tokens_get(struct tsr_req *req)
 
 enum MHD_Result tsr__api_tokens_delete(struct tsr_req *req)
 {
+    struct tsr_problem why = {0};
     enum tsr_err rc =
-        tsr_tokens_revoke(req->svc, &req->who, req->has_id ? req->id : NULL, req->remote);
+        tsr_tokens_revoke(req->svc, &req->who, req->has_id ? req->id : NULL, req->remote, &why);
 
     if (rc != TSR_OK)
-        return tsr__reply_failure(req, rc);
+        return refused(req, rc, &why);
     return tsr__reply_empty(req, MHD_HTTP_NO_CONTENT);
 }
 

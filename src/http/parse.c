@@ -113,6 +113,40 @@ static bool take_field(const char *key, json_t *value, struct tsr_field *f,
     return true;
 }
 
+/* Takes a member that must be an array of strings: how many it has, and
+ * the first TSR_LIST_INPUT_MAX of them (the service refuses more by count). */
+static bool take_list(const char *key, json_t *value, struct tsr_list_field *list,
+                      struct tsr_body_problem *why)
+{
+    size_t i;
+    json_t *item;
+
+    why->code = "invalid_field";
+    if (!json_is_array(value)) {
+        why->field = key;
+        snprintf(why->detail, sizeof(why->detail), "%s must be an array of strings", key);
+        return false;
+    }
+    list->has = true;
+    list->n = json_array_size(value);
+    json_array_foreach(value, i, item)
+    {
+        if (!json_is_string(item)) {
+            snprintf(why->field_buf, sizeof(why->field_buf), "%s/%zu", key, i);
+            why->field = why->field_buf;
+            snprintf(why->detail, sizeof(why->detail), "%s/%zu must be a string", key, i);
+            return false;
+        }
+        if (i < TSR_LIST_INPUT_MAX) {
+            list->items[i].has = true;
+            list->items[i].s = json_string_value(item);
+            list->items[i].len = json_string_length(item);
+        }
+    }
+    why->code = NULL;
+    return true;
+}
+
 /* A member name fit to quote in a sentence: at most 64 bytes, cut at a
  * character boundary (jansson has checked it is UTF-8). */
 static void quote_key(const char *key, char *out, size_t size)
@@ -163,14 +197,27 @@ enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
     }
     json_object_foreach(*root, key, value)
     {
+        struct tsr_list_field *list = strcmp(key, "scopes") == 0        ? &in->scopes
+                                      : strcmp(key, "allowed_ips") == 0 ? &in->allowed_ips
+                                                                        : NULL;
         struct tsr_field *f = strcmp(key, "name") == 0          ? &in->name
                               : strcmp(key, "description") == 0 ? &in->description
                               : strcmp(key, "expires_at") == 0  ? &in->expires_at
+                              : strcmp(key, "not_before") == 0  ? &in->not_before
                                                                 : NULL;
 
+        if (list) {
+            if (!take_list(key, value, list, why))
+                return TSR_ERR_INVALID;
+            continue;
+        }
         if (!f) {
             unknown_field(key, why);
             return TSR_ERR_INVALID;
+        }
+        if (f == &in->not_before && json_is_null(value)) {
+            f->has = f->null = true;
+            continue;
         }
         if (!take_field(key, value, f, why))
             return TSR_ERR_INVALID;
@@ -308,6 +355,37 @@ enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, 
     }
     lp->seen |= 1u << i;
     return take_value(lp, i, value ? value : "", value ? value_size : 0, why);
+}
+
+/* ---- verify's scopes ---- */
+
+enum tsr_err tsr__parse_scope_param(struct tsr_scope_query *q, const char *key, size_t key_size,
+                                    const char *value, size_t value_size,
+                                    struct tsr_param_problem *why)
+{
+    why->unknown = false;
+    why->name = "scope";
+    why->detail[0] = '\0';
+    if (key_size != 5 || memcmp(key, "scope", 5) != 0) {
+        why->unknown = true;
+        why->name = NULL;
+        return TSR_ERR_INVALID;
+    }
+    if (q->n == TSR_VERIFY_SCOPES_MAX) {
+        snprintf(why->detail, sizeof(why->detail), "scope may be given at most %d times",
+                 TSR_VERIFY_SCOPES_MAX);
+        return TSR_ERR_INVALID;
+    }
+    if (!value || !tsr_scope_name_valid(value, value_size)) {
+        snprintf(why->detail, sizeof(why->detail),
+                 "scope must be a scope name: 1 to %d of a-z 0-9 _ . : -, starting with a letter "
+                 "or a digit",
+                 TSR_SCOPE_NAME_MAX);
+        return TSR_ERR_INVALID;
+    }
+    q->names[q->n] = value;
+    q->lens[q->n++] = value_size;
+    return TSR_OK;
 }
 
 /* ---- framing, and the headers of the consoles' pages ---- */

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "core/scope.h"
 #include "service/service.h"
 
 /* The longest body read; a longer one is answered 413. */
@@ -22,12 +23,15 @@
  * when none; it points into the parsed root) and a sentence for people. */
 struct tsr_body_problem {
     const char *code;
-    const char *field;
+    const char *field; /* a member name, or field_buf for an item ("scopes/2") */
+    char field_buf[40];
     char detail[256];
 };
 
 /* Parses the len bytes at body as the JSON object of a token's create or
- * update into in (members name, description, expires_at, each a string).
+ * update into in (members name, description, expires_at and not_before,
+ * each a string, not_before also null; scopes and allowed_ips, arrays of
+ * strings).
  * Returns TSR_OK, or TSR_ERR_INVALID with *why filled in. Either way *root
  * is the parsed document or NULL; the caller json_decref()s it, and the
  * strings of in and why->field stay valid as long as it. */
@@ -60,6 +64,21 @@ struct tsr_param_problem {
 enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, size_t key_size,
                                    const char *value, size_t value_size,
                                    struct tsr_param_problem *why) TSR_MUST_CHECK;
+
+/* The scope parameters of a verify, as they are read one by one. */
+struct tsr_scope_query {
+    size_t n;
+    const char *names[TSR_VERIFY_SCOPES_MAX]; /* into the values given */
+    size_t lens[TSR_VERIFY_SCOPES_MAX];
+};
+
+/* Takes one query parameter of a verify into q: "scope", whose value must
+ * be a well-formed scope name (tsr_scope_name_valid), at most
+ * TSR_VERIFY_SCOPES_MAX times. Returns TSR_OK, or TSR_ERR_INVALID with *why
+ * filled in (why->unknown for another key). q->n starts at 0. */
+enum tsr_err tsr__parse_scope_param(struct tsr_scope_query *q, const char *key, size_t key_size,
+                                    const char *value, size_t value_size,
+                                    struct tsr_param_problem *why) TSR_MUST_CHECK;
 
 /* Finds the credential of an "Authorization: Token|Bearer <secret>" header
  * value (scheme case-insensitive). Returns false when value is malformed

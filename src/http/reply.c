@@ -101,6 +101,8 @@ static const char *title_of(const char *code)
         {"invalid_request", "Invalid request"},
         {"uri_too_long", "URI too long"},
         {"not_implemented", "Not implemented"},
+        {"insufficient_scope", "Insufficient scope"},
+        {"address_not_allowed", "Address not allowed"},
     };
 
     for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
@@ -139,6 +141,8 @@ static json_t *source_of(enum tsr_source source, const char *name)
     switch (source) {
     case TSR_SOURCE_POINTER:
         return json_pack("{s:o?}", "pointer", pointer_to(name));
+    case TSR_SOURCE_PATH:
+        return json_pack("{s:s+}", "pointer", "/", name);
     case TSR_SOURCE_PARAMETER:
         return json_pack("{s:s?}", "parameter", name);
     case TSR_SOURCE_NONE:
@@ -269,6 +273,13 @@ enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc)
         /* The tokens' handlers say which limit; this is the fallback. */
         return tsr__reply_error(req, MHD_HTTP_CONFLICT, "token_limit_reached",
                                 "the limit of tokens is reached", TSR_SOURCE_NONE, NULL);
+    case TSR_ERR_ADDRESS:
+        return tsr__reply_error(req, MHD_HTTP_FORBIDDEN, "address_not_allowed",
+                                "this token may not be used from your address", TSR_SOURCE_NONE,
+                                NULL);
+    case TSR_ERR_SCOPE:
+        return tsr__reply_insufficient_scope(req, NULL, "the token lacks a scope this needs", NULL);
+    case TSR_ERR_IN_USE:
     case TSR_OK:
     case TSR_ERR_NOMEM:
     case TSR_ERR_INVALID:
@@ -286,16 +297,60 @@ enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc)
                             "the server failed; the request may be retried", TSR_SOURCE_NONE, NULL);
 }
 
+enum MHD_Result tsr__reply_insufficient_scope(struct tsr_req *req, const char *scope,
+                                              const char *detail, const char *pointer)
+{
+    char challenge[64 + TSR_SCOPE_NAME_MAX];
+
+    if (scope && *scope)
+        snprintf(challenge, sizeof(challenge), "Bearer error=\"insufficient_scope\", scope=\"%s\"",
+                 scope);
+    else
+        snprintf(challenge, sizeof(challenge), "Bearer error=\"insufficient_scope\"");
+    tsr__req_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+    return tsr__reply_error(req, MHD_HTTP_FORBIDDEN, "insufficient_scope", detail,
+                            pointer && *pointer ? TSR_SOURCE_PATH : TSR_SOURCE_NONE, pointer);
+}
+
+/* The words of a stored list ("a b c") as a JSON array of strings. */
+static json_t *words_json(const char *s)
+{
+    json_t *a = json_array();
+
+    while (a && *s) {
+        size_t len = strcspn(s, " ");
+
+        if (len > 0 && json_array_append_new(a, json_stringn(s, len)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+        s += len;
+        s += strspn(s, " ");
+    }
+    return a;
+}
+
+static json_t *time_or_null(int64_t t)
+{
+    char text[TSR_TIME_LEN + 1];
+
+    if (t == 0)
+        return json_null();
+    tsr_time_format(t, text);
+    return json_string(text);
+}
+
 json_t *tsr__token_json(const struct tsr_token_row *t, int64_t now)
 {
-    char created[TSR_TIME_LEN + 1], expires[TSR_TIME_LEN + 1], used[TSR_TIME_LEN + 1];
+    char created[TSR_TIME_LEN + 1], expires[TSR_TIME_LEN + 1];
 
     tsr_time_format(t->created, created);
     tsr_time_format(t->expires_at, expires);
-    tsr_time_format(t->last_used_at, used);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", t->id, "name", t->name,
-                     "description", t->description, "key_hint", t->key_hint, "created", created,
-                     "expires_at", expires, "last_used_at",
-                     t->last_used_at ? json_string(used) : json_null(), "status",
-                     tsr_token_status(t, now));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "id", t->id,
+                     "name", t->name, "description", t->description, "key_hint", t->key_hint,
+                     "created", created, "expires_at", expires, "last_used_at",
+                     time_or_null(t->last_used_at), "status", tsr_token_status(t, now), "scopes",
+                     words_json(t->scopes), "allowed_ips", words_json(t->allowed_ips), "not_before",
+                     time_or_null(t->not_before), "last_used_ip",
+                     t->last_used_ip[0] ? json_string(t->last_used_ip) : json_null());
 }

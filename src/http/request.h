@@ -34,6 +34,7 @@ struct tsr_req {
     char id[TSR_UUID_LEN + 1];         /* the {id} of the path */
     const char *remote;                /* the client's address as text; "" unknown */
     char remote_buf[TSR_ADDR_MAX + 1]; /* where it is kept when not per connection */
+    bool client_unknown;               /* relayed by a trusted proxy that did not say for whom */
     struct tsr_principal who;
     bool by_cookie;             /* authenticated by the console's cookie */
     bool tls;                   /* came over HTTPS */
@@ -70,6 +71,14 @@ static inline void tsr__hsts(const struct tsr_req *req, struct MHD_Response *res
  * X-Content-Type-Options, Cross-Origin-Opener-Policy). */
 void tsr__security_headers(struct MHD_Response *resp);
 
+/* The client's address to check a token's address list against: "" when
+ * it cannot be known (a trusted proxy sent no usable X-Forwarded-For), so
+ * that lists fail closed. */
+static inline const char *tsr__client_of(const struct tsr_req *req)
+{
+    return req->client_unknown ? "" : req->remote;
+}
+
 /* Adds a header to the next reply; silently ignored past TSR_MAX_HEADERS. */
 void tsr__req_header(struct tsr_req *req, const char *name, const char *value);
 
@@ -82,7 +91,8 @@ enum MHD_Result tsr__reply_empty(struct tsr_req *req, unsigned status);
 /* Where the error points: a body field, a query parameter, or nothing. */
 enum tsr_source {
     TSR_SOURCE_NONE,
-    TSR_SOURCE_POINTER,
+    TSR_SOURCE_POINTER, /* name is one member's name, to be escaped */
+    TSR_SOURCE_PATH,    /* name is a pointer's path already, "scopes/2" */
     TSR_SOURCE_PARAMETER,
 };
 
@@ -95,6 +105,12 @@ enum MHD_Result tsr__reply_error(struct tsr_req *req, unsigned status, const cha
 /* Queues the error that a service result other than TSR_OK calls for, when
  * it is one every handler answers the same way (401, 404, 5xx). */
 enum MHD_Result tsr__reply_failure(struct tsr_req *req, enum tsr_err rc);
+
+/* Queues 403 insufficient_scope with RFC 6750's challenge naming scope
+ * (NULL or "": none), detail for people, and the body field at fault
+ * (a pointer's path without its first slash; NULL or "": none). */
+enum MHD_Result tsr__reply_insufficient_scope(struct tsr_req *req, const char *scope,
+                                              const char *detail, const char *pointer);
 
 /* Queues 429 rate_limited for a login refused with TSR_ERR_RATE, with the
  * Retry-After and the limit (address or account) that session gives. */
@@ -156,6 +172,7 @@ enum MHD_Result tsr__api_console_logout(struct tsr_req *req);
 enum MHD_Result tsr__api_console_config(struct tsr_req *req);
 enum MHD_Result tsr__api_activity_list(struct tsr_req *req);
 enum MHD_Result tsr__api_introspect(struct tsr_req *req);
+enum MHD_Result tsr__api_scopes_list(struct tsr_req *req);
 
 /* ---- waiting without holding a thread ---- */
 

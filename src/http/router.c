@@ -2,35 +2,41 @@
 #include <string.h>
 
 #include "core/uuid.h"
+#include "core/scope.h"
 #include "http/router.h"
 
 #define SECRET (TSR_ACCEPT_PERSONAL | TSR_ACCEPT_SESSION)
+#define READ   TSR_SCOPE_TOKENS_READ
+#define WRITE  TSR_SCOPE_TOKENS_WRITE
 
 static const struct tsr_route routes[] = {
-    {"/healthz", {{"GET", tsr__api_health, 0, false, false}}},
+    {"/healthz", {{"GET", tsr__api_health, 0, false, false, NULL}}},
     /* Login reads its query itself: after the credentials, as the order wants. */
-    {"/v4/tokens", {{"POST", tsr__api_login, 0, false, true}}},
-    {"/v4/tokens/self", {{"DELETE", tsr__api_logout, SECRET, false, false}}},
-    {"/v4/auth/verify", {{"GET", tsr__api_verify, TSR_ACCEPT_PERSONAL, false, false}}},
-    {"/v4/iam/users/me", {{"GET", tsr__api_me, SECRET, false, false}}},
+    {"/v4/tokens", {{"POST", tsr__api_login, 0, false, true, NULL}}},
+    {"/v4/tokens/self", {{"DELETE", tsr__api_logout, SECRET, false, false, NULL}}},
+    /* Verify reads its scope parameters itself. */
+    {"/v4/auth/verify", {{"GET", tsr__api_verify, TSR_ACCEPT_PERSONAL, false, true, NULL}}},
+    {"/v4/iam/users/me", {{"GET", tsr__api_me, SECRET, false, false, TSR_SCOPE_USER_READ}}},
     {"/v4/iam/personal_tokens",
-     {{"GET", tsr__api_tokens_list, SECRET, false, true},
-      {"POST", tsr__api_tokens_create, SECRET, true, false}}},
+     {{"GET", tsr__api_tokens_list, SECRET, false, true, READ},
+      {"POST", tsr__api_tokens_create, SECRET, true, false, WRITE}}},
     {"/v4/iam/personal_tokens/self",
-     {{"GET", tsr__api_tokens_get, SECRET, false, false},
-      {"DELETE", tsr__api_tokens_delete, SECRET, false, false}}},
+     {{"GET", tsr__api_tokens_get, SECRET, false, false, READ},
+      {"DELETE", tsr__api_tokens_delete, SECRET, false, false, WRITE}}},
     {"/v4/iam/personal_tokens/{id}",
-     {{"GET", tsr__api_tokens_get, SECRET, false, false},
-      {"PATCH", tsr__api_tokens_update, SECRET, true, false},
-      {"DELETE", tsr__api_tokens_delete, SECRET, false, false}}},
+     {{"GET", tsr__api_tokens_get, SECRET, false, false, READ},
+      {"PATCH", tsr__api_tokens_update, SECRET, true, false, WRITE},
+      {"DELETE", tsr__api_tokens_delete, SECRET, false, false, WRITE}}},
     {"/v4/console/session",
-     {{"POST", tsr__api_console_login, 0, true, false},
-      {"DELETE", tsr__api_console_logout, TSR_ACCEPT_SESSION, false, false}}},
-    {"/v4/iam/activity", {{"GET", tsr__api_activity_list, SECRET, false, true}}},
-    {"/v4/console/config", {{"GET", tsr__api_console_config, SECRET, false, false}}},
+     {{"POST", tsr__api_console_login, 0, true, false, NULL},
+      {"DELETE", tsr__api_console_logout, TSR_ACCEPT_SESSION, false, false, NULL}}},
+    {"/v4/iam/activity",
+     {{"GET", tsr__api_activity_list, SECRET, false, true, TSR_SCOPE_ACTIVITY}}},
+    {"/v4/console/config", {{"GET", tsr__api_console_config, SECRET, false, false, NULL}}},
+    {"/v4/iam/scopes", {{"GET", tsr__api_scopes_list, SECRET, false, true, NULL}}},
     /* Introspection authenticates its caller itself (Bearer or an OAuth
      * client's Basic), then reads its query and its form body. */
-    {"/v4/auth/introspect", {{"POST", tsr__api_introspect, 0, false, true}}},
+    {"/v4/auth/introspect", {{"POST", tsr__api_introspect, 0, false, true, NULL}}},
 };
 
 /* Matches one pattern against path; a "{id}" segment takes a lowercase UUID. */

@@ -198,7 +198,9 @@ static enum MHD_Result each_forwarded(void *cls, enum MHD_ValueKind kind, const 
 }
 
 /* A request relayed by a trusted proxy: the client is in X-Forwarded-For,
- * every header of that name read in order; on junk, the peer it stays. */
+ * every header of that name read in order. On junk, the peer it stays for
+ * the limits and the audit trail, but the client is unknown, and an
+ * address list cannot be satisfied by the proxy's own address. */
 static void forwarded_address(struct tsr_req *req, const struct tsr_proxies *proxies)
 {
     struct forwarded f = {.n = 0};
@@ -206,6 +208,8 @@ static void forwarded_address(struct tsr_req *req, const struct tsr_proxies *pro
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, each_forwarded, &f);
     if (!f.too_many && tsr__forwarded_client(proxies, f.values, f.n, req->remote_buf))
         req->remote = req->remote_buf;
+    else
+        req->client_unknown = true;
 }
 
 static void client_address(struct tsr_req *req)
@@ -327,6 +331,7 @@ static void free_request(void *cls, struct MHD_Connection *conn, void **con_cls,
             sodium_memzero(req->login, sizeof(*req->login));
         free(req->login);
         free_body(req);
+        tsr_principal_release(&req->who);
         if (req->held) {
             pthread_mutex_lock(&http->lock);
             http->held--;
@@ -392,7 +397,7 @@ static bool authenticate(struct tsr_req *req, const struct tsr_endpoint *ep,
         secret = "";
         len = 0;
     }
-    rc = tsr_auth_secret(req->svc, secret, len, accept, req->remote, &req->who);
+    rc = tsr_auth_secret(req->svc, secret, len, accept, tsr__client_of(req), &req->who);
     if (rc != TSR_OK) {
         *answered = tsr__reply_failure(req, rc);
         return false;
@@ -400,8 +405,21 @@ static bool authenticate(struct tsr_req *req, const struct tsr_endpoint *ep,
     return true;
 }
 
-/* The contract's order: size, path, method, authentication, CSRF, content
- * type, then the handler checks the body and the query. A path that is no
+/* Whether the credential holds the endpoint's scope; answers 403 if not. */
+static bool scope_held(struct tsr_req *req, const char *scope, enum MHD_Result *answered)
+{
+    char detail[96 + TSR_SCOPE_NAME_MAX];
+
+    if (tsr_auth_require(req->svc, &req->who, scope) == TSR_OK)
+        return true;
+    snprintf(detail, sizeof(detail), "this needs a token with the scope %s", scope);
+    *answered = tsr__reply_insufficient_scope(req, scope, detail, NULL);
+    return false;
+}
+
+/* The contract's order: size, path, method, authentication, CSRF, the
+ * endpoint's scope, content type, then the handler checks the body and the
+ * query. A path that is no
  * route may be a page of the consoles. */
 static enum MHD_Result dispatch(struct tsr_req *req)
 {
@@ -436,6 +454,8 @@ static enum MHD_Result dispatch(struct tsr_req *req)
                                 "a change made with the console's cookie needs the header "
                                 "X-Tessera-CSRF: 1",
                                 TSR_SOURCE_NONE, NULL);
+    if (ep->scope && !scope_held(req, ep->scope, &ret))
+        return ret;
     if (ep->json_body &&
         !tsr__is_json(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type")))
         return tsr__reply_error(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
@@ -592,10 +612,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     (void)version;
     if (req == (void *)&bodiless && *upload_data_size == 0) {
+        enum MHD_Result ret;
+
         init_request(&local, http->svc, conn, url, method);
         local.max_lifetime_days = http->max_lifetime_days;
         local.tls = http->tls;
-        return dispatch(&local);
+        ret = dispatch(&local);
+        tsr_principal_release(&local.who);
+        return ret;
     }
     if (req == (void *)&bodiless) {
         /* A body came after all (a GET may carry one): keep the request on

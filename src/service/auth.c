@@ -6,6 +6,7 @@
 #include "core/timefmt.h"
 #include "core/uuid.h"
 #include "core/dynbuf.h"
+#include "service/grant.h"
 #include "service/internal.h"
 #include "service/log.h"
 
@@ -25,12 +26,28 @@ static unsigned accept_bit(enum tsr_secret_kind kind)
 /* The checksum turns away garbage before any hashing; a well-formed secret
  * costs one SHA-256 and one look-up in the in-memory index, no I/O (but for
  * a miss with a shared store: see tsr__find_token). */
+/* Whether a token the index holds may be used at now from remote: not
+ * expired, past its not-before, and from an address its list holds. */
+static enum tsr_err usable(const struct tsr_index_hit *hit, int64_t now, const char *remote)
+{
+    if (tsr__expired(hit->expires_at, now))
+        return TSR_ERR_UNAUTHORIZED;
+    if (!hit->grant)
+        return TSR_OK;
+    if (tsr__not_yet(hit->grant->not_before, now))
+        return TSR_ERR_UNAUTHORIZED;
+    return tsr__grant_allows(hit->grant, remote) ? TSR_OK : TSR_ERR_ADDRESS;
+}
+
 enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t len,
                              unsigned accept, const char *remote, struct tsr_principal *out)
 {
     enum tsr_secret_kind kind = tsr_secret_parse(secret, len);
     struct tsr_index_hit hit;
     int64_t now = tsr_time_now();
+    enum tsr_err rc;
+
+    out->grant = NULL;
 
     if (kind == TSR_SECRET_NONE) {
         tsr__audit_later(svc, NULL, NULL, NULL, remote);
@@ -43,15 +60,72 @@ enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t
     }
     tsr_uuid_from_bytes(hit.user_id, out->user_id);
     tsr_uuid_from_bytes(hit.token_id, out->token_id);
-    if (tsr__expired(hit.expires_at, now)) {
+    rc = usable(&hit, now, remote);
+    if (rc != TSR_OK) {
+        tsr__grant_unref(hit.grant);
         tsr__audit_later(svc, out->user_id, out->token_id, NULL, remote);
-        return TSR_ERR_UNAUTHORIZED;
+        return rc;
     }
     out->kind = hit.kind;
     out->expires_at = hit.expires_at;
+    out->grant = hit.grant;
     if (hit.newly_used)
         tsr__usage_note(svc, out->token_id, now, remote);
     return TSR_OK;
+}
+
+bool tsr__holds(struct tsr_service *svc, const struct tsr_grant *g, const char *s, size_t len)
+{
+    return tsr__grant_holds(g, s, len, tsr__scope_known(svc, s, len));
+}
+
+void tsr_principal_release(struct tsr_principal *p)
+{
+    tsr__grant_unref(p->grant);
+    p->grant = NULL;
+}
+
+const char *tsr_principal_scopes(const struct tsr_principal *p, size_t *len)
+{
+    return tsr__grant_scopes(p->grant, len);
+}
+
+enum tsr_err tsr_auth_require(struct tsr_service *svc, const struct tsr_principal *p,
+                              const char *scope)
+{
+    size_t len = strlen(scope);
+
+    return tsr__holds(svc, p->grant, scope, len) ? TSR_OK : TSR_ERR_SCOPE;
+}
+
+/* A gateway asking for a scope nobody has is misconfigured; said once a
+ * second at most, so that its traffic cannot flood the log. */
+static void warn_unknown_scope(const char *s, size_t len)
+{
+    static _Atomic int64_t last_warned;
+    int64_t now = tsr_time_now(), seen = atomic_load_explicit(&last_warned, memory_order_relaxed);
+
+    if (seen >= now || !atomic_compare_exchange_strong_explicit(
+                           &last_warned, &seen, now, memory_order_relaxed, memory_order_relaxed))
+        return;
+    tsr_log(TSR_LOG_WARN, "verify asked for scope '%.*s', which does not exist: nobody holds it",
+            (int)len, s);
+}
+
+bool tsr_auth_holds_all(struct tsr_service *svc, const struct tsr_principal *p,
+                        const char *const *names, const size_t *lens, size_t n, size_t *missing)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool known = tsr__scope_known(svc, names[i], lens[i]);
+
+        if (!known)
+            warn_unknown_scope(names[i], lens[i]);
+        if (!tsr__grant_holds(p->grant, names[i], lens[i], known)) {
+            *missing = i;
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Verifies password against the user's hash, or against the dummy hash when
@@ -76,6 +150,7 @@ static enum tsr_err new_session(struct tsr_service *svc, const char *user_id, in
     tsr_uuid7_new(t.id);
     tsr_strscpy(t.user_id, sizeof(t.user_id), user_id);
     t.kind = TSR_TOKEN_SESSION;
+    tsr_strscpy(t.scopes, sizeof(t.scopes), TSR_SCOPE_GLOBAL);
     tsr_secret_generate(TSR_SECRET_SESSION, out->secret);
     tsr_secret_hash(out->secret, TSR_SECRET_LEN, t.secret_hash);
     tsr_secret_hint(out->secret, t.key_hint);

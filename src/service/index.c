@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/grant.h"
 #include "service/index.h"
 #include "service/live.h"
 
@@ -13,7 +14,7 @@
 #define MAX_LOAD_NUM 3 /* grow past 3/4 full */
 #define MAX_LOAD_DEN 4
 
-/* 72 bytes a token. A slot holds an entry's index + 1 in its low half, 0
+/* 80 bytes a token. A slot holds an entry's index + 1 in its low half, 0
  * for empty, and a tag of the key in its high half: a probe passes over
  * other keys' slots without reading their entries, so a look-up touches one
  * entry, one cache line and page of a large index, however long the run.
@@ -27,8 +28,9 @@ struct entry {
     uint8_t token_id[TSR_UUID_BYTES];
     uint8_t user_id[TSR_UUID_BYTES];
     int64_t expires_at;
-    int64_t change_seq; /* of the row it came from; 0 when unknown */
-    uint32_t last_used; /* Unix seconds */
+    int64_t change_seq;      /* of the row it came from; 0 when unknown */
+    struct tsr_grant *grant; /* one reference; NULL: unrestricted */
+    uint32_t last_used;      /* Unix seconds */
     uint8_t kind;
     bool revoked;
 };
@@ -54,6 +56,7 @@ struct hot {
     int64_t expires_at;
     uint32_t last_used;
     uint8_t kind;
+    bool restricted; /* the entry has a grant: a look-up fetches it from there */
 };
 
 _Static_assert(sizeof(struct hot) == 64, "a copy is one cache line");
@@ -195,6 +198,7 @@ static struct hot *hot_fill(struct shard *sh, const struct entry *e)
     h->expires_at = e->expires_at;
     h->last_used = e->last_used;
     h->kind = e->kind;
+    h->restricted = e->grant != NULL;
     sh->hot_tags[set][w] = hot_tag(e->key);
     return h;
 }
@@ -229,6 +233,8 @@ void tsr__index_free(struct tsr_index *ix)
     if (!ix)
         return;
     for (size_t s = 0; s < SHARDS; s++) {
+        for (size_t e = 0; e < ix->shards[s].count; e++)
+            tsr__grant_unref(ix->shards[s].entries[e].grant);
         pthread_mutex_destroy(&ix->shards[s].lock);
         free(ix->shards[s].slots);
         free(ix->shards[s].entries);
@@ -264,8 +270,11 @@ static enum tsr_err grow_entries(struct shard *sh)
     return TSR_OK;
 }
 
-static void fill(struct entry *e, const struct tsr_token_row *t)
+/* Fills e from t and gives it grant g, returning the grant e held before. */
+static struct tsr_grant *fill(struct entry *e, const struct tsr_token_row *t, struct tsr_grant *g)
 {
+    struct tsr_grant *old = e->grant;
+
     memcpy(e->key, t->secret_hash, KEY_LEN);
     tsr_uuid_to_bytes(t->id, e->token_id);
     tsr_uuid_to_bytes(t->user_id, e->user_id);
@@ -273,6 +282,8 @@ static void fill(struct entry *e, const struct tsr_token_row *t)
     e->kind = (uint8_t)t->kind;
     if (t->change_seq > e->change_seq)
         e->change_seq = t->change_seq;
+    e->grant = g;
+    return old;
 }
 
 /* A put never revives a tombstone, nor lets an older row of the token
@@ -282,17 +293,21 @@ static bool newer(const struct entry *e, const struct tsr_token_row *t)
     return !e->revoked && (t->change_seq == 0 || t->change_seq >= e->change_seq);
 }
 
-static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t)
+/* Puts t with its grant g; *unused is the grant that no entry holds any
+ * more (g itself when t was not newer), for the caller to give back. */
+static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t, struct tsr_grant *g,
+                               struct tsr_grant **unused)
 {
     size_t i = probe(sh, t->secret_hash);
     enum tsr_err rc;
 
+    *unused = g;
     if (sh->slots[i] != 0) {
         struct entry *e = entry_at(sh, i);
 
         if (newer(e, t)) {
             hot_drop(sh, t->secret_hash);
-            fill(e, t);
+            *unused = fill(e, t, g);
         }
         return TSR_OK;
     }
@@ -304,7 +319,7 @@ static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t)
     if (sh->count == sh->cap && (rc = grow_entries(sh)) != TSR_OK)
         return rc;
     memset(&sh->entries[sh->count], 0, sizeof(sh->entries[0]));
-    fill(&sh->entries[sh->count], t);
+    *unused = fill(&sh->entries[sh->count], t, g);
     sh->slots[i] = slot_value(t->secret_hash, sh->count++);
     return TSR_OK;
 }
@@ -312,11 +327,15 @@ static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t)
 enum tsr_err tsr__index_put(struct tsr_index *ix, const struct tsr_token_row *t)
 {
     struct shard *sh = shard_of(ix, t->secret_hash);
-    enum tsr_err rc;
+    struct tsr_grant *g, *unused;
+    enum tsr_err rc = tsr__grant_from_row(t, &g);
 
+    if (rc != TSR_OK)
+        return rc;
     pthread_mutex_lock(&sh->lock);
-    rc = put_locked(sh, t);
+    rc = put_locked(sh, t, g, &unused);
     pthread_mutex_unlock(&sh->lock);
+    tsr__grant_unref(unused);
     return rc;
 }
 
@@ -353,6 +372,7 @@ static void remove_locked(struct shard *sh, const uint8_t *key)
     e = (uint32_t)sh->slots[i] - 1;
     if (sh->entries[e].revoked)
         sh->tombstones--;
+    tsr__grant_unref(sh->entries[e].grant);
     clear_slot(sh, i);
     /* Keep the entries dense: the last one moves into the hole. */
     last = sh->count - 1;
@@ -368,24 +388,29 @@ static void remove_locked(struct shard *sh, const uint8_t *key)
 static enum tsr_err bury_locked(struct shard *sh, const uint8_t *hash, int64_t now)
 {
     size_t i;
+    static const struct tsr_token_row nothing = {.scopes = TSR_SCOPE_GLOBAL};
     struct tsr_token_row t;
+    struct tsr_grant *unused;
     struct entry *e;
     enum tsr_err rc;
 
     hot_drop(sh, hash);
     i = probe(sh, hash);
     if (sh->slots[i] == 0) {
-        memset(&t, 0, sizeof(t));
+        t = nothing;
         memcpy(t.secret_hash, hash, TSR_HASH_LEN);
         memcpy(t.id, "00000000-0000-0000-0000-000000000000", TSR_UUID_LEN);
         memcpy(t.user_id, t.id, sizeof(t.user_id));
-        if ((rc = put_locked(sh, &t)) != TSR_OK)
+        if ((rc = put_locked(sh, &t, NULL, &unused)) != TSR_OK)
             return rc;
         i = probe(sh, hash);
     }
     e = entry_at(sh, i);
     if (!e->revoked)
         sh->tombstones++;
+    /* Under the lock, so no look-up can take a reference meanwhile. */
+    tsr__grant_unref(e->grant);
+    e->grant = NULL;
     e->revoked = true;
     e->expires_at = now + TOMBSTONE_SECONDS;
     return TSR_OK;
@@ -430,6 +455,7 @@ bool tsr__index_find(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN], int
         memcpy(out->user_id, h->user_id, sizeof(out->user_id));
         out->expires_at = h->expires_at;
         out->kind = (enum tsr_token_kind)h->kind;
+        out->grant = h->restricted ? tsr__grant_ref(entry_at(sh, probe(sh, hash))->grant) : NULL;
         /* Only the first use in a second is passed on to be written. */
         out->newly_used = h->last_used < now32;
         if (out->newly_used)

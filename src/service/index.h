@@ -18,6 +18,7 @@
 #include "store/store.h"
 
 struct tsr_index;
+struct tsr_grant;
 
 struct tsr_index_hit {
     uint8_t token_id[TSR_UUID_BYTES];
@@ -25,6 +26,9 @@ struct tsr_index_hit {
     int64_t expires_at;
     enum tsr_token_kind kind;
     bool newly_used; /* the first use noted in this second */
+    /* What it may do and from where (grant.h): a reference for the caller
+     * to give back with tsr__grant_unref; NULL when unrestricted. */
+    struct tsr_grant *grant;
 };
 
 /* Creates an empty index. */

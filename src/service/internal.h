@@ -95,6 +95,10 @@ enum tsr_err tsr__catalog_refresh(struct tsr_service *svc) TSR_MUST_CHECK;
  * read. Never reads the store; cannot fail. */
 bool tsr__scope_known(struct tsr_service *svc, const char *s, size_t len);
 
+/* Whether a credential of grant g (NULL: everything) holds scope s: the one
+ * rule (tsr__grant_holds) asked with whether s exists. */
+bool tsr__holds(struct tsr_service *svc, const struct tsr_grant *g, const char *s, size_t len);
+
 /* Finds the token with that secret hash in the index, as tsr__index_find
  * does; when the index lacks it and the store is shared, asks the store
  * (within the rate above), puts what it finds in the index and finds it

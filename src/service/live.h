@@ -26,6 +26,13 @@ static inline bool tsr__expired(int64_t expires_at, int64_t now)
     return expires_at <= now;
 }
 
+/* Whether a token whose not_before (0: none) is that may not be used yet at
+ * now: from the moment itself on it may. */
+static inline bool tsr__not_yet(int64_t not_before, int64_t now)
+{
+    return not_before > now;
+}
+
 /* The state of t at now. Cannot fail. */
 static inline enum tsr_token_state tsr__token_state(const struct tsr_token_row *t, int64_t now)
 {

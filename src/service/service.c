@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/dynbuf.h"
 #include "core/timefmt.h"
 #include "service/internal.h"
 #include "service/log.h"
@@ -35,7 +36,8 @@ enum tsr_err tsr__refuse(struct tsr_problem *why, enum tsr_err rc, const char *f
 {
     va_list ap;
 
-    why->field = field;
+    tsr_strscpy(why->field, sizeof(why->field), field ? field : "");
+    why->scope[0] = '\0';
     va_start(ap, fmt);
     vsnprintf(why->detail, sizeof(why->detail), fmt, ap);
     va_end(ap);
@@ -107,9 +109,13 @@ static enum tsr_err read_changes(struct tsr_service *svc, int64_t above)
 enum tsr_err tsr_service_sync(struct tsr_service *svc)
 {
     int64_t seq = 0;
-    enum tsr_err rc = tsr_store_change_seq(svc->store, &seq);
+    enum tsr_err rc = tsr_store_change_seq(svc->store, &seq), scopes;
 
-    return rc == TSR_OK ? read_changes(svc, seq) : rc;
+    if (rc == TSR_OK)
+        rc = read_changes(svc, seq);
+    /* The scopes too: `tesserad scope add` runs in a process of its own. */
+    scopes = tsr__catalog_refresh(svc);
+    return rc != TSR_OK ? rc : scopes;
 }
 
 size_t tsr_service_indexed(struct tsr_service *svc)
@@ -236,6 +242,10 @@ static void *watcher_main(void *arg)
             break;
         if (tsr_store_wait_change(svc->store, WATCH_SLICE_MS) == TSR_OK) {
             enum tsr_err rc = read_changes(svc, INT64_MAX);
+
+            /* A change of scopes sends the same news. */
+            if (rc == TSR_OK)
+                rc = tsr__catalog_refresh(svc);
 
             /* The writer's periodic check tries again within seconds. */
             if (rc != TSR_OK)
@@ -374,6 +384,10 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
     if (rc == TSR_OK)
         rc = load_index(svc);
     if (rc == TSR_OK)
+        rc = tsr__catalog_new(&svc->catalog);
+    if (rc == TSR_OK)
+        rc = tsr__catalog_refresh(svc);
+    if (rc == TSR_OK)
         rc = make_dummy_hash(svc);
     if (rc == TSR_OK)
         rc = tsr__hashpool_new(svc->cfg.hash_threads ? svc->cfg.hash_threads
@@ -415,6 +429,7 @@ void tsr_service_free(struct tsr_service *svc)
     pthread_mutex_destroy(&svc->sync_lock);
     pthread_mutex_destroy(&svc->ask_lock);
     tsr__index_free(svc->index);
+    tsr__catalog_free(svc->catalog);
     tsr__ratelimit_free(svc->logins);
     tsr__ratelimit_free(svc->accounts);
     sodium_memzero(svc->dummy_hash, sizeof(svc->dummy_hash));

@@ -78,6 +78,9 @@ enum tsr_err tsr_service_ping(struct tsr_service *svc) TSR_MUST_CHECK;
 
 /* ---- authentication ---- */
 
+/* What a token may do and from where; opaque outside the service. */
+struct tsr_grant;
+
 /* Who made a request: the user and the token that authenticated it. */
 struct tsr_principal {
     char user_id[TSR_UUID_LEN + 1];
@@ -85,7 +88,30 @@ struct tsr_principal {
     enum tsr_token_kind kind;
     int64_t expires_at;
     uint8_t secret_hash[TSR_HASH_LEN];
+    /* NULL: every scope, from anywhere (a global token without an address
+     * list, a session token). Held until tsr_principal_release. */
+    struct tsr_grant *grant;
 };
+
+/* Gives back what p holds (its grant); p may then be reused or dropped.
+ * Safe on a principal that holds nothing, and twice. Cannot fail. */
+void tsr_principal_release(struct tsr_principal *p);
+
+/* p's scopes as the API shows them: "global", or the names sorted and one
+ * space apart; *len is the length. Valid while p holds its grant. */
+const char *tsr_principal_scopes(const struct tsr_principal *p, size_t *len);
+
+/* TSR_OK when p holds scope (a built-in scope's name), else TSR_ERR_SCOPE. */
+enum tsr_err tsr_auth_require(struct tsr_service *svc, const struct tsr_principal *p,
+                              const char *scope) TSR_MUST_CHECK;
+
+/* Whether p holds every one of the n scopes (names[i] of lens[i] bytes,
+ * each well-formed: tsr_scope_name_valid); when not, *missing is the index
+ * of the first it lacks. A name that is no scope is held by nobody, and is
+ * logged as a warning (a gateway's typo), at most once a second. Never
+ * reads the store. */
+bool tsr_auth_holds_all(struct tsr_service *svc, const struct tsr_principal *p,
+                        const char *const *names, const size_t *lens, size_t n, size_t *missing);
 
 /* Kinds of secret a caller accepts, or-ed. */
 enum {
@@ -95,8 +121,10 @@ enum {
 
 /* Checks the secret (len bytes at secret, not NUL-terminated) against the
  * kinds in accept; notes its use (remote: the client address, may be "").
- * TSR_ERR_UNAUTHORIZED when it is malformed, unknown, expired, revoked or of
- * a kind not accepted (and a failure is audited); *out filled on TSR_OK. */
+ * TSR_ERR_UNAUTHORIZED when it is malformed, unknown, expired, revoked, not
+ * yet valid (not_before) or of a kind not accepted, TSR_ERR_ADDRESS when its
+ * address list does not hold remote (a failure is audited); *out filled on
+ * TSR_OK, to be released with tsr_principal_release. */
 enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t len,
                              unsigned accept, const char *remote,
                              struct tsr_principal *out) TSR_MUST_CHECK;
@@ -164,30 +192,48 @@ enum tsr_err tsr_auth_logout(struct tsr_service *svc, const struct tsr_principal
 
 /* ---- personal tokens ---- */
 
-/* A field of a create or update request; has is false when absent. */
+/* A field of a create or update request; has is false when absent, null
+ * true when it was given as null (only not_before may be). */
 struct tsr_field {
     bool has;
+    bool null;
     const char *s;
     size_t len;
+};
+
+/* A list of strings of a request: n is how many it had, and the first
+ * TSR_LIST_INPUT_MAX of them are in items (more are refused by count). */
+#define TSR_LIST_INPUT_MAX 51
+struct tsr_list_field {
+    bool has;
+    size_t n;
+    struct tsr_field items[TSR_LIST_INPUT_MAX];
 };
 
 struct tsr_token_input {
     struct tsr_field name;
     struct tsr_field description;
     struct tsr_field expires_at;
+    struct tsr_field not_before;
+    struct tsr_list_field scopes;
+    struct tsr_list_field allowed_ips;
 };
 
-/* Why a request was refused: the field at fault (NULL when none) and a
- * sentence for people that names it. */
+/* Why a request was refused: the field at fault as a JSON Pointer without
+ * its leading slash ("name", "scopes/2"; "" when none), a sentence for
+ * people that names it, and for TSR_ERR_SCOPE the scope that was lacking. */
 struct tsr_problem {
-    const char *field;
+    char field[48];
     char detail[200];
+    char scope[TSR_SCOPE_NAME_MAX + 1];
 };
 
 /* Creates a personal token for p's user. On TSR_OK, *out is the new token and
  * secret holds its secret (the only copy). TSR_ERR_MISSING or TSR_ERR_INVALID
- * with *why for a field that breaks the rules; TSR_ERR_LIMIT when the user
- * holds the maximum of live tokens. Audited. */
+ * with *why for a field that breaks the rules; TSR_ERR_SCOPE with *why when
+ * it would give the token more than p holds (scopes, a later expiry, other
+ * addresses); TSR_ERR_LIMIT when the user holds the maximum of live tokens.
+ * Audited. */
 enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_principal *p,
                                const struct tsr_token_input *in, const char *remote,
                                struct tsr_token_row *out, char secret[TSR_SECRET_LEN + 1],
@@ -234,15 +280,18 @@ enum tsr_err tsr_tokens_get(struct tsr_service *svc, const struct tsr_principal 
 
 /* Changes the fields present in in (at least one) of p's token id, with the
  * rules of create. TSR_ERR_MISSING/INVALID with *why, TSR_ERR_NOT_FOUND,
- * TSR_ERR_EXPIRED when the token has expired. Audited. */
+ * TSR_ERR_EXPIRED when the token has expired, TSR_ERR_SCOPE with *why when p
+ * lacks a scope of the token or would give it more than p holds. Audited. */
 enum tsr_err tsr_tokens_update(struct tsr_service *svc, const struct tsr_principal *p,
                                const char *id, const struct tsr_token_input *in, const char *remote,
                                struct tsr_token_row *out, struct tsr_problem *why) TSR_MUST_CHECK;
 
 /* Revokes p's personal token id (NULL: the one p came with). TSR_ERR_NOT_FOUND
- * as for tsr_tokens_get. Audited. */
+ * as for tsr_tokens_get, TSR_ERR_SCOPE with *why when p lacks a scope of
+ * the token. Audited. */
 enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_principal *p,
-                               const char *id, const char *remote) TSR_MUST_CHECK;
+                               const char *id, const char *remote,
+                               struct tsr_problem *why) TSR_MUST_CHECK;
 
 /* "active" or "expired" for t at now. Cannot fail. */
 const char *tsr_token_status(const struct tsr_token_row *t, int64_t now);
@@ -327,6 +376,7 @@ struct tsr_introspection {
     enum tsr_token_kind kind;
     int64_t created;
     int64_t expires_at;
+    char scope[TSR_SCOPES_TEXT_MAX + 1]; /* its scopes, space-separated ("global") */
 };
 
 /* Authenticates an OAuth 2.0 client by HTTP Basic (RFC 6749's

@@ -7,6 +7,10 @@
 #include "core/timefmt.h"
 #include "core/uuid.h"
 #include "core/validate.h"
+#include "core/cidr.h"
+#include "core/dynbuf.h"
+#include "core/scope.h"
+#include "service/grant.h"
 #include "service/internal.h"
 #include "service/log.h"
 
@@ -43,20 +47,7 @@ enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, con
  * write either, and the store refuses one revoked in between. */
 static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, const char *id,
                                  unsigned fields, const struct tsr_token_row *values, int64_t now,
-                                 struct tsr_token_row *out, const char *remote)
-{
-    struct tsr_audit_row audit;
-    struct tsr_token_row before;
-    enum tsr_err rc = tsr_store_token_get(svc->store, user_id, id, &before);
-
-    if (rc != TSR_OK)
-        return rc;
-    if (tsr__token_state(&before, now) == TSR_TOKEN_EXPIRED)
-        return TSR_ERR_EXPIRED;
-    tsr__audit_success(&audit, "token.update", user_id, id, remote);
-    rc = tsr_store_token_update(svc->store, user_id, id, fields, values, out, &audit);
-    return rc == TSR_OK ? tsr__index_put(svc->index, out) : rc;
-}
+                                 struct tsr_token_row *out, const char *remote);
 
 const char *tsr_token_status(const struct tsr_token_row *t, int64_t now)
 {
@@ -80,7 +71,7 @@ static enum tsr_err check_name(const struct tsr_field *f, struct tsr_token_row *
 
     if (tsr_text_check("name", &s, &len, 1, TSR_NAME_MAX_CHARS, false, why->detail,
                        sizeof(why->detail)) != TSR_OK) {
-        why->field = "name";
+        tsr_strscpy(why->field, sizeof(why->field), "name");
         return TSR_ERR_INVALID;
     }
     put_text(row->name, sizeof(row->name), s, len);
@@ -95,7 +86,7 @@ static enum tsr_err check_description(const struct tsr_field *f, struct tsr_toke
 
     if (tsr_text_check("description", &s, &len, 0, TSR_DESC_MAX_CHARS, true, why->detail,
                        sizeof(why->detail)) != TSR_OK) {
-        why->field = "description";
+        tsr_strscpy(why->field, sizeof(why->field), "description");
         return TSR_ERR_INVALID;
     }
     put_text(row->description, sizeof(row->description), s, len);
@@ -124,6 +115,153 @@ static enum tsr_err check_expiry(struct tsr_service *svc, const struct tsr_field
     return TSR_OK;
 }
 
+/* Refuses the list member i of list ("scopes/3"). */
+__attribute__((format(printf, 5, 6))) static enum tsr_err refuse_item(struct tsr_problem *why,
+                                                                      enum tsr_err rc,
+                                                                      const char *list, size_t i,
+                                                                      const char *fmt, ...)
+{
+    char field[sizeof(why->field)];
+    va_list ap;
+
+    snprintf(field, sizeof(field), "%s/%zu", list, i);
+    tsr__refuse(why, rc, field, "%s", "");
+    va_start(ap, fmt);
+    vsnprintf(why->detail, sizeof(why->detail), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static bool same_text(const struct tsr_field *a, const struct tsr_field *b)
+{
+    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* One name of a scopes list: well-formed, a scope that exists, not given
+ * twice, and global only alone (it already holds everything). */
+static enum tsr_err check_scope_item(struct tsr_service *svc, const struct tsr_list_field *f,
+                                     size_t i, struct tsr_problem *why)
+{
+    const struct tsr_field *it = &f->items[i];
+
+    if (!tsr_scope_name_valid(it->s, it->len))
+        return refuse_item(why, TSR_ERR_INVALID, "scopes", i,
+                           "scopes/%zu is not a scope name: 1 to %d of a-z 0-9 _ . : -, starting "
+                           "with a letter or a digit",
+                           i, TSR_SCOPE_NAME_MAX);
+    if (!tsr__scope_known(svc, it->s, it->len))
+        return refuse_item(why, TSR_ERR_INVALID, "scopes", i,
+                           "scopes/%zu: there is no scope named '%.*s' (GET /v4/iam/scopes lists "
+                           "them)",
+                           i, (int)it->len, it->s);
+    for (size_t j = 0; j < i; j++) {
+        if (same_text(&f->items[j], it))
+            return refuse_item(why, TSR_ERR_INVALID, "scopes", i,
+                               "scopes/%zu repeats '%.*s', given at scopes/%zu", i, (int)it->len,
+                               it->s, j);
+    }
+    if (f->n > 1 && tsr_scope_builtin(it->s, it->len) == &tsr_builtin_scopes[0])
+        return refuse_item(why, TSR_ERR_INVALID, "scopes", i,
+                           "scopes/%zu: global already holds every scope; give it alone", i);
+    return TSR_OK;
+}
+
+static enum tsr_err check_scopes(struct tsr_service *svc, const struct tsr_list_field *f,
+                                 struct tsr_token_row *row, struct tsr_problem *why)
+{
+    const char *names[TSR_SCOPES_MAX];
+    size_t lens[TSR_SCOPES_MAX], order[TSR_SCOPES_MAX];
+    enum tsr_err rc;
+
+    if (f->n == 0)
+        return tsr__refuse(why, TSR_ERR_INVALID, "scopes",
+                           "scopes must name at least one scope (global for everything)");
+    if (f->n > TSR_SCOPES_MAX)
+        return tsr__refuse(why, TSR_ERR_INVALID, "scopes", "scopes may name at most %d scopes",
+                           TSR_SCOPES_MAX);
+    for (size_t i = 0; i < f->n; i++) {
+        if ((rc = check_scope_item(svc, f, i, why)) != TSR_OK)
+            return rc;
+        names[i] = f->items[i].s;
+        lens[i] = f->items[i].len;
+    }
+    if (tsr_scopes_join(names, lens, f->n, order, row->scopes, sizeof(row->scopes)) == (size_t)-1)
+        return tsr__refuse(why, TSR_ERR_INVALID, "scopes", "scopes are too long");
+    return TSR_OK;
+}
+
+static enum tsr_err refuse_block(struct tsr_problem *why, size_t i, enum tsr_cidr_error e)
+{
+    switch (e) {
+    case TSR_CIDR_PREFIX:
+        return refuse_item(why, TSR_ERR_INVALID, "allowed_ips", i,
+                           "allowed_ips/%zu has a prefix length its address family does not have "
+                           "(0-32 for IPv4, 0-128 for IPv6)",
+                           i);
+    case TSR_CIDR_HOST_BITS:
+        return refuse_item(why, TSR_ERR_INVALID, "allowed_ips", i,
+                           "allowed_ips/%zu has bits set past its prefix: give the block's first "
+                           "address, such as 192.0.2.0/24",
+                           i);
+    case TSR_CIDR_OK:
+    case TSR_CIDR_MALFORMED:
+        break;
+    }
+    return refuse_item(why, TSR_ERR_INVALID, "allowed_ips", i,
+                       "allowed_ips/%zu is not an IP address or ADDRESS/PREFIX block, such as "
+                       "203.0.113.0/24 or 2001:db8::/48",
+                       i);
+}
+
+/* Blocks in canonical text, in the order given, one space apart. */
+static enum tsr_err check_ips(const struct tsr_list_field *f, struct tsr_token_row *row,
+                              struct tsr_problem *why)
+{
+    struct tsr_cidr blocks[TSR_ALLOWED_IPS_MAX];
+    char text[TSR_CIDR_TEXT_MAX + 1];
+    size_t used = 0;
+
+    if (f->n > TSR_ALLOWED_IPS_MAX)
+        return tsr__refuse(why, TSR_ERR_INVALID, "allowed_ips",
+                           "allowed_ips may list at most %d addresses or blocks",
+                           TSR_ALLOWED_IPS_MAX);
+    for (size_t i = 0; i < f->n; i++) {
+        enum tsr_cidr_error e = tsr_cidr_parse(f->items[i].s, f->items[i].len, &blocks[i]);
+        size_t len;
+
+        if (e != TSR_CIDR_OK)
+            return refuse_block(why, i, e);
+        for (size_t j = 0; j < i; j++) {
+            if (tsr_cidr_equal(&blocks[j], &blocks[i]))
+                return refuse_item(why, TSR_ERR_INVALID, "allowed_ips", i,
+                                   "allowed_ips/%zu repeats the block of allowed_ips/%zu", i, j);
+        }
+        len = tsr_cidr_text(&blocks[i], text);
+        if (used)
+            row->allowed_ips[used++] = ' ';
+        memcpy(row->allowed_ips + used, text, len);
+        used += len;
+    }
+    row->allowed_ips[used] = '\0';
+    return TSR_OK;
+}
+
+static enum tsr_err check_not_before(const struct tsr_field *f, struct tsr_token_row *row,
+                                     struct tsr_problem *why)
+{
+    int64_t t;
+
+    if (f->null) {
+        row->not_before = 0;
+        return TSR_OK;
+    }
+    if (tsr_time_parse(f->s, f->len, &t) != TSR_OK || t > TSR_TIME_MAX)
+        return tsr__refuse(why, TSR_ERR_INVALID, "not_before",
+                           "not_before must be a date such as 2026-12-30 or 2026-12-30T02:13:00Z");
+    row->not_before = t;
+    return TSR_OK;
+}
+
 /* Checks every field present in `in` and writes the checked values to row;
  * *fields says which. Required fields are required only when `creating`. */
 static enum tsr_err check_input(struct tsr_service *svc, const struct tsr_token_input *in,
@@ -143,11 +281,159 @@ static enum tsr_err check_input(struct tsr_service *svc, const struct tsr_token_
         return rc;
     if (in->expires_at.has && (rc = check_expiry(svc, &in->expires_at, now, row, why)) != TSR_OK)
         return rc;
+    if (in->scopes.has && (rc = check_scopes(svc, &in->scopes, row, why)) != TSR_OK)
+        return rc;
+    if (in->allowed_ips.has && (rc = check_ips(&in->allowed_ips, row, why)) != TSR_OK)
+        return rc;
+    if (in->not_before.has && (rc = check_not_before(&in->not_before, row, why)) != TSR_OK)
+        return rc;
+    if (creating && !in->scopes.has)
+        tsr_strscpy(row->scopes, sizeof(row->scopes), TSR_SCOPE_GLOBAL);
     *fields = (in->name.has ? TSR_SET_NAME : 0) | (in->description.has ? TSR_SET_DESCRIPTION : 0) |
-              (in->expires_at.has ? TSR_SET_EXPIRES_AT : 0);
+              (in->expires_at.has ? TSR_SET_EXPIRES_AT : 0) |
+              (in->scopes.has ? TSR_SET_SCOPES : 0) |
+              (in->allowed_ips.has ? TSR_SET_ALLOWED_IPS : 0) |
+              (in->not_before.has ? TSR_SET_NOT_BEFORE : 0);
     if (*fields == 0)
         return tsr__refuse(why, TSR_ERR_MISSING, NULL,
-                           "give at least one of name, description and expires_at");
+                           "give at least one of name, description, expires_at, scopes, "
+                           "allowed_ips and not_before");
+    return TSR_OK;
+}
+
+/* not_before, as given or kept, must come before expires_at, as given or kept. */
+static enum tsr_err check_window(int64_t not_before, int64_t expires_at, struct tsr_problem *why)
+{
+    if (not_before != 0 && not_before >= expires_at)
+        return tsr__refuse(why, TSR_ERR_INVALID, "not_before",
+                           "not_before must be before expires_at");
+    return TSR_OK;
+}
+
+/* ---- no escalation: a credential gives no more than it holds ---- */
+
+/* A checked scope name (at most TSR_SCOPE_NAME_MAX bytes) as a string. */
+static void scope_name(const char *s, size_t len, char out[TSR_SCOPE_NAME_MAX + 1])
+{
+    if (len > TSR_SCOPE_NAME_MAX)
+        len = TSR_SCOPE_NAME_MAX;
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+__attribute__((format(printf, 4, 5))) static enum tsr_err
+refuse_scope(struct tsr_problem *why, const char *field, const char *scope, const char *fmt, ...)
+{
+    va_list ap;
+
+    tsr__refuse(why, TSR_ERR_SCOPE, field, "%s", "");
+    tsr_strscpy(why->scope, sizeof(why->scope), scope ? scope : "");
+    va_start(ap, fmt);
+    vsnprintf(why->detail, sizeof(why->detail), fmt, ap);
+    va_end(ap);
+    return TSR_ERR_SCOPE;
+}
+
+/* The scopes asked for: each listed one must be held by p (a create that
+ * lists none asks for global). */
+static enum tsr_err bound_scopes(struct tsr_service *svc, const struct tsr_principal *p,
+                                 const struct tsr_list_field *f, struct tsr_problem *why)
+{
+    char field[sizeof(why->field)];
+
+    if (!f->has) {
+        if (tsr__holds(svc, p->grant, TSR_SCOPE_GLOBAL, sizeof(TSR_SCOPE_GLOBAL) - 1))
+            return TSR_OK;
+        return refuse_scope(why, "scopes", TSR_SCOPE_GLOBAL,
+                            "a token without scopes would be global, and your credential is not: "
+                            "list the scopes the new token needs");
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        char name[TSR_SCOPE_NAME_MAX + 1];
+
+        if (tsr__holds(svc, p->grant, f->items[i].s, f->items[i].len))
+            continue;
+        snprintf(field, sizeof(field), "scopes/%zu", i);
+        scope_name(f->items[i].s, f->items[i].len, name);
+        return refuse_scope(why, field, name,
+                            "your credential does not hold %s, so it cannot give it", name);
+    }
+    return TSR_OK;
+}
+
+/* The addresses asked for must lie within the list of a personal token
+ * that has one: a create that gives none asks for anywhere. */
+static enum tsr_err bound_ips(const struct tsr_principal *p, const struct tsr_token_row *row,
+                              struct tsr_problem *why)
+{
+    struct tsr_cidr c;
+    const char *s = row->allowed_ips;
+    size_t i = 0;
+
+    if (!p->grant || p->grant->nnets == 0)
+        return TSR_OK;
+    if (*s == '\0')
+        return refuse_scope(why, "allowed_ips", NULL,
+                            "your token may be used only from its allowed_ips, so the tokens it "
+                            "makes must list addresses within them");
+    for (; *s; i++) {
+        size_t len = strcspn(s, " ");
+        char field[sizeof(why->field)];
+
+        if (tsr_cidr_parse(s, len, &c) != TSR_CIDR_OK || !tsr__grant_covers(p->grant, &c)) {
+            snprintf(field, sizeof(field), "allowed_ips/%zu", i);
+            return refuse_scope(why, field, NULL,
+                                "allowed_ips/%zu lies outside your token's allowed_ips", i);
+        }
+        s += len + (s[len] == ' ');
+    }
+    return TSR_OK;
+}
+
+/* What a create or change asks for, against what p holds. Session tokens
+ * are not bound by an expiry or addresses of their own. */
+static enum tsr_err check_bounds(struct tsr_service *svc, const struct tsr_principal *p,
+                                 const struct tsr_token_input *in, bool creating, unsigned fields,
+                                 const struct tsr_token_row *row, struct tsr_problem *why)
+{
+    char when[TSR_TIME_LEN + 1];
+    enum tsr_err rc;
+
+    if ((creating || in->scopes.has) && (rc = bound_scopes(svc, p, &in->scopes, why)) != TSR_OK)
+        return rc;
+    if (p->kind != TSR_TOKEN_PERSONAL)
+        return TSR_OK;
+    if ((fields & TSR_SET_EXPIRES_AT) && row->expires_at > p->expires_at) {
+        tsr_time_format(p->expires_at, when);
+        return refuse_scope(why, "expires_at", NULL,
+                            "expires_at must not be later than your token's own, %s", when);
+    }
+    if (creating || (fields & TSR_SET_ALLOWED_IPS))
+        return bound_ips(p, row, why);
+    return TSR_OK;
+}
+
+/* Acting on an existing token needs every scope it has, so that a weaker
+ * token can neither take over a stronger one nor extend its life. A scope
+ * that is gone does not lock its holders' tokens: a global credential
+ * still holds it. */
+static enum tsr_err may_act_on(const struct tsr_principal *p, const struct tsr_token_row *t,
+                               struct tsr_problem *why)
+{
+    for (const char *s = t->scopes; *s;) {
+        size_t len = strcspn(s, " ");
+
+        char name[TSR_SCOPE_NAME_MAX + 1];
+
+        if (!tsr__grant_holds(p->grant, s, len, true)) {
+            scope_name(s, len, name);
+            return refuse_scope(why, "", name,
+                                "the token holds %s, which your credential does not: it cannot "
+                                "change or delete it",
+                                name);
+        }
+        s += len + (s[len] == ' ');
+    }
     return TSR_OK;
 }
 
@@ -175,6 +461,10 @@ enum tsr_err tsr_tokens_create_prepare(struct tsr_service *svc, const struct tsr
     op->svc = svc;
     memcpy(op->user_id, p->user_id, sizeof(op->user_id));
     rc = check_input(svc, in, true, now, &op->token, &fields, &op->why);
+    if (rc == TSR_OK)
+        rc = check_window(op->token.not_before, op->token.expires_at, &op->why);
+    if (rc == TSR_OK)
+        rc = check_bounds(svc, p, in, true, fields, &op->token, &op->why);
     if (rc != TSR_OK)
         return rc;
     new_token(p, now, &op->token, op->secret);
@@ -262,6 +552,44 @@ enum tsr_err tsr_tokens_get(struct tsr_service *svc, const struct tsr_principal 
     return tsr_store_token_get(svc->store, p->user_id, target, out);
 }
 
+/* The write of a change that every rule has let through. */
+static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, const char *id,
+                                 unsigned fields, const struct tsr_token_row *values, int64_t now,
+                                 struct tsr_token_row *out, const char *remote)
+{
+    struct tsr_audit_row audit;
+    enum tsr_err rc;
+
+    (void)now;
+    tsr__audit_success(&audit, "token.update", user_id, id, remote);
+    rc = tsr_store_token_update(svc->store, user_id, id, fields, values, out, &audit);
+    return rc == TSR_OK ? tsr__index_put(svc->index, out) : rc;
+}
+
+/* The rules of a change that need the token as it is: it has not expired
+ * (no write makes a token expire sooner than now, so a token not expired at
+ * this read is not at the write either, and the store refuses one revoked
+ * in between), its window stays in order, and p may act on it and give it
+ * what the change asks. */
+static enum tsr_err may_change(struct tsr_service *svc, const struct tsr_principal *p,
+                               const struct tsr_token_input *in, unsigned fields,
+                               const struct tsr_token_row *values,
+                               const struct tsr_token_row *before, int64_t now,
+                               struct tsr_problem *why)
+{
+    int64_t not_before = (fields & TSR_SET_NOT_BEFORE) ? values->not_before : before->not_before;
+    int64_t expires_at = (fields & TSR_SET_EXPIRES_AT) ? values->expires_at : before->expires_at;
+    enum tsr_err rc;
+
+    if (tsr__token_state(before, now) == TSR_TOKEN_EXPIRED)
+        return TSR_ERR_EXPIRED;
+    if ((rc = check_window(not_before, expires_at, why)) != TSR_OK)
+        return rc;
+    if ((rc = may_act_on(p, before, why)) != TSR_OK)
+        return rc;
+    return check_bounds(svc, p, in, false, fields, values, why);
+}
+
 enum tsr_err tsr_tokens_update(struct tsr_service *svc, const struct tsr_principal *p,
                                const char *id, const struct tsr_token_input *in, const char *remote,
                                struct tsr_token_row *out, struct tsr_problem *why)
@@ -275,7 +603,11 @@ enum tsr_err tsr_tokens_update(struct tsr_service *svc, const struct tsr_princip
     rc = check_input(svc, in, false, now, &values, &fields, why);
     if (rc != TSR_OK)
         return rc;
-    rc = token_update(svc, p->user_id, id, fields, &values, now, out, remote);
+    rc = tsr_store_token_get(svc->store, p->user_id, id, out);
+    if (rc == TSR_OK)
+        rc = may_change(svc, p, in, fields, &values, out, now, why);
+    if (rc == TSR_OK)
+        rc = token_update(svc, p->user_id, id, fields, &values, now, out, remote);
     if (rc != TSR_OK)
         return rc;
     tsr_log(TSR_LOG_INFO, "token updated id=%s user=%s", id, p->user_id);
@@ -283,12 +615,14 @@ enum tsr_err tsr_tokens_update(struct tsr_service *svc, const struct tsr_princip
 }
 
 enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_principal *p,
-                               const char *id, const char *remote)
+                               const char *id, const char *remote, struct tsr_problem *why)
 {
     struct tsr_token_row t;
     struct tsr_audit_row audit;
     enum tsr_err rc = tsr_tokens_get(svc, p, id, &t);
 
+    if (rc == TSR_OK && id)
+        rc = may_act_on(p, &t, why);
     if (rc != TSR_OK)
         return rc;
     tsr__audit_success(&audit, "token.delete", p->user_id, t.id, remote);

@@ -243,6 +243,11 @@ enum tsr_err tsr__kind_parse(const char *text, enum tsr_token_kind *out)
     return TSR_OK;
 }
 
+const char *tsr__scopes_or_global(const char *scopes)
+{
+    return scopes[0] != '\0' ? scopes : TSR_SCOPE_GLOBAL;
+}
+
 enum tsr_err tsr__list_order(const struct tsr_token_query *q, int *out)
 {
     switch (q->order) {

@@ -98,6 +98,11 @@ const char *tsr__kind_text(enum tsr_token_kind kind);
 /* The kind stored as text; TSR_ERR_STORE for a text we never write. */
 enum tsr_err tsr__kind_parse(const char *text, enum tsr_token_kind *out) TSR_MUST_CHECK;
 
+/* The scopes a token row is stored with: its own, or "global" when the
+ * caller left them empty, as a row filled before scopes existed would be
+ * (the column's default says the same). Cannot fail. */
+const char *tsr__scopes_or_global(const char *scopes);
+
 /* Which of the eight listing orders (enum tsr_token_order, ascending then
  * descending) q asks for, as an offset from the first; TSR_ERR_INVALID for
  * an order there is none of. */

@@ -214,6 +214,29 @@ enum tsr_err tsr_store_audit_list(struct tsr_store *store, const char *user_id, 
     return store->ops->audit_list(store, user_id, offset, limit, each, ctx, total);
 }
 
+enum tsr_err tsr_store_scope_insert(struct tsr_store *store, const struct tsr_scope_row *scope)
+{
+    return store->ops->scope_insert(store, scope);
+}
+
+enum tsr_err tsr_store_scope_remove(struct tsr_store *store, const char *name, int64_t now,
+                                    int64_t *in_use)
+{
+    return store->ops->scope_remove(store, name, now, in_use);
+}
+
+enum tsr_err tsr_store_scope_each(struct tsr_store *store,
+                                  enum tsr_err (*each)(const struct tsr_scope_row *, void *),
+                                  void *ctx)
+{
+    return store->ops->scope_each(store, each, ctx);
+}
+
+enum tsr_err tsr_store_scope_version(struct tsr_store *store, int64_t *out)
+{
+    return store->ops->scope_version(store, out);
+}
+
 bool tsr_store_shared(struct tsr_store *store)
 {
     return store->ops->shared != NULL && store->ops->shared(store);

@@ -71,6 +71,14 @@ struct tsr__store_ops {
                                enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
                                void *ctx, int64_t *total);
 
+    enum tsr_err (*scope_insert)(struct tsr_store *store, const struct tsr_scope_row *scope);
+    enum tsr_err (*scope_remove)(struct tsr_store *store, const char *name, int64_t now,
+                                 int64_t *in_use);
+    enum tsr_err (*scope_each)(struct tsr_store *store,
+                               enum tsr_err (*each)(const struct tsr_scope_row *, void *),
+                               void *ctx);
+    enum tsr_err (*scope_version)(struct tsr_store *store, int64_t *out);
+
     /* Optional (NULL): an engine without them is not shared and hears of no
      * change; store.c answers for it. */
     enum tsr_err (*wait_change)(struct tsr_store *store, int timeout_ms);

@@ -35,7 +35,7 @@
 #define LOCK_TIMEOUT_SQL "SET lock_timeout = 5000" /* as SQLite's busy timeout: then BUSY */
 #define CHANNEL          "tessera_changes"
 #define INSERT_PIPELINE  256 /* inserts sent before their results are read (insert_many) */
-#define MAX_PARAMS       12
+#define MAX_PARAMS       16
 
 /* A string argument with no bound of its own beyond libpq's int lengths. */
 #define NO_CAP ((size_t)INT_MAX)
@@ -111,6 +111,21 @@ static const char *const migrations[] = {
      * statement a batch (ST_TOKEN_TOUCH), and keeps version 2 only so that
      * both engines count their schema alike. */
     "COMMENT ON COLUMN tokens.last_used_at IS 'written in batches by each node';",
+    /* 3: as SQLite's: scopes, address lists and not-before on tokens (the
+     * tokens made before become global; a constant default rewrites no
+     * row), the operator's scopes and their version. A change of scopes
+     * sends the NOTIFY too, so that every node reads them again at once. */
+    "ALTER TABLE tokens ADD COLUMN scopes text COLLATE \"C\" NOT NULL DEFAULT 'global';"
+    "ALTER TABLE tokens ADD COLUMN allowed_ips text COLLATE \"C\" NOT NULL DEFAULT '';"
+    "ALTER TABLE tokens ADD COLUMN not_before bigint;"
+    "CREATE TABLE scopes("
+    " name text COLLATE \"C\" PRIMARY KEY,"
+    " description text COLLATE \"C\" NOT NULL,"
+    " created bigint NOT NULL);"
+    "CREATE TABLE scope_version("
+    " one boolean PRIMARY KEY DEFAULT true CHECK(one),"
+    " version bigint NOT NULL);"
+    "INSERT INTO scope_version(version) VALUES(0);",
 };
 
 #define MIGRATION_COUNT ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
@@ -121,7 +136,8 @@ static const char *const migrations[] = {
 /* The columns read_token expects, in its order. */
 #define TOKEN_COLS                                                                                 \
     "t.id, t.user_id, t.kind, t.name, t.description, t.secret_hash, t.key_hint, t.created, "       \
-    "t.expires_at, t.last_used_at, t.revoked_at, t.change_seq"
+    "t.expires_at, t.last_used_at, t.revoked_at, t.change_seq, t.scopes, t.allowed_ips, "          \
+    "t.not_before, t.last_used_addr"
 
 #define USER_COLS "id, email, password_hash, created"
 
@@ -179,6 +195,13 @@ enum stmt_id {
     ST_AUDIT_LIST_USER,
     ST_PURGE_TOKENS,
     ST_PURGE_AUDIT,
+    ST_SCOPE_INSERT,
+    ST_SCOPE_DELETE,
+    ST_SCOPE_EXISTS,
+    ST_SCOPE_IN_USE,
+    ST_SCOPE_EACH,
+    ST_SCOPE_VERSION,
+    ST_SCOPE_BUMP,
     ST_COUNT
 };
 
@@ -223,12 +246,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_COUNT_KEPT] = "SELECT count(*) FROM tokens WHERE user_id = $1 AND kind = 'personal'"
                             " AND revoked_at IS NULL",
     [ST_TOKEN_INSERT] = "INSERT INTO tokens(id, user_id, kind, name, description, secret_hash,"
-                        " key_hint, created, expires_at, last_used_at, revoked_at, change_seq)"
-                        " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                        " tsr_next_change())",
+                        " key_hint, created, expires_at, last_used_at, revoked_at, scopes,"
+                        " allowed_ips, not_before, last_used_addr, change_seq)"
+                        " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+                        " $15, tsr_next_change())",
     [ST_TOKEN_INSERT_SEQ] = "INSERT INTO tokens(id, user_id, kind, name, description, secret_hash,"
-                            " key_hint, created, expires_at, last_used_at, revoked_at, change_seq)"
-                            " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                            " key_hint, created, expires_at, last_used_at, revoked_at, scopes,"
+                            " allowed_ips, not_before, last_used_addr, change_seq)"
+                            " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+                            " $14, $15, $16)",
     [ST_TOKEN_BY_HASH] = "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
                          " WHERE t.secret_hash = $1 AND t.revoked_at IS NULL"
                          " AND u.removed_at IS NULL",
@@ -244,10 +270,14 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_LIST_EXPIRES_DESC] = LIST_SQL("t.expires_at DESC, t.id DESC"),
     [ST_TOKEN_LIST_USED] = LIST_SQL("t.last_used_at NULLS LAST, t.id"),
     [ST_TOKEN_LIST_USED_DESC] = LIST_SQL("t.last_used_at DESC NULLS LAST, t.id DESC"),
-    /* A NULL value leaves its column as it is. */
+    /* A NULL value leaves its column as it is; not_before, which NULL
+     * clears, is written when $9 is 1. */
     [ST_TOKEN_UPDATE] = "UPDATE tokens SET name = coalesce($2, name),"
                         " description = coalesce($3, description),"
-                        " expires_at = coalesce($4, expires_at), change_seq = tsr_next_change()"
+                        " expires_at = coalesce($4, expires_at),"
+                        " scopes = coalesce($6, scopes), allowed_ips = coalesce($7, allowed_ips),"
+                        " not_before = CASE WHEN $9::int = 1 THEN $8::bigint ELSE not_before END,"
+                        " change_seq = tsr_next_change()"
                         " WHERE id = $1 AND user_id = $5 AND kind = 'personal'"
                         " AND revoked_at IS NULL",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = $4, change_seq = tsr_next_change()"
@@ -284,6 +314,21 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " AND change_seq < (SELECT max(change_seq) FROM tokens) LIMIT $2)",
     [ST_PURGE_AUDIT] = "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1"
                        " ORDER BY id LIMIT $2)",
+    [ST_SCOPE_INSERT] = "INSERT INTO scopes(name, description, created) VALUES($1, $2, $3)",
+    [ST_SCOPE_DELETE] = "DELETE FROM scopes WHERE name = $1",
+    [ST_SCOPE_EXISTS] = "SELECT 1 FROM scopes WHERE name = $1",
+    /* As SQLite's: the name matched whole, by strpos() rather than LIKE,
+     * for which the '_' of a name is a wildcard. */
+    [ST_SCOPE_IN_USE] = "SELECT count(*) FROM tokens t JOIN users u ON u.id = t.user_id"
+                        " WHERE t.revoked_at IS NULL AND t.expires_at > $2::bigint"
+                        " AND u.removed_at IS NULL"
+                        " AND strpos(' ' || t.scopes || ' ', ' ' || $1::text || ' ') > 0",
+    [ST_SCOPE_EACH] = "SELECT name, description, created FROM scopes ORDER BY name",
+    [ST_SCOPE_VERSION] = "SELECT version FROM scope_version",
+    /* Row-locks the version for the rest of the transaction, so that two
+     * nodes' changes of scopes take turns, and tells every node. */
+    [ST_SCOPE_BUMP] = "UPDATE scope_version SET version = version + 1"
+                      " RETURNING version, pg_notify('" CHANNEL "', '')",
 };
 
 /* ---- connections ---- */
@@ -686,6 +731,10 @@ static enum tsr_err read_token(const PGresult *r, int i, struct tsr_token_row *o
     out->last_used_at = col_int(r, i, 9);
     out->revoked_at = col_int(r, i, 10);
     out->change_seq = col_int(r, i, 11);
+    col_str(r, i, 12, out->scopes, sizeof(out->scopes));
+    col_str(r, i, 13, out->allowed_ips, sizeof(out->allowed_ips));
+    out->not_before = col_int(r, i, 14);
+    col_str(r, i, 15, out->last_used_ip, sizeof(out->last_used_ip));
     return TSR_OK;
 }
 
@@ -1017,6 +1066,10 @@ static void token_params(struct params *p, const struct tsr_token_row *t, const 
     p_int(p, t->expires_at);
     p_opt_int(p, t->last_used_at);
     p_opt_int(p, t->revoked_at);
+    p_str(p, tsr__scopes_or_global(t->scopes), sizeof(t->scopes));
+    p_str(p, t->allowed_ips, sizeof(t->allowed_ips));
+    p_opt_int(p, t->not_before);
+    p_opt_str(p, t->last_used_ip, sizeof(t->last_used_ip));
 }
 
 /* Inserts token with the next change_seq. */
@@ -1542,6 +1595,103 @@ static enum tsr_err pg_audit_list(struct tsr_store *store, const char *user_id, 
     return rc;
 }
 
+/* ---- operator scopes ---- */
+
+/* A plain transaction on a pool connection, as the users' writes are:
+ * scopes change rarely and never in bulk. */
+static enum tsr_err pg_scope_insert(struct tsr_store *store, const struct tsr_scope_row *scope)
+{
+    struct pg_store *s = from_base(store);
+    struct params p = {0};
+    struct conn *c;
+    enum tsr_err rc = conn_take(s, &c);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = tx_write(c, false);
+    if (rc != TSR_OK)
+        goto out;
+    p_str(&p, scope->name, sizeof(scope->name));
+    p_str(&p, scope->description, sizeof(scope->description));
+    p_int(&p, scope->created);
+    rc = run(c, ST_SCOPE_INSERT, &p, NULL, NULL);
+    if (rc != TSR_OK && is_unique_violation(c))
+        rc = TSR_ERR_EXISTS;
+    if (rc == TSR_OK)
+        rc = run(c, ST_SCOPE_BUMP, NULL, NULL, NULL);
+    rc = tx_end(c, rc);
+out:
+    conn_release(s, c);
+    return rc;
+}
+
+/* The transaction takes the change counter's lock first, as every token
+ * write does: no node can write a token that lists the name between the
+ * count (which then sees every token committed before) and the removal. */
+static enum tsr_err pg_scope_remove(struct tsr_store *store, const char *name, int64_t now,
+                                    int64_t *in_use)
+{
+    struct pg_store *s = from_base(store);
+    struct params p = {0};
+    int64_t one = 0, n = 0;
+    struct conn *c;
+    enum tsr_err rc = conn_take(s, &c);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = tx_write(c, true);
+    if (rc != TSR_OK)
+        goto out;
+    p_str(&p, name, NO_CAP);
+    rc = query_int(c, ST_SCOPE_EXISTS, &p, &one);
+    p_int(&p, now);
+    if (rc == TSR_OK)
+        rc = query_int(c, ST_SCOPE_IN_USE, &p, &n);
+    if (rc == TSR_OK && in_use != NULL)
+        *in_use = n;
+    if (rc == TSR_OK && n > 0)
+        rc = TSR_ERR_IN_USE;
+    p.n = 1;
+    if (rc == TSR_OK)
+        rc = run(c, ST_SCOPE_DELETE, &p, NULL, NULL);
+    if (rc == TSR_OK)
+        rc = run(c, ST_SCOPE_BUMP, NULL, NULL, NULL);
+    rc = tx_end(c, rc);
+out:
+    conn_release(s, c);
+    return rc;
+}
+
+struct scope_walk {
+    enum tsr_err (*each)(const struct tsr_scope_row *, void *);
+    void *ctx;
+};
+
+static enum tsr_err scope_row(const PGresult *r, void *ctx)
+{
+    struct scope_walk *w = ctx;
+    struct tsr_scope_row row;
+
+    col_str(r, 0, 0, row.name, sizeof(row.name));
+    col_str(r, 0, 1, row.description, sizeof(row.description));
+    row.created = col_int(r, 0, 2);
+    return w->each(&row, w->ctx);
+}
+
+static enum tsr_err pg_scope_each(struct tsr_store *store,
+                                  enum tsr_err (*each)(const struct tsr_scope_row *, void *),
+                                  void *ctx)
+{
+    struct scope_walk w = {each, ctx};
+
+    return run_query(store, ST_SCOPE_EACH, NULL, scope_row, &w, false);
+}
+
+static enum tsr_err pg_scope_version(struct tsr_store *store, int64_t *out)
+{
+    return run_query(store, ST_SCOPE_VERSION, NULL, row_int, out, true);
+}
+
 /* ---- the primitives of group commit (commit.h), on the writer ---- */
 
 static struct conn *tx_conn(void *engine)
@@ -1635,6 +1785,11 @@ static enum tsr_err tx_token_set(void *engine, const char *user_id, const char *
     else
         p_str(&p, NULL, 0);
     p_str(&p, user_id, NO_CAP);
+    p_str(&p, (fields & TSR_SET_SCOPES) ? tsr__scopes_or_global(v->scopes) : NULL,
+          sizeof(v->scopes));
+    p_str(&p, (fields & TSR_SET_ALLOWED_IPS) ? v->allowed_ips : NULL, sizeof(v->allowed_ips));
+    p_opt_int(&p, v->not_before);
+    p_int(&p, (fields & TSR_SET_NOT_BEFORE) ? 1 : 0);
     rc = run(tx_conn(engine), ST_TOKEN_UPDATE, &p, NULL, &changes);
     if (rc == TSR_OK && changes == 0)
         rc = TSR_ERR_NOT_FOUND;
@@ -1873,6 +2028,10 @@ static const struct tsr__store_ops pg_ops = {
     .audit_append = pg_audit_append,
     .audit_each = pg_audit_each,
     .audit_list = pg_audit_list,
+    .scope_insert = pg_scope_insert,
+    .scope_remove = pg_scope_remove,
+    .scope_each = pg_scope_each,
+    .scope_version = pg_scope_version,
     .wait_change = pg_wait_change,
     .shared = pg_shared,
 };

@@ -83,6 +83,23 @@ static const char *const migrations[] = {
     " token_id TEXT PRIMARY KEY,"
     " last_used_at INTEGER NOT NULL,"
     " last_used_addr TEXT) WITHOUT ROWID;",
+    /* 3: what a token may do, from where and from when; the operator's
+     * scopes. The tokens made before scopes existed could do everything, so
+     * they become global. ADD COLUMN with a constant default rewrites no
+     * row: a million tokens migrate at once. scope_version grows with every
+     * change of scopes, so that a running server can tell cheaply that
+     * another process (tesserad scope add) changed them. */
+    "ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'global';"
+    "ALTER TABLE tokens ADD COLUMN allowed_ips TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE tokens ADD COLUMN not_before INTEGER;"
+    "CREATE TABLE scopes("
+    " name TEXT PRIMARY KEY,"
+    " description TEXT NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE scope_version("
+    " one INTEGER PRIMARY KEY CHECK(one = 1),"
+    " version INTEGER NOT NULL);"
+    "INSERT INTO scope_version(one, version) VALUES(1, 0);",
 };
 
 #define MIGRATION_COUNT ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
@@ -98,16 +115,26 @@ static const char *const migrations[] = {
     "nullif(max(coalesce(t.last_used_at, 0), coalesce((SELECT tu.last_used_at"                     \
     " FROM token_uses tu WHERE tu.token_id = t.id), 0)), 0)"
 
+/* The client of a token's last use: the address that goes with the later
+ * of the two times LAST_USED compares (the folded one on a tie, as the fold
+ * keeps it). */
+#define LAST_USED_IP                                                                               \
+    "CASE WHEN coalesce((SELECT tu.last_used_at FROM token_uses tu WHERE tu.token_id = t.id), 0)"  \
+    " > coalesce(t.last_used_at, 0) THEN (SELECT tu.last_used_addr FROM token_uses tu"             \
+    " WHERE tu.token_id = t.id) ELSE t.last_used_addr END"
+
 /* The columns read_token expects, in its order. */
 #define TOKEN_COLS                                                                                 \
     "t.id, t.user_id, t.kind, t.name, t.description, t.secret_hash, t.key_hint, t.created, "       \
-    "t.expires_at, " LAST_USED " AS last_used, t.revoked_at, t.change_seq"
+    "t.expires_at, " LAST_USED " AS last_used, t.revoked_at, t.change_seq, t.scopes, "             \
+    "t.allowed_ips, t.not_before, " LAST_USED_IP
 
-/* TOKEN_COLS with the folded last-used time only: reading every token at
- * start-up costs a third of what the merged time would. */
+/* TOKEN_COLS with the folded last-used time and no last address: reading
+ * every token at start-up costs a third of what the merged ones would. */
 #define TOKEN_COLS_FOLDED                                                                          \
     "t.id, t.user_id, t.kind, t.name, t.description, t.secret_hash, t.key_hint, t.created, "       \
-    "t.expires_at, t.last_used_at, t.revoked_at, t.change_seq"
+    "t.expires_at, t.last_used_at, t.revoked_at, t.change_seq, t.scopes, t.allowed_ips, "          \
+    "t.not_before, NULL"
 
 #define USER_COLS "id, email, password_hash, created"
 
@@ -172,6 +199,13 @@ enum stmt_id {
     ST_SAVEPOINT,
     ST_RELEASE,
     ST_ROLLBACK_TO,
+    ST_SCOPE_INSERT,
+    ST_SCOPE_DELETE,
+    ST_SCOPE_EXISTS,
+    ST_SCOPE_IN_USE,
+    ST_SCOPE_EACH,
+    ST_SCOPE_VERSION,
+    ST_SCOPE_BUMP,
     ST_COUNT
 };
 
@@ -202,8 +236,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_COUNT_KEPT] = "SELECT count(*) FROM tokens WHERE user_id = ?1 AND kind = 'personal'"
                             " AND revoked_at IS NULL",
     [ST_TOKEN_INSERT] = "INSERT INTO tokens(id, user_id, kind, name, description, secret_hash,"
-                        " key_hint, created, expires_at, last_used_at, revoked_at, change_seq)"
-                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " NEXT_SEQ ")",
+                        " key_hint, created, expires_at, last_used_at, revoked_at, scopes,"
+                        " allowed_ips, not_before, last_used_addr, change_seq)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                        " ?15, " NEXT_SEQ ")",
     [ST_TOKEN_BY_HASH] = "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
                          " WHERE t.secret_hash = ?1 AND t.revoked_at IS NULL"
                          " AND u.removed_at IS NULL",
@@ -222,12 +258,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_LIST_EXPIRES_DESC] = LIST_SQL("t.expires_at DESC, t.id DESC"),
     [ST_TOKEN_LIST_USED] = LIST_SQL("last_used NULLS LAST, t.id"),
     [ST_TOKEN_LIST_USED_DESC] = LIST_SQL("last_used DESC NULLS LAST, t.id DESC"),
-    /* A NULL value leaves its column as it is. */
+    /* A NULL value leaves its column as it is; not_before, which NULL
+     * clears, is written when ?9 is 1. */
     [ST_TOKEN_UPDATE] = "UPDATE tokens SET name = coalesce(?2, name),"
                         " description = coalesce(?3, description),"
-                        " expires_at = coalesce(?4, expires_at), change_seq = " NEXT_SEQ
-                        " WHERE id = ?1 AND user_id = ?5 AND kind = 'personal'"
-                        " AND revoked_at IS NULL",
+                        " expires_at = coalesce(?4, expires_at),"
+                        " scopes = coalesce(?6, scopes), allowed_ips = coalesce(?7, allowed_ips),"
+                        " not_before = CASE WHEN ?9 = 1 THEN ?8 ELSE not_before END,"
+                        " change_seq = " NEXT_SEQ " WHERE id = ?1 AND user_id = ?5"
+                        " AND kind = 'personal' AND revoked_at IS NULL",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?4, change_seq = " NEXT_SEQ
                         " WHERE id = ?2 AND user_id = ?1 AND kind = ?3 AND revoked_at IS NULL",
     [ST_TOKEN_EACH_LIVE] =
@@ -270,6 +309,18 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK_TO] = "ROLLBACK TO job",
     [ST_PURGE_AUDIT] = "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ?1"
                        " ORDER BY id LIMIT ?2)",
+    [ST_SCOPE_INSERT] = "INSERT INTO scopes(name, description, created) VALUES(?1, ?2, ?3)",
+    [ST_SCOPE_DELETE] = "DELETE FROM scopes WHERE name = ?1",
+    [ST_SCOPE_EXISTS] = "SELECT 1 FROM scopes WHERE name = ?1",
+    /* A name is matched whole within the space-separated list, with instr()
+     * rather than LIKE: names hold '_', which LIKE takes for a wildcard. */
+    [ST_SCOPE_IN_USE] = "SELECT count(*) FROM tokens t JOIN users u ON u.id = t.user_id"
+                        " WHERE t.revoked_at IS NULL AND t.expires_at > ?2"
+                        " AND u.removed_at IS NULL"
+                        " AND instr(' ' || t.scopes || ' ', ' ' || ?1 || ' ') > 0",
+    [ST_SCOPE_EACH] = "SELECT name, description, created FROM scopes ORDER BY name",
+    [ST_SCOPE_VERSION] = "SELECT version FROM scope_version",
+    [ST_SCOPE_BUMP] = "UPDATE scope_version SET version = version + 1",
 };
 
 /* ---- connections ---- */
@@ -516,6 +567,10 @@ static enum tsr_err read_token(sqlite3_stmt *st, struct tsr_token_row *out)
     out->last_used_at = sqlite3_column_int64(st, 9);
     out->revoked_at = sqlite3_column_int64(st, 10);
     out->change_seq = sqlite3_column_int64(st, 11);
+    col_str(st, 12, out->scopes, sizeof(out->scopes));
+    col_str(st, 13, out->allowed_ips, sizeof(out->allowed_ips));
+    out->not_before = sqlite3_column_int64(st, 14);
+    col_str(st, 15, out->last_used_ip, sizeof(out->last_used_ip));
     return TSR_OK;
 }
 
@@ -594,6 +649,7 @@ struct walk {
     enum tsr_err (*token)(const struct tsr_token_row *, void *);
     enum tsr_err (*audit)(const struct tsr_audit_row *, void *);
     enum tsr_err (*entry)(const struct tsr_audit_entry *, void *);
+    enum tsr_err (*scope)(const struct tsr_scope_row *, void *);
     void *ctx;
     int64_t *max_seq; /* raised to the highest change_seq read; may be NULL */
 };
@@ -820,6 +876,10 @@ static enum tsr_err token_add(struct conn *c, const struct tsr_token_row *t)
     bind_int(st, 9, t->expires_at, &src);
     bind_opt_int(st, 10, t->last_used_at, &src);
     bind_opt_int(st, 11, t->revoked_at, &src);
+    bind_str(st, 12, tsr__scopes_or_global(t->scopes), sizeof(t->scopes), &src);
+    bind_str(st, 13, t->allowed_ips, sizeof(t->allowed_ips), &src);
+    bind_opt_int(st, 14, t->not_before, &src);
+    bind_opt_str(st, 15, t->last_used_ip, sizeof(t->last_used_ip), &src);
     rc = bind_done(src);
     if (rc == TSR_OK)
         rc = step_write(c, st, &changes);
@@ -971,6 +1031,12 @@ static enum tsr_err token_write(struct conn *c, const char *user_id, const char 
     if (fields & TSR_SET_EXPIRES_AT)
         bind_int(st, 4, v->expires_at, &src);
     bind_str(st, 5, user_id, NO_CAP, &src);
+    bind_str(st, 6, (fields & TSR_SET_SCOPES) ? tsr__scopes_or_global(v->scopes) : NULL,
+             sizeof(v->scopes), &src);
+    bind_str(st, 7, (fields & TSR_SET_ALLOWED_IPS) ? v->allowed_ips : NULL, sizeof(v->allowed_ips),
+             &src);
+    bind_opt_int(st, 8, v->not_before, &src);
+    bind_int(st, 9, (fields & TSR_SET_NOT_BEFORE) ? 1 : 0, &src);
     rc = bind_done(src);
     if (rc == TSR_OK)
         rc = step_write(c, st, &changes);
@@ -1270,6 +1336,122 @@ static enum tsr_err sq_audit_list(struct tsr_store *store, const char *user_id, 
         rc = tx_end(c, audit_list_on(c, user_id, offset, limit, each, ctx, total));
     reader_release(c);
     return rc;
+}
+
+/* ---- operator scopes ---- */
+
+/* Binds a name and a time, as ?1 and ?2: a scope at a moment. */
+struct scope_key {
+    const char *name;
+    int64_t now;
+};
+
+static void bind_scope_key(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct scope_key *k = arg;
+
+    bind_str(st, 1, k->name, NO_CAP, src);
+    bind_int(st, 2, k->now, src);
+}
+
+/* Runs statement id (bound by bind) on the writer, inside its open
+ * transaction, for the rows it changes. */
+static enum tsr_err write_on(struct sqlite_store *s, enum stmt_id id,
+                             void (*bind)(sqlite3_stmt *, const void *, int *), const void *arg,
+                             int *changes)
+{
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    enum tsr_err rc = stmt_get(&s->writer, id, &st);
+
+    *changes = 0;
+    if (rc == TSR_OK && bind != NULL) {
+        bind(st, arg, &src);
+        rc = bind_done(src);
+    }
+    if (rc == TSR_OK)
+        rc = step_write(&s->writer, st, changes);
+    stmt_done(st);
+    return rc;
+}
+
+static void bind_scope_row(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct tsr_scope_row *r = arg;
+
+    bind_str(st, 1, r->name, sizeof(r->name), src);
+    bind_str(st, 2, r->description, sizeof(r->description), src);
+    bind_int(st, 3, r->created, src);
+}
+
+/* A plain write transaction, as the users' are: scopes change rarely and
+ * never in bulk, so they need no group commit. */
+static enum tsr_err sq_scope_insert(struct tsr_store *store, const struct tsr_scope_row *scope)
+{
+    struct sqlite_store *s = from_base(store);
+    int changes = 0;
+    enum tsr_err rc = write_begin(s);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = write_on(s, ST_SCOPE_INSERT, bind_scope_row, scope, &changes);
+    if (rc != TSR_OK && is_unique_violation(sqlite3_extended_errcode(s->writer.db)))
+        rc = TSR_ERR_EXISTS;
+    if (rc == TSR_OK)
+        rc = write_on(s, ST_SCOPE_BUMP, NULL, NULL, &changes);
+    return write_end(s, rc);
+}
+
+/* The count and the removal share BEGIN IMMEDIATE's write lock, so no token
+ * that lists the name can be written between them. */
+static enum tsr_err sq_scope_remove(struct tsr_store *store, const char *name, int64_t now,
+                                    int64_t *in_use)
+{
+    struct sqlite_store *s = from_base(store);
+    struct scope_key key = {name, now};
+    int64_t one = 0, n = 0;
+    int changes = 0;
+    enum tsr_err rc = write_begin(s);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = query_on(&s->writer, ST_SCOPE_EXISTS, bind_text1, name, row_int, &one, true);
+    if (rc == TSR_OK)
+        rc = query_on(&s->writer, ST_SCOPE_IN_USE, bind_scope_key, &key, row_int, &n, true);
+    if (rc == TSR_OK && in_use != NULL)
+        *in_use = n;
+    if (rc == TSR_OK && n > 0)
+        rc = TSR_ERR_IN_USE;
+    if (rc == TSR_OK)
+        rc = write_on(s, ST_SCOPE_DELETE, bind_text1, name, &changes);
+    if (rc == TSR_OK)
+        rc = write_on(s, ST_SCOPE_BUMP, NULL, NULL, &changes);
+    return write_end(s, rc);
+}
+
+static enum tsr_err walk_scope(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_scope_row r;
+
+    col_str(st, 0, r.name, sizeof(r.name));
+    col_str(st, 1, r.description, sizeof(r.description));
+    r.created = sqlite3_column_int64(st, 2);
+    return w->scope(&r, w->ctx);
+}
+
+static enum tsr_err sq_scope_each(struct tsr_store *store,
+                                  enum tsr_err (*each)(const struct tsr_scope_row *, void *),
+                                  void *ctx)
+{
+    struct walk w = {.scope = each, .ctx = ctx};
+
+    return run_query(store, ST_SCOPE_EACH, NULL, NULL, walk_scope, &w, false);
+}
+
+static enum tsr_err sq_scope_version(struct tsr_store *store, int64_t *out)
+{
+    return run_query(store, ST_SCOPE_VERSION, NULL, NULL, row_int, out, true);
 }
 
 /* ---- the primitives of group commit (commit.h), on the writer ---- */
@@ -1784,6 +1966,10 @@ static const struct tsr__store_ops sqlite_ops = {
     .audit_append = sq_audit_append,
     .audit_each = sq_audit_each,
     .audit_list = sq_audit_list,
+    .scope_insert = sq_scope_insert,
+    .scope_remove = sq_scope_remove,
+    .scope_each = sq_scope_each,
+    .scope_version = sq_scope_version,
 };
 
 /* Allocates a store with no connection open yet. */

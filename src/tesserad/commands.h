@@ -40,5 +40,6 @@ struct tsr_store *open_store(const char *path);
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_scope(int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static const char usage[] =
     "                [--max-tokens N] [--threads N] [--log-format text|json]\n"
     "       tesserad user add|passwd|remove EMAIL [--db PATH]\n"
     "       tesserad user list [--db PATH]\n"
+    "       tesserad scope add NAME [--description TEXT] [--db PATH]\n"
+    "       tesserad scope list | remove NAME [--db PATH]\n"
     "       tesserad backup DEST [--db PATH]\n"
     "       tesserad --help | --version\n"
     "\n"
@@ -141,6 +143,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc, argv);
     if (strcmp(cmd, "user") == 0)
         return cmd_user(argc - 1, argv + 1);
+    if (strcmp(cmd, "scope") == 0)
+        return cmd_scope(argc - 1, argv + 1);
     if (strcmp(cmd, "backup") == 0)
         return cmd_backup(argc - 1, argv + 1);
     die_message("unknown command '%s'; see 'tesserad --help'", cmd);

@@ -1390,15 +1390,60 @@ bool tsr_h_uuid_ok(const char *s)
     return true;
 }
 
+/* An array of strings; sorted and not empty when asked. */
+static void assert_strings(const json_t *obj, const char *key, bool sorted_nonempty,
+                           const char *file, int line)
+{
+    json_t *a = tsr__jget(obj, key, JSON_ARRAY, file, line), *v;
+    const char *prev = NULL;
+    size_t i;
+
+    if (sorted_nonempty && json_array_size(a) == 0) {
+        print_error("\"%s\" is empty\n", key);
+        _fail(file, line);
+    }
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v)) {
+            print_error("\"%s\"[%zu] is not a string\n", key, i);
+            _fail(file, line);
+        }
+        if (sorted_nonempty && prev && strcmp(prev, json_string_value(v)) >= 0) {
+            print_error("\"%s\" is not sorted without repeats\n", key);
+            show_json(obj);
+            _fail(file, line);
+        }
+        prev = json_string_value(v);
+    }
+}
+
+/* scopes, allowed_ips, not_before and last_used_ip, as the contract shapes them. */
+static void assert_grant_members(const json_t *obj, const char *file, int line)
+{
+    json_t *nb = json_object_get(obj, "not_before"), *ip = json_object_get(obj, "last_used_ip");
+
+    assert_strings(obj, "scopes", true, file, line);
+    assert_strings(obj, "allowed_ips", false, file, line);
+    if (!json_is_null(nb))
+        tsr__parse_time(tsr__jstr(obj, "not_before", file, line), file, line);
+    if (!json_is_null(ip) && !json_is_string(ip)) {
+        print_error("\"last_used_ip\" is neither null nor a string\n");
+        _fail(file, line);
+    }
+}
+
 void tsr__assert_token(const json_t *obj, bool with_key, const char *file, int line)
 {
     if (with_key) {
         tsr__assert_keys(obj, file, line, "id", "name", "description", "key_hint", "created",
-                         "expires_at", "last_used_at", "status", "key", NULL);
+                         "expires_at", "last_used_at", "status", "scopes", "allowed_ips",
+                         "not_before", "last_used_ip", "key", NULL);
     } else {
         tsr__assert_keys(obj, file, line, "id", "name", "description", "key_hint", "created",
-                         "expires_at", "last_used_at", "status", NULL);
+                         "expires_at", "last_used_at", "status", "scopes", "allowed_ips",
+                         "not_before", "last_used_ip", NULL);
     }
+    assert_grant_members(obj, file, line);
     const char *id = tsr__jstr(obj, "id", file, line);
     if (!tsr_h_uuid_ok(id) || id[14] != '7' || strchr("89ab", id[19]) == NULL) {
         print_error("id '%s' is not a lowercase UUIDv7\n", id);

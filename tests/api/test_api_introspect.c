@@ -94,8 +94,10 @@ static void assert_active_personal(const struct tsr_h_resp *r, const struct tsr_
 {
     tsr_h_assert_status(r, 200);
     assert_no_store(r);
-    tsr_h_assert_keys(r->json, "active", "sub", "username", "exp", "iat", "token_type", "jti");
+    tsr_h_assert_keys(r->json, "active", "sub", "username", "exp", "iat", "token_type", "jti",
+                      "scope");
     assert_true(json_is_true(json_object_get(r->json, "active")));
+    assert_string_equal(tsr_h_jstr(r->json, "scope"), "global");
     assert_string_equal(tsr_h_jstr(r->json, "sub"), admin_id);
     assert_string_equal(tsr_h_jstr(r->json, "username"), TSR_H_ADMIN_EMAIL);
     assert_int_equal(tsr_h_jint(r->json, "exp"),
@@ -158,11 +160,13 @@ static void test_basic_active(void **state)
     int64_t after = tsr_h_now();
     struct tsr_h_resp *r = introspect_as(basic(), tsr_h_fmt("token=%s", s), NULL);
     tsr_h_assert_status(r, 200);
-    tsr_h_assert_keys(r->json, "active", "sub", "username", "exp", "iat", "token_type", "jti");
+    tsr_h_assert_keys(r->json, "active", "sub", "username", "exp", "iat", "token_type", "jti",
+                      "scope");
     assert_true(json_is_true(json_object_get(r->json, "active")));
     assert_string_equal(tsr_h_jstr(r->json, "sub"), admin_id);
     assert_string_equal(tsr_h_jstr(r->json, "username"), TSR_H_ADMIN_EMAIL);
     assert_string_equal(tsr_h_jstr(r->json, "token_type"), "session");
+    assert_string_equal(tsr_h_jstr(r->json, "scope"), "global");
     assert_true(tsr_h_uuid_ok(tsr_h_jstr(r->json, "jti")));
     int64_t iat = tsr_h_jint(r->json, "iat");
     tsr_h_assert_between(iat, before - 1, after + 1);

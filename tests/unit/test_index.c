@@ -14,6 +14,7 @@
 
 #include "core/secret.h"
 #include "core/uuid.h"
+#include "service/grant.h"
 #include "service/index.h"
 
 #define NOW 2000000000LL
@@ -29,6 +30,7 @@ static void make_token(struct tsr_token_row *t, int64_t expires_at)
     tsr_secret_generate(TSR_SECRET_PERSONAL, secret);
     tsr_secret_hash(secret, TSR_SECRET_LEN, t->secret_hash);
     t->expires_at = expires_at;
+    memcpy(t->scopes, "global", sizeof("global"));
 }
 
 static void assert_same(const struct tsr_index_hit *hit, const struct tsr_token_row *t)
@@ -81,6 +83,83 @@ static void test_put_find_remove(void **state)
     assert_int_equal(tsr__index_count(ix), 1);
     tsr__index_free(ix);
     tsr__index_free(NULL);
+}
+
+/* A restricted token's grant comes with every look-up, as a reference of
+ * its own: a change of the token while a request still reads the old grant
+ * frees nothing under it (ASan would see), and the next look-up sees the
+ * new one. A global token with no list has none at all. */
+static void test_grants_follow_changes(void **state)
+{
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row t, plain;
+    struct tsr_index_hit first, second, other;
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    make_token(&t, NOW + 100);
+    make_token(&plain, NOW + 100);
+    strcpy(t.scopes, "orders:read tokens:write");
+    strcpy(t.allowed_ips, "10.0.0.0/8 2001:db8::/32");
+    t.change_seq = 1;
+    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &plain), TSR_OK);
+
+    assert_true(tsr__index_find(ix, plain.secret_hash, NOW, &other));
+    assert_null(other.grant);
+    assert_true(tsr__index_find(ix, t.secret_hash, NOW, &first));
+    assert_non_null(first.grant);
+    assert_true(tsr__grant_holds(first.grant, "orders:read", 11, true));
+    assert_true(tsr__grant_holds(first.grant, "tokens:read", 11, true));   /* implied */
+    assert_false(tsr__grant_holds(first.grant, "orders:read", 11, false)); /* gone */
+    assert_false(tsr__grant_holds(first.grant, "orders:write", 12, true));
+    assert_false(tsr__grant_holds(first.grant, "orders", 6, true)); /* a prefix is not a name */
+    assert_true(tsr__grant_allows(first.grant, "10.200.0.1"));
+    assert_true(tsr__grant_allows(first.grant, "::ffff:10.0.0.1"));
+    assert_true(tsr__grant_allows(first.grant, "2001:db8:1::1"));
+    assert_false(tsr__grant_allows(first.grant, "192.0.2.1"));
+    assert_false(tsr__grant_allows(first.grant, "")); /* unknown: fail closed */
+
+    strcpy(t.scopes, "global");
+    t.allowed_ips[0] = '\0';
+    t.not_before = NOW + 50;
+    t.change_seq = 2;
+    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_true(tsr__index_find(ix, t.secret_hash, NOW, &second));
+    assert_non_null(second.grant);
+    assert_true(second.grant->global);
+    assert_int_equal(second.grant->not_before, NOW + 50);
+    /* The old one is still whole for whoever holds it. */
+    assert_string_equal(first.grant->scopes, "orders:read tokens:write");
+    tsr__grant_unref(first.grant);
+
+    assert_int_equal(tsr__index_revoke(ix, t.secret_hash, NOW), TSR_OK);
+    assert_false(tsr__index_find(ix, t.secret_hash, NOW, &first));
+    assert_true(second.grant->global);
+    tsr__grant_unref(second.grant);
+    tsr__index_free(ix);
+}
+
+/* A stored list that does not parse is a fault, and fails closed. */
+static void test_broken_grant_refuses(void **state)
+{
+    struct tsr_token_row t;
+    struct tsr_grant *g = NULL;
+
+    (void)state;
+    make_token(&t, NOW + 100);
+    strcpy(t.allowed_ips, "10.0.0.1/8");
+    assert_int_equal(tsr__grant_from_row(&t, &g), TSR_OK);
+    assert_non_null(g);
+    assert_false(tsr__grant_allows(g, "10.0.0.1"));
+    assert_false(tsr__grant_holds(g, "global", 6, true));
+    tsr__grant_unref(g);
+    strcpy(t.allowed_ips, "");
+    t.scopes[0] = '\0';
+    assert_int_equal(tsr__grant_from_row(&t, &g), TSR_OK);
+    assert_non_null(g);
+    assert_false(tsr__grant_holds(g, "tokens:read", 11, true));
+    tsr__grant_unref(g);
 }
 
 static void test_newly_used_once_a_second(void **state)
@@ -344,6 +423,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_find_remove),
         cmocka_unit_test(test_newly_used_once_a_second),
+        cmocka_unit_test(test_grants_follow_changes),
+        cmocka_unit_test(test_broken_grant_refuses),
         cmocka_unit_test(test_many_and_removals),
         cmocka_unit_test(test_copies_follow_changes),
         cmocka_unit_test(test_tokens_share_users),

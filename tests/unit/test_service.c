@@ -99,8 +99,8 @@ static void create(struct fixture *f, const char *name, int64_t lifetime, struct
     struct tsr_problem why;
 
     tsr_time_format(tsr_time_now() + lifetime, when);
-    in.name = (struct tsr_field){true, name, strlen(name)};
-    in.expires_at = (struct tsr_field){true, when, strlen(when)};
+    in.name = (struct tsr_field){.has = true, .s = name, .len = strlen(name)};
+    in.expires_at = (struct tsr_field){.has = true, .s = when, .len = strlen(when)};
     assert_int_equal(tsr_tokens_create(f->svc, &f->admin, &in, "127.0.0.1", t, secret, &why),
                      TSR_OK);
 }
@@ -172,13 +172,14 @@ static void test_revoke_under_concurrent_verifies(void **state)
     char secret[TSR_SECRET_LEN + 1];
     struct hammer h = {.svc = f->svc};
     pthread_t threads[THREADS];
+    struct tsr_problem why;
 
     create(f, "revoked under load", 3600, &t, secret);
     h.secret = secret;
     for (int i = 0; i < THREADS; i++)
         assert_int_equal(pthread_create(&threads[i], NULL, hammer_main, &h), 0);
     sleep_ms(100);
-    assert_int_equal(tsr_tokens_revoke(f->svc, &f->admin, t.id, "127.0.0.1"), TSR_OK);
+    assert_int_equal(tsr_tokens_revoke(f->svc, &f->admin, t.id, "127.0.0.1", &why), TSR_OK);
     atomic_store(&h.revoked, true);
     assert_int_equal(verify(f->svc, secret), TSR_ERR_UNAUTHORIZED);
     sleep_ms(100);
@@ -201,7 +202,7 @@ static void test_update_takes_effect_at_once(void **state)
 
     create(f, "shortened", 3600, &t, secret);
     tsr_time_format(soon, when);
-    in.expires_at = (struct tsr_field){true, when, strlen(when)};
+    in.expires_at = (struct tsr_field){.has = true, .s = when, .len = strlen(when)};
     assert_int_equal(tsr_tokens_update(f->svc, &f->admin, t.id, &in, "", &after, &why), TSR_OK);
     assert_int_equal(tsr_auth_secret(f->svc, secret, TSR_SECRET_LEN, TSR_ACCEPT_PERSONAL, "", &p),
                      TSR_OK);
@@ -235,7 +236,7 @@ static void test_expired_token_cannot_change(void **state)
     assert_int_equal(tsr_store_token_insert(f->store, &t, 0, now, NULL), TSR_OK);
     assert_int_equal(tsr_store_token_get(f->store, t.user_id, t.id, &t), TSR_OK);
 
-    in.name = (struct tsr_field){true, "new", 3};
+    in.name = (struct tsr_field){.has = true, .s = "new", .len = 3};
     assert_int_equal(tsr_tokens_update(f->svc, &f->admin, t.id, &in, "", &after, &why),
                      TSR_ERR_EXPIRED);
     assert_int_equal(tsr_store_token_get(f->store, t.user_id, t.id, &got), TSR_OK);
@@ -272,8 +273,8 @@ static void test_change_by_another_process_within_a_second(void **state)
         login(&g, "bob@example.com", &bob);
     }
     tsr_time_format(tsr_time_now() + 3600, when);
-    in.name = (struct tsr_field){true, "bob's", 5};
-    in.expires_at = (struct tsr_field){true, when, strlen(when)};
+    in.name = (struct tsr_field){.has = true, .s = "bob's", .len = 5};
+    in.expires_at = (struct tsr_field){.has = true, .s = when, .len = strlen(when)};
     assert_int_equal(tsr_tokens_create(svc2, &bob, &in, "", &t, secret, &why), TSR_OK);
     assert_int_equal(verify(svc2, secret), TSR_OK);
 
@@ -322,11 +323,12 @@ static void test_index_agrees_with_store_after_restart(void **state)
     struct tsr_token_row t[30];
     char secrets[30][TSR_SECRET_LEN + 1];
     size_t live = 0;
+    struct tsr_problem why;
 
     for (int i = 0; i < 30; i++)
         create(f, "restart", 3600, &t[i], secrets[i]);
     for (int i = 0; i < 10; i++)
-        assert_int_equal(tsr_tokens_revoke(f->svc, &f->admin, t[i].id, ""), TSR_OK);
+        assert_int_equal(tsr_tokens_revoke(f->svc, &f->admin, t[i].id, "", &why), TSR_OK);
     close_service(f->store, f->svc);
     open_service(f, 600000, &f->store, &f->svc);
     assert_int_equal(tsr_store_token_each_live(f->store, tsr_time_now(), count_live, &live, NULL),

@@ -242,6 +242,36 @@ static enum tsr_err see_token(const struct tsr_token_row *t, void *ctx)
     return (s->stop_after > 0 && s->n >= s->stop_after) ? TSR_ERR_LIMIT : TSR_OK;
 }
 
+/* Keeps the last row seen whole, and counts them: ctx is a struct whose
+ * first member is a row and second an int. */
+struct kept {
+    struct tsr_token_row row;
+    int n;
+};
+
+static enum tsr_err keep_last(const struct tsr_token_row *t, void *ctx)
+{
+    struct kept *k = ctx;
+
+    k->row = *t;
+    k->n++;
+    return TSR_OK;
+}
+
+/* keep_last for the rows whose scopes are not global nor made of 's'. */
+static enum tsr_err keep_scoped(const struct tsr_token_row *t, void *ctx)
+{
+    if (strcmp(t->scopes, "global") == 0 || t->scopes[0] == 's')
+        return TSR_OK;
+    return keep_last(t, ctx);
+}
+
+static enum tsr_err keep_any(const struct tsr_token_row *t, void *ctx)
+{
+    *(struct tsr_token_row *)ctx = *t;
+    return TSR_OK;
+}
+
 static enum tsr_err see_user(const struct tsr_user_row *u, void *ctx)
 {
     struct seen *s = ctx;
@@ -313,6 +343,24 @@ static int64_t sql_int(struct fixture *f, const char *sql)
     return v;
 }
 
+/* Runs sql (statements, no values) with a connection of the test's own,
+ * with the store closed, so that the test can shape the database behind the
+ * store's back. */
+static void sql_exec(struct fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *err = NULL;
+
+    if (g_pg != NULL) {
+        (void)pg_exec(f->pg_db, sql);
+        return;
+    }
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
 /* ---- files and opening ---- */
 
 static void test_open_creates_private_files(void **state)
@@ -371,8 +419,8 @@ static void test_reopen_keeps_data(void **state)
     open_store(f);
     assert_int_equal(tsr_store_user_by_id(f->store, u.id, &got), TSR_OK);
     assert_string_equal(got.email, "keep@example.com");
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 2);
-    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 2);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 3);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 3);
 }
 
 static void test_open_pragmas(void **state)
@@ -1570,6 +1618,405 @@ static void test_two_stores_share(void **state)
     tsr_store_close(other);
 }
 
+/* ---- scopes, address lists, not-before ---- */
+
+/* A database of the schema before scopes (version 2), made by taking
+ * version 3 away again, with a token in it: opening it migrates, and the
+ * token, which could do everything, becomes global. */
+static void test_migration_makes_old_tokens_global(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t, got;
+    int64_t version = -1;
+
+    add_user(f, "old@example.com", 1, &u);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "old", f->now + 1000, &t);
+    tsr_store_close(f->store);
+    f->store = NULL;
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version = 3;"
+                "DROP TABLE scopes; DROP TABLE scope_version;"
+                "ALTER TABLE tokens DROP COLUMN scopes;"
+                "ALTER TABLE tokens DROP COLUMN allowed_ips;"
+                "ALTER TABLE tokens DROP COLUMN not_before;");
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 2);
+    open_store(f);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 3);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_string_equal(got.scopes, "global");
+    assert_string_equal(got.allowed_ips, "");
+    assert_int_equal(got.not_before, 0);
+    assert_string_equal(got.last_used_ip, "");
+    assert_int_equal(tsr_store_scope_version(f->store, &version), TSR_OK);
+    assert_int_equal(version, 0);
+}
+
+static void fill_long(char *dst, size_t len, char c)
+{
+    memset(dst, c, len);
+    dst[len] = '\0';
+}
+
+static void assert_new_fields(const struct tsr_token_row *got, const struct tsr_token_row *want)
+{
+    assert_string_equal(got->scopes, want->scopes);
+    assert_string_equal(got->allowed_ips, want->allowed_ips);
+    assert_int_equal(got->not_before, want->not_before);
+}
+
+/* What a token may do, from where and from when reads back the same from
+ * every call that reads a token. */
+static void test_token_new_fields_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t, bare, longest, got, bulk[2];
+    struct tsr_token_query q = {.order = TSR_ORDER_CREATED, .limit = 10};
+    struct seen s;
+    struct kept last;
+    int64_t total = 0, max = 0;
+
+    add_user(f, "fields@example.com", 1, &u);
+    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "scoped", 5, f->now + 1000);
+    set_str(t.scopes, sizeof(t.scopes), "orders:read tokens:read");
+    set_str(t.allowed_ips, sizeof(t.allowed_ips), "10.0.0.0/8 2001:db8::/48 192.0.2.7/32");
+    t.not_before = f->now + 60;
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now, NULL), TSR_OK);
+
+    /* Left empty, a row's scopes are those of the tokens from before. */
+    fill_token(&bare, u.id, TSR_TOKEN_PERSONAL, NULL, "bare", 6, f->now + 1000);
+    assert_int_equal(tsr_store_token_insert(f->store, &bare, 0, f->now, NULL), TSR_OK);
+
+    /* The longest lists a row holds are kept whole. */
+    fill_token(&longest, u.id, TSR_TOKEN_PERSONAL, NULL, "longest", 7, f->now + 1000);
+    fill_long(longest.scopes, TSR_SCOPES_TEXT_MAX, 's');
+    fill_long(longest.allowed_ips, TSR_IPS_TEXT_MAX, '1');
+    assert_int_equal(tsr_store_token_insert(f->store, &longest, 0, f->now, NULL), TSR_OK);
+
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_new_fields(&got, &t);
+    assert_string_equal(got.last_used_ip, "");
+    assert_int_equal(tsr_store_token_by_hash(f->store, t.secret_hash, &got), TSR_OK);
+    assert_new_fields(&got, &t);
+    assert_int_equal(tsr_store_token_by_hash_any(f->store, t.secret_hash, &got), TSR_OK);
+    assert_new_fields(&got, &t);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, bare.id, &got), TSR_OK);
+    assert_string_equal(got.scopes, "global");
+    assert_string_equal(got.allowed_ips, "");
+    assert_int_equal(got.not_before, 0);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, longest.id, &got), TSR_OK);
+    assert_new_fields(&got, &longest);
+    assert_int_equal(strlen(got.scopes), TSR_SCOPES_TEXT_MAX);
+    assert_int_equal(strlen(got.allowed_ips), TSR_IPS_TEXT_MAX);
+
+    /* The list, the changes and the start-up read: the last row seen
+     * (the longest) is compared whole. */
+    q.user_id = u.id;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_token_list(f->store, &q, see_token, &s, &total), TSR_OK);
+    assert_int_equal(total, 3);
+    assert_string_equal(s.id[0], t.id);
+
+    memset(&last, 0, sizeof(last));
+    assert_int_equal(tsr_store_token_changes(f->store, 0, keep_last, &last, &max), TSR_OK);
+    assert_int_equal(last.n, 3);
+    assert_string_equal(last.row.id, longest.id);
+    assert_new_fields(&last.row, &longest);
+    memset(&last, 0, sizeof(last));
+    assert_int_equal(tsr_store_token_each_live(f->store, f->now, keep_scoped, &last, NULL), TSR_OK);
+    assert_int_equal(last.n, 1);
+    assert_new_fields(&last.row, &t);
+    memset(&last, 0, sizeof(last));
+    q.limit = 1;
+    assert_int_equal(tsr_store_token_list(f->store, &q, keep_last, &last, &total), TSR_OK);
+    assert_new_fields(&last.row, &t);
+
+    /* In bulk as one at a time. */
+    fill_token(&bulk[0], u.id, TSR_TOKEN_PERSONAL, NULL, "bulk0", 8, f->now + 1000);
+    fill_token(&bulk[1], u.id, TSR_TOKEN_PERSONAL, NULL, "bulk1", 9, f->now + 1000);
+    set_str(bulk[1].scopes, sizeof(bulk[1].scopes), "a_c");
+    set_str(bulk[1].allowed_ips, sizeof(bulk[1].allowed_ips), "::/0");
+    bulk[1].not_before = 42;
+    assert_int_equal(tsr_store_token_insert_many(f->store, bulk, 2), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, bulk[0].id, &got), TSR_OK);
+    assert_string_equal(got.scopes, "global");
+    assert_int_equal(tsr_store_token_get(f->store, u.id, bulk[1].id, &got), TSR_OK);
+    assert_new_fields(&got, &bulk[1]);
+}
+
+/* The last client's address goes with the last use, as the time does,
+ * before and after the uses are folded into the tokens. */
+static void test_token_last_used_ip(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t, got;
+    struct tsr_token_use use;
+    int64_t max = 0;
+
+    add_user(f, "ip@example.com", 1, &u);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "t", f->now + 1000, &t);
+    memset(&use, 0, sizeof(use));
+    set_str(use.id, sizeof(use.id), t.id);
+    use.last_used_at = 100;
+    set_str(use.last_addr, sizeof(use.last_addr), "2001:db8::7");
+    assert_int_equal(tsr_store_token_touch(f->store, &use, 1), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_string_equal(got.last_used_ip, "2001:db8::7");
+    assert_int_equal(tsr_store_token_by_hash(f->store, t.secret_hash, &got), TSR_OK);
+    assert_string_equal(got.last_used_ip, "2001:db8::7");
+    fold_uses(f);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_string_equal(got.last_used_ip, "2001:db8::7");
+
+    /* A later use from elsewhere, not yet folded, wins over the folded one;
+     * an older one changes nothing. */
+    use.last_used_at = 200;
+    set_str(use.last_addr, sizeof(use.last_addr), "192.0.2.9");
+    assert_int_equal(tsr_store_token_touch(f->store, &use, 1), TSR_OK);
+    use.last_used_at = 150;
+    set_str(use.last_addr, sizeof(use.last_addr), "198.51.100.1");
+    assert_int_equal(tsr_store_token_touch(f->store, &use, 1), TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_int_equal(got.last_used_at, 200);
+    assert_string_equal(got.last_used_ip, "192.0.2.9");
+    assert_int_equal(tsr_store_token_by_hash_any(f->store, t.secret_hash, &got), TSR_OK);
+    assert_string_equal(got.last_used_ip, "192.0.2.9");
+    assert_int_equal(tsr_store_token_changes(f->store, 0, keep_any, &got, &max), TSR_OK);
+    assert_string_equal(got.last_used_ip, "192.0.2.9");
+    fold_uses(f);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_string_equal(got.last_used_ip, "192.0.2.9");
+}
+
+/* Each flag writes its field alone; not-before can be cleared. */
+static void test_token_update_new_fields(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t, v, out, got;
+
+    add_user(f, "updf@example.com", 1, &u);
+    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "t", 5, f->now + 1000);
+    set_str(t.scopes, sizeof(t.scopes), "tokens:read");
+    set_str(t.allowed_ips, sizeof(t.allowed_ips), "10.0.0.0/8");
+    t.not_before = 77;
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, f->now, NULL), TSR_OK);
+
+    memset(&v, 0, sizeof(v));
+    set_str(v.name, sizeof(v.name), "not written");
+    set_str(v.scopes, sizeof(v.scopes), "orders:read orders:write");
+    set_str(v.allowed_ips, sizeof(v.allowed_ips), "not written");
+    v.not_before = 99;
+    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id, TSR_SET_SCOPES, &v, &out, NULL),
+                     TSR_OK);
+    assert_string_equal(out.scopes, "orders:read orders:write");
+    assert_string_equal(out.allowed_ips, "10.0.0.0/8");
+    assert_int_equal(out.not_before, 77);
+    assert_string_equal(out.name, "t");
+
+    set_str(v.scopes, sizeof(v.scopes), "not written");
+    set_str(v.allowed_ips, sizeof(v.allowed_ips), "");
+    assert_int_equal(
+        tsr_store_token_update(f->store, u.id, t.id, TSR_SET_ALLOWED_IPS, &v, &out, NULL), TSR_OK);
+    assert_string_equal(out.scopes, "orders:read orders:write");
+    assert_string_equal(out.allowed_ips, "");
+    assert_int_equal(out.not_before, 77);
+
+    set_str(v.allowed_ips, sizeof(v.allowed_ips), "2001:db8::/32");
+    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id,
+                                            TSR_SET_NOT_BEFORE | TSR_SET_ALLOWED_IPS, &v, &out,
+                                            NULL),
+                     TSR_OK);
+    assert_int_equal(out.not_before, 99);
+    assert_string_equal(out.allowed_ips, "2001:db8::/32");
+    v.not_before = 0;
+    assert_int_equal(
+        tsr_store_token_update(f->store, u.id, t.id, TSR_SET_NOT_BEFORE, &v, &out, NULL), TSR_OK);
+    assert_int_equal(out.not_before, 0);
+    assert_string_equal(out.scopes, "orders:read orders:write");
+
+    /* Emptied, the scopes are global again rather than nothing. */
+    v.scopes[0] = '\0';
+    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id, TSR_SET_SCOPES, &v, NULL, NULL),
+                     TSR_OK);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_string_equal(got.scopes, "global");
+    assert_string_equal(got.allowed_ips, "2001:db8::/32");
+}
+
+static void add_scope(struct fixture *f, const char *name, const char *description,
+                      enum tsr_err want)
+{
+    struct tsr_scope_row r;
+
+    memset(&r, 0, sizeof(r));
+    set_str(r.name, sizeof(r.name), name);
+    set_str(r.description, sizeof(r.description), description);
+    r.created = f->now;
+    assert_int_equal(tsr_store_scope_insert(f->store, &r), want);
+}
+
+struct scopes_seen {
+    int n;
+    int stop_after;
+    char name[8][TSR_SCOPE_NAME_MAX + 1];
+    char description[8][64];
+    int64_t created[8];
+};
+
+static enum tsr_err see_scope(const struct tsr_scope_row *r, void *ctx)
+{
+    struct scopes_seen *s = ctx;
+
+    assert_true(s->n < 8);
+    set_str(s->name[s->n], sizeof(s->name[0]), r->name);
+    set_str(s->description[s->n], sizeof(s->description[0]), r->description);
+    s->created[s->n] = r->created;
+    s->n++;
+    return (s->stop_after > 0 && s->n >= s->stop_after) ? TSR_ERR_LIMIT : TSR_OK;
+}
+
+static int64_t scope_version(struct fixture *f)
+{
+    int64_t v = -1;
+
+    assert_int_equal(tsr_store_scope_version(f->store, &v), TSR_OK);
+    return v;
+}
+
+static void test_scope_insert_each_version(void **state)
+{
+    struct fixture *f = *state;
+    struct scopes_seen s;
+    struct tsr_store *other = NULL;
+    char msg[256];
+    int64_t v0 = scope_version(f), v = -1;
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_scope_each(f->store, see_scope, &s), TSR_OK);
+    assert_int_equal(s.n, 0);
+
+    add_scope(f, "orders:read", "Read orders.\nAll of them.", TSR_OK);
+    assert_int_equal(scope_version(f), v0 + 1);
+    add_scope(f, "a_c", "", TSR_OK);
+    add_scope(f, "abc", "", TSR_OK);
+    assert_int_equal(scope_version(f), v0 + 3);
+    /* A name taken changes nothing, the version included. */
+    add_scope(f, "orders:read", "again", TSR_ERR_EXISTS);
+    assert_int_equal(scope_version(f), v0 + 3);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_scope_each(f->store, see_scope, &s), TSR_OK);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.name[0], "a_c");
+    assert_string_equal(s.name[1], "abc");
+    assert_string_equal(s.name[2], "orders:read");
+    assert_string_equal(s.description[2], "Read orders.\nAll of them.");
+    assert_int_equal(s.created[2], f->now);
+
+    memset(&s, 0, sizeof(s));
+    s.stop_after = 1;
+    assert_int_equal(tsr_store_scope_each(f->store, see_scope, &s), TSR_ERR_LIMIT);
+    assert_int_equal(s.n, 1);
+
+    /* Another process sees the version move; on PostgreSQL it hears of it
+     * at once, as of a token's change. */
+    assert_int_equal(tsr_store_open(f->path, &other, msg, sizeof(msg)), TSR_OK);
+    if (g_pg != NULL) {
+        /* The first LISTEN is news itself: notifications may have been missed. */
+        assert_int_equal(tsr_store_wait_change(other, 10), TSR_OK);
+        assert_int_equal(tsr_store_wait_change(other, 10), TSR_ERR_TIMEOUT);
+    }
+    add_scope(f, "later", "", TSR_OK);
+    if (g_pg != NULL)
+        assert_int_equal(tsr_store_wait_change(other, 5000), TSR_OK);
+    assert_int_equal(tsr_store_scope_version(other, &v), TSR_OK);
+    assert_int_equal(v, v0 + 4);
+    tsr_store_close(other);
+}
+
+static void scoped_token(struct fixture *f, const char *user_id, const char *name,
+                         const char *scopes, int64_t expires_at, struct tsr_token_row *out)
+{
+    fill_token(out, user_id, TSR_TOKEN_PERSONAL, NULL, name, f->now, expires_at);
+    set_str(out->scopes, sizeof(out->scopes), scopes);
+    assert_int_equal(tsr_store_token_insert(f->store, out, 0, f->now, NULL), TSR_OK);
+}
+
+/* A scope a live token lists stays; one that only looks like it (a '_'
+ * that LIKE would take for any character, a longer name that starts with
+ * it) or that only dead tokens list does not hold it. */
+static void test_scope_remove_in_use(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u, gone;
+    struct tsr_token_row live, second, revoked, expired, of_gone, t;
+    struct scopes_seen s;
+    int64_t n = -1, v;
+
+    add_user(f, "scopes@example.com", 1, &u);
+    add_user(f, "gone@example.com", 1, &gone);
+    add_scope(f, "a_c", "", TSR_OK);
+    add_scope(f, "abc", "", TSR_OK);
+    add_scope(f, "orders:read", "", TSR_OK);
+    add_scope(f, "orders", "", TSR_OK);
+    add_scope(f, "dead", "", TSR_OK);
+
+    scoped_token(f, u.id, "live", "abc orders:read:all tokens:read", f->now + 1000, &live);
+    scoped_token(f, u.id, "second", "abc", f->now + 1000, &second);
+    scoped_token(f, u.id, "revoked", "dead", f->now + 1000, &revoked);
+    scoped_token(f, u.id, "expired", "dead", f->now, &expired);
+    scoped_token(f, gone.id, "of gone", "dead", f->now + 1000, &of_gone);
+    assert_int_equal(
+        tsr_store_token_revoke(f->store, u.id, revoked.id, TSR_TOKEN_PERSONAL, f->now, NULL),
+        TSR_OK);
+    assert_int_equal(tsr_store_user_remove(f->store, gone.id, f->now), TSR_OK);
+
+    v = scope_version(f);
+    assert_int_equal(tsr_store_scope_remove(f->store, "abc", f->now, &n), TSR_ERR_IN_USE);
+    assert_int_equal(n, 2);
+    assert_int_equal(tsr_store_scope_remove(f->store, "abc", f->now, NULL), TSR_ERR_IN_USE);
+    assert_int_equal(scope_version(f), v);
+    assert_int_equal(tsr_store_scope_remove(f->store, "a_c", f->now, &n), TSR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(scope_version(f), v + 1);
+    assert_int_equal(tsr_store_scope_remove(f->store, "orders:read", f->now, NULL), TSR_OK);
+    assert_int_equal(tsr_store_scope_remove(f->store, "orders", f->now, NULL), TSR_OK);
+    assert_int_equal(tsr_store_scope_remove(f->store, "dead", f->now, NULL), TSR_OK);
+    assert_int_equal(tsr_store_scope_remove(f->store, "dead", f->now, NULL), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_scope_remove(f->store, "never", f->now, NULL), TSR_ERR_NOT_FOUND);
+    assert_int_equal(scope_version(f), v + 4);
+
+    /* At the start, in the middle and at the end of the list. */
+    add_scope(f, "mid", "", TSR_OK);
+    scoped_token(f, u.id, "mid", "first mid zlast", f->now + 1000, &t);
+    assert_int_equal(tsr_store_scope_remove(f->store, "mid", f->now, &n), TSR_ERR_IN_USE);
+    assert_int_equal(n, 1);
+    add_scope(f, "first", "", TSR_OK);
+    assert_int_equal(tsr_store_scope_remove(f->store, "first", f->now, NULL), TSR_ERR_IN_USE);
+    add_scope(f, "zlast", "", TSR_OK);
+    assert_int_equal(tsr_store_scope_remove(f->store, "zlast", f->now, NULL), TSR_ERR_IN_USE);
+    /* Expired by the time of the removal. */
+    assert_int_equal(tsr_store_scope_remove(f->store, "zlast", f->now + 1000, NULL), TSR_OK);
+
+    /* Once its tokens are revoked, a scope can go. */
+    assert_int_equal(
+        tsr_store_token_revoke(f->store, u.id, live.id, TSR_TOKEN_PERSONAL, f->now, NULL), TSR_OK);
+    assert_int_equal(tsr_store_scope_remove(f->store, "abc", f->now, &n), TSR_ERR_IN_USE);
+    assert_int_equal(n, 1);
+    assert_int_equal(
+        tsr_store_token_revoke(f->store, u.id, second.id, TSR_TOKEN_PERSONAL, f->now, NULL),
+        TSR_OK);
+    assert_int_equal(tsr_store_scope_remove(f->store, "abc", f->now, NULL), TSR_OK);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_scope_each(f->store, see_scope, &s), TSR_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.name[0], "first");
+    assert_string_equal(s.name[1], "mid");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* The cluster's base URL from TSR_TEST_PG, or from the file TSR_TEST_PG_FILE
@@ -1627,6 +2074,12 @@ int main(void)
         T(test_audit_list),
         T(test_concurrent_inserts),
         T(test_two_stores_share),
+        T(test_migration_makes_old_tokens_global),
+        T(test_token_new_fields_round_trip),
+        T(test_token_last_used_ip),
+        T(test_token_update_new_fields),
+        T(test_scope_insert_each_version),
+        T(test_scope_remove_in_use),
     };
 
     g_pg = pg_base();
