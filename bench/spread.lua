@@ -1,7 +1,8 @@
 -- spread.lua - wrk: GET /v4/auth/verify with "Authorization: Bearer <secret>",
 -- the secrets taken in turn from the file named by BENCH_SECRETS (one a line),
 -- so that the load spreads over all of them. The same script drives nginx and
--- the bare libmicrohttpd handler, which ignore the header.
+-- the bare libmicrohttpd handler, which ignore the header. BENCH_PATH, when
+-- set, is the path asked for instead, with its query (/v4/auth/verify?scope=x).
 --   BENCH_SECRETS=secrets.txt wrk -t1 -c64 -d10s --latency -s spread.lua http://HOST:PORT
 local requests = {}
 local next_one = 1
@@ -12,11 +13,15 @@ function init(args)
     if path == nil or path == "" then
         error("spread.lua: set BENCH_SECRETS to a file of secrets, one a line")
     end
+    local target = os.getenv("BENCH_PATH")
+    if target == nil or target == "" then
+        target = "/v4/auth/verify"
+    end
     local file = assert(io.open(path, "r"))
     for secret in file:lines() do
         if secret ~= "" then
             requests[#requests + 1] =
-                wrk.format("GET", "/v4/auth/verify", { ["Authorization"] = "Bearer " .. secret })
+                wrk.format("GET", target, { ["Authorization"] = "Bearer " .. secret })
         end
     end
     file:close()

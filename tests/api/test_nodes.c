@@ -5,8 +5,9 @@
  * (a later --db wins over the harness's own). A token created on one node
  * verifies on the others at once (a miss of the index asks the database); a
  * token revoked on one is refused on every node within 1 s (NOTIFY wakes
- * each node's sync); a change of expiry and an operator's `tesserad user
- * remove` reach every node.
+ * each node's sync); a change of expiry, of scopes or of the address list,
+ * and an operator's `tesserad user remove` reach every node (the last three
+ * within 1 s).
  */
 #include "harness.h"
 
@@ -183,6 +184,147 @@ static void test_user_remove_reaches_everywhere(void **state)
     }
 }
 
+/* Node n's verify at path (with its query) of secret, as a status: 204, 401
+ * or 403; a 401 or 403 must be the contract's error, a 403 with code
+ * forbidden_code. Fails on anything else. */
+static long verify_status(int n, const char *path, const char *secret, const char *forbidden_code)
+{
+    struct tsr_h_resp *r = tsr_h_get(node[n], path, secret);
+    if (r->status == 401) {
+        tsr_h_assert_error(r, 401, "unauthorized", TSR_H_SRC_NONE, NULL);
+    } else if (r->status == 403) {
+        json_t *errors = tsr_h_jarr(r->json, "errors");
+        assert_int_equal(json_array_size(errors), 1);
+        assert_string_equal(tsr_h_jstr(json_array_get(errors, 0), "code"), forbidden_code);
+    } else if (r->status != 204) {
+        fail_msg("node %d: verify %s answered %ld: %s", n, path, r->status, r->body);
+    }
+    return r->status;
+}
+
+static long long worst_change_ms; /* the slowest answers_after of a test */
+
+/* Polls node n's verify until it answers want; returns how long that took
+ * from start_ms (and keeps the worst in worst_change_ms), or fails past
+ * 3 * BOUND_MS. */
+static long long answers_after(int n, const char *path, const char *secret, long want,
+                               const char *forbidden_code, int64_t start_ms)
+{
+    for (;;) {
+        long got = verify_status(n, path, secret, forbidden_code);
+        if (got == want) {
+            long long ms = (long long)(tsr_h_mono_ms() - start_ms);
+            if (ms > worst_change_ms) {
+                worst_change_ms = ms;
+            }
+            return ms;
+        }
+        if (tsr_h_mono_ms() - start_ms > 3 * BOUND_MS) {
+            fail_msg("node %d still answers %ld, not %ld, %lld ms after a change on node 0", n, got,
+                     want, (long long)(tsr_h_mono_ms() - start_ms));
+        }
+        tsr_h_sleep_ms(1);
+    }
+}
+
+/* Creates a token on node 0 with more members of the body (members: JSON
+ * text after a comma); writes its id and secret. */
+static void create_with(const char *name, const char *members, struct tsr_h_token *out)
+{
+    struct tsr_h_resp *r = tsr_h_send(node[0], "POST", TOKENS_PATH, session[0],
+                                      tsr_h_fmt("{\"name\":\"%s\",\"expires_at\":\"%s\",%s}", name,
+                                                tsr_h_time(tsr_h_now() + 30 * TSR_H_DAY), members));
+    tsr_h_assert_status(r, 201);
+    json_t *data = tsr_h_jobj(r->json, "data");
+    snprintf(out->id, sizeof(out->id), "%s", tsr_h_jstr(data, "id"));
+    snprintf(out->secret, sizeof(out->secret), "%s", tsr_h_jstr(data, "key"));
+    tsr_h_record_secret(out->secret);
+    out->data = data;
+}
+
+/* PATCHes token id on node 0 with body (must be 200); returns when it did. */
+static int64_t patch_on_first(const char *id, const char *body)
+{
+    struct tsr_h_resp *r =
+        tsr_h_send(node[0], "PATCH", tsr_h_fmt("%s/%s", TOKENS_PATH, id), session[0], body);
+    int64_t start = tsr_h_mono_ms();
+    tsr_h_assert_status(r, 200);
+    return start;
+}
+
+/* A change of a token's scopes on node 0 decides the other nodes' verify
+ * with ?scope= within 1 s: 403, then 204 once it holds the scope, then 403
+ * again once it no longer does. */
+static void test_scopes_change_reaches_everywhere(void **state)
+{
+    (void)state;
+    PG_ONLY();
+    static const char path[] = "/v4/auth/verify?scope=tokens:read";
+    struct tsr_h_token t;
+    worst_change_ms = 0;
+    create_with("scoped", "\"scopes\":[\"user:read\"]", &t);
+    /* Known to every node, and lacking the scope there. */
+    for (int n = 1; n < NODES; n++) {
+        assert_int_equal(verify_status(n, path, t.secret, "insufficient_scope"), 403);
+        assert_true(tsr_h_verify(node[n], t.secret));
+    }
+    for (int round = 0; round < 4; round++) {
+        bool holds = round % 2 == 0;
+        int64_t start = patch_on_first(t.id, holds ? "{\"scopes\":[\"tokens:read\",\"user:read\"]}"
+                                                   : "{\"scopes\":[\"user:read\"]}");
+        for (int n = 1; n < NODES; n++) {
+            tsr_h_assert_between(
+                answers_after(n, path, t.secret, holds ? 204 : 403, "insufficient_scope", start), 0,
+                BOUND_MS);
+        }
+    }
+    /* And the scopes the other node gives a gateway are the new ones. */
+    patch_on_first(t.id, "{\"scopes\":[\"tokens:read\"]}");
+    int64_t start = tsr_h_mono_ms();
+    tsr_h_assert_between(answers_after(1, path, t.secret, 204, "insufficient_scope", start), 0,
+                         BOUND_MS);
+    struct tsr_h_resp *r = tsr_h_get(node[1], path, t.secret);
+    tsr_h_assert_status(r, 204);
+    assert_non_null(tsr_h_header(r, "X-Tessera-Scopes"));
+    assert_string_equal(tsr_h_header(r, "X-Tessera-Scopes"), "tokens:read");
+    print_message("scopes changed on one node, decided by the others: worst %lld ms\n",
+                  worst_change_ms);
+}
+
+/* A change of a token's address list on node 0 decides the other nodes'
+ * verify within 1 s. The harness's client is 127.0.0.1. */
+static void test_allowed_ips_change_reaches_everywhere(void **state)
+{
+    (void)state;
+    PG_ONLY();
+    static const char path[] = "/v4/auth/verify";
+    static const struct {
+        const char *body;
+        long want;
+    } steps[] = {
+        {"{\"allowed_ips\":[\"192.0.2.0/24\",\"127.0.0.1\"]}", 204},
+        {"{\"allowed_ips\":[\"192.0.2.0/24\",\"2001:db8::/32\"]}", 403},
+        {"{\"allowed_ips\":[]}", 204},
+        {"{\"allowed_ips\":[\"127.0.0.2/32\"]}", 403},
+    };
+    struct tsr_h_token t;
+    worst_change_ms = 0;
+    create_with("bound", "\"allowed_ips\":[\"192.0.2.0/24\"]", &t);
+    for (int n = 1; n < NODES; n++) {
+        assert_int_equal(verify_status(n, path, t.secret, "address_not_allowed"), 403);
+    }
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        int64_t start = patch_on_first(t.id, steps[i].body);
+        for (int n = 1; n < NODES; n++) {
+            tsr_h_assert_between(
+                answers_after(n, path, t.secret, steps[i].want, "address_not_allowed", start), 0,
+                BOUND_MS);
+        }
+    }
+    print_message("address list changed on one node, decided by the others: worst %lld ms\n",
+                  worst_change_ms);
+}
+
 /* Made-up secrets that no node holds: refused, and the database is asked
  * at a bounded rate (nothing to see from outside but the refusals). */
 static void test_unknown_refused(void **state)
@@ -204,6 +346,8 @@ int main(void)
         cmocka_unit_test(test_revoked_refused_everywhere),
         cmocka_unit_test(test_update_reaches_everywhere),
         cmocka_unit_test(test_user_remove_reaches_everywhere),
+        cmocka_unit_test(test_scopes_change_reaches_everywhere),
+        cmocka_unit_test(test_allowed_ips_change_reaches_everywhere),
         cmocka_unit_test(test_unknown_refused),
     };
     return TSR_H_RUN(tests, setup, NULL);
