@@ -245,3 +245,62 @@ void tsr_cli_release(struct tsr_cli *cli)
     cli->client = NULL;
     sodium_memzero(cli->token, sizeof(cli->token));
 }
+
+static bool seen(const json_t *all, const char *key, const json_t *item)
+{
+    const char *value = json_string_value(json_object_get(item, key));
+    size_t i;
+    json_t *t;
+
+    json_array_foreach(all, i, t)
+    {
+        const char *v = json_string_value(json_object_get(t, key));
+
+        if (v && value && strcmp(v, value) == 0)
+            return true;
+    }
+    return false;
+}
+
+int tsr_cli_get_all(struct tsr_cli *cli, tsr_cli_page_path path_of, void *ctx, const char *key,
+                    long pages_max, json_t **out)
+{
+    char path[2048];
+    json_t *first = NULL, *page = NULL, *all = json_array();
+    int status = all ? TSR_EXIT_OK : TSR_EXIT_ERROR;
+
+    for (long p = 1; status == TSR_EXIT_OK && p <= pages_max; p++) {
+        json_t *results, *t;
+        size_t i;
+        bool done;
+
+        status = path_of(cli, ctx, p, path, sizeof(path));
+        if (status == TSR_EXIT_OK)
+            status = tsr_cli_call(cli, "GET", path, NULL, 200, &page);
+        if (status != TSR_EXIT_OK)
+            break;
+        results = json_object_get(page, "results");
+        json_array_foreach(results, i, t)
+        {
+            if (!seen(all, key, t))
+                json_array_append(all, t);
+        }
+        done = json_array_size(results) == 0 ||
+               p >= json_integer_value(json_object_get(first ? first : page, "total_pages"));
+        if (first == NULL)
+            first = page;
+        else
+            json_decref(page);
+        page = NULL;
+        if (done)
+            break;
+    }
+    if (status == TSR_EXIT_OK && first != NULL) {
+        json_object_set(first, "results", all);
+        *out = first;
+        first = NULL;
+    }
+    json_decref(first);
+    json_decref(all);
+    return status;
+}

@@ -78,6 +78,19 @@ int tsr_cli_take_token(struct tsr_cli *cli, const char *token, const char *from)
 int tsr_cli_call(struct tsr_cli *cli, const char *method, const char *path, const json_t *body,
                  long want, json_t **out);
 
+/* Writes to path (size bytes) the path of page (from 1) of a list;
+ * returns an exit status. */
+typedef int (*tsr_cli_page_path)(struct tsr_cli *cli, void *ctx, long page, char *path,
+                                 size_t size);
+
+/* GETs every page of a list (at most pages_max; path_of names them) into
+ * one object shaped as the API's, with the results of all pages: things
+ * made or deleted meanwhile may shift the pages, so a result whose member
+ * key is one already seen is kept once. TSR_EXIT_OK with *out to decref,
+ * or the first failing page's status. */
+int tsr_cli_get_all(struct tsr_cli *cli, tsr_cli_page_path path_of, void *ctx, const char *key,
+                    long pages_max, json_t **out);
+
 /* Sends req to the server (connecting first if need be). Returns
  * TSR_EXIT_OK with the answer in resp, whatever its status (release it), or
  * TSR_EXIT_ERROR having said why no answer came. */

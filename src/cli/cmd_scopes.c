@@ -11,64 +11,23 @@
 #define PAGES_MAX 100 /* 10,000 scopes: far more than any catalog */
 #define DESC_COLS 60  /* longer descriptions are cut in the table */
 
-static bool seen_name(const json_t *all, const char *name)
+static int scopes_path(struct tsr_cli *cli, void *ctx, long page, char *path, size_t size)
 {
-    size_t i;
-    json_t *s;
+    long page_size = *(const long *)ctx;
 
-    json_array_foreach(all, i, s)
-    {
-        if (strcmp(tsr_out_jstr(s, "name"), name) == 0)
-            return true;
-    }
-    return false;
+    (void)cli;
+    if (page == 1)
+        snprintf(path, size, "/v4/iam/scopes?page_size=%ld", page_size);
+    else
+        snprintf(path, size, "/v4/iam/scopes?page_size=%ld&page=%ld", page_size, page);
+    return TSR_EXIT_OK;
 }
 
-/* Fetches every page into one object shaped as the API's, with the results
- * of all pages: a list of scopes is short, and a chooser needs all of it.
- * One seen twice (an operator added a scope meanwhile) is kept once. */
+/* Fetches every page: a list of scopes is short, and a chooser needs all
+ * of it. */
 static int fetch_all(struct tsr_cli *cli, long page_size, json_t **out)
 {
-    char path[128];
-    json_t *first = NULL, *page = NULL, *all = json_array();
-    int status = all ? TSR_EXIT_OK : TSR_EXIT_ERROR;
-
-    for (long p = 1; status == TSR_EXIT_OK && p <= PAGES_MAX; p++) {
-        json_t *results, *s;
-        size_t i;
-        bool done;
-
-        if (p == 1)
-            snprintf(path, sizeof(path), "/v4/iam/scopes?page_size=%ld", page_size);
-        else
-            snprintf(path, sizeof(path), "/v4/iam/scopes?page_size=%ld&page=%ld", page_size, p);
-        status = tsr_cli_call(cli, "GET", path, NULL, 200, &page);
-        if (status != TSR_EXIT_OK)
-            break;
-        results = json_object_get(page, "results");
-        json_array_foreach(results, i, s)
-        {
-            if (!seen_name(all, tsr_out_jstr(s, "name")))
-                json_array_append(all, s);
-        }
-        done = json_array_size(results) == 0 ||
-               p >= json_integer_value(json_object_get(first ? first : page, "total_pages"));
-        if (first == NULL)
-            first = page;
-        else
-            json_decref(page);
-        page = NULL;
-        if (done)
-            break;
-    }
-    if (status == TSR_EXIT_OK && first != NULL) {
-        json_object_set(first, "results", all);
-        *out = first;
-        first = NULL;
-    }
-    json_decref(first);
-    json_decref(all);
-    return status;
+    return tsr_cli_get_all(cli, scopes_path, &page_size, "name", PAGES_MAX, out);
 }
 
 static const char *const heads[] = {"NAME", "KIND", "DESCRIPTION"};

@@ -389,62 +389,15 @@ static int list_path(struct tsr_cli *cli, const struct listing *ls, long page, c
     return TSR_EXIT_OK;
 }
 
-static bool seen_id(const json_t *all, const char *id)
+static int listing_path(struct tsr_cli *cli, void *ctx, long page, char *path, size_t size)
 {
-    size_t i;
-    json_t *t;
-
-    json_array_foreach(all, i, t)
-    {
-        if (strcmp(tsr_out_jstr(t, "id"), id) == 0)
-            return true;
-    }
-    return false;
+    return list_path(cli, ctx, page, path, size);
 }
 
-/* Fetches every page into one object shaped as the API's, with the results
- * of all pages. Tokens made or deleted meanwhile may shift the pages: one
- * seen twice is kept once. */
+/* Fetches every page into one object shaped as the API's. */
 static int list_all(struct tsr_cli *cli, struct listing *ls, json_t **out)
 {
-    char path[PATH_MAX_BYTES];
-    json_t *first = NULL, *page = NULL, *all = json_array();
-    int status = all ? TSR_EXIT_OK : TSR_EXIT_ERROR;
-
-    for (long p = 1; status == TSR_EXIT_OK && p <= PAGES_MAX; p++) {
-        json_t *results, *t;
-        size_t i;
-        bool done;
-
-        status = list_path(cli, ls, p, path, sizeof(path));
-        if (status == TSR_EXIT_OK)
-            status = tsr_cli_call(cli, "GET", path, NULL, 200, &page);
-        if (status != TSR_EXIT_OK)
-            break;
-        results = json_object_get(page, "results");
-        json_array_foreach(results, i, t)
-        {
-            if (!seen_id(all, tsr_out_jstr(t, "id")))
-                json_array_append(all, t);
-        }
-        done = json_array_size(results) == 0 ||
-               p >= json_integer_value(json_object_get(first ? first : page, "total_pages"));
-        if (first == NULL)
-            first = page;
-        else
-            json_decref(page);
-        page = NULL;
-        if (done)
-            break;
-    }
-    if (status == TSR_EXIT_OK && first != NULL) {
-        json_object_set(first, "results", all);
-        *out = first;
-        first = NULL;
-    }
-    json_decref(first);
-    json_decref(all);
-    return status;
+    return tsr_cli_get_all(cli, listing_path, ls, "id", PAGES_MAX, out);
 }
 
 static const char *const list_heads[] = {
