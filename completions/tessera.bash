@@ -91,7 +91,7 @@ _tessera()
 
     local opts=""
     case "$verb" in
-    login) opts="--email --token" ;;
+    login) opts="--email --expires --token" ;;
     logout | whoami) opts="" ;;
     completion)
         [[ $nargs -eq 0 ]] && COMPREPLY=($(compgen -W "bash" -- "$cur"))

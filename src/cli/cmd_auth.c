@@ -6,12 +6,16 @@
 #include <sodium.h>
 
 #include "cli/commands.h"
+#include "cli/expiry.h"
 #include "cli/output.h"
 #include "cli/prompt.h"
 #include "core/timefmt.h"
 #include "core/validate.h"
 
-#define CLI_TOKEN_DAYS 30
+/* The login token's lifetime when the server does not say its limit, and
+ * when it has none: a year, as the server's default limit. */
+#define FALLBACK_DAYS  30
+#define UNLIMITED_DAYS 366
 #define EMAIL_MAX      254
 #define PASSWORD_MAX   1024
 #define HOST_MAX       64
@@ -26,6 +30,7 @@ struct login {
     char fresh_id[64];
     struct tsr_creds old; /* what a previous login stored */
     bool have_old;
+    int64_t expires; /* --expires, parsed, when given */
 };
 
 static void login_wipe(struct login *l)
@@ -137,6 +142,36 @@ static void close_session(struct tsr_cli *cli, struct login *l)
     sodium_memzero(l->session, sizeof(l->session));
 }
 
+/* When the login token should expire without --expires: as late as the
+ * server allows, since a personal token can make only tokens that expire no
+ * later than itself. The limit comes from GET /v4/console/config, counted
+ * from the server's own clock there (its check counts from its clock a
+ * moment later, so a CLI clock ahead of the server's cannot overshoot).
+ * When the config cannot be read, FALLBACK_DAYS from now: a login must not
+ * fail for want of what only sets its token's length. */
+static int64_t longest_expiry(struct tsr_cli *cli, const struct login *l)
+{
+    struct tsr_request req = {.method = "GET", .path = "/v4/console/config", .token = l->session};
+    struct tsr_response resp;
+    const json_t *data, *days;
+    const char *now_text;
+    int64_t now = tsr_time_now(), server_now, n = FALLBACK_DAYS;
+
+    if (tsr_cli_send(cli, &req, &resp) != TSR_EXIT_OK)
+        return now + n * DAY;
+    data = json_object_get(resp.json, "data");
+    days = json_object_get(data, "max_lifetime_days");
+    if (resp.status == 200 && json_is_integer(days) && json_integer_value(days) >= 0 &&
+        json_integer_value(days) <= TSR_TIME_MAX / DAY) {
+        n = json_integer_value(days) == 0 ? UNLIMITED_DAYS : (int64_t)json_integer_value(days);
+        now_text = json_string_value(json_object_get(data, "now"));
+        if (now_text != NULL && tsr_time_parse(now_text, strlen(now_text), &server_now) == TSR_OK)
+            now = server_now;
+    }
+    tsr_response_release(&resp);
+    return now + n * DAY > TSR_TIME_MAX ? TSR_TIME_MAX : now + n * DAY;
+}
+
 /* POST /v4/iam/personal_tokens with the session: tessera-cli@HOST. */
 static int make_token(struct tsr_cli *cli, struct login *l)
 {
@@ -156,7 +191,7 @@ static int make_token(struct tsr_cli *cli, struct login *l)
     snprintf(name, sizeof(name), "tessera-cli@%s", host);
     snprintf(description, sizeof(description),
              "Made by 'tessera login' on %s; 'tessera logout' or the next login revokes it.", host);
-    tsr_time_format(tsr_time_now() + CLI_TOKEN_DAYS * DAY, expires);
+    tsr_time_format(cli->args->expires != NULL ? l->expires : longest_expiry(cli, l), expires);
     body = json_pack("{s:s, s:s, s:s}", "name", name, "description", description, "expires_at",
                      expires);
     if (body == NULL) {
@@ -356,13 +391,22 @@ int tsr_cmd_login(struct tsr_cli *cli)
 {
     struct login l;
     json_t *me = NULL, *token = NULL;
+    char why[256];
     int status;
 
     memset(&l, 0, sizeof(l));
     if (cli->args->token != NULL) {
+        if (cli->args->expires != NULL)
+            return tsr_cli_usage(cli, "login --token stores the token as it is; --expires is for "
+                                      "the token that a login with a password makes");
         status = login_with_token(cli, &l);
         goto out;
     }
+    /* Checked before the password is asked for, and counted from now as
+     * create token counts it. */
+    if (cli->args->expires != NULL && tsr_expiry_parse(cli->args->expires, tsr_time_now(),
+                                                       &l.expires, why, sizeof(why)) != TSR_OK)
+        return tsr_cli_usage(cli, "%s", why);
     status = get_email(cli, &l);
     if (status == TSR_EXIT_OK)
         status = get_password(&l);

@@ -15,7 +15,8 @@ const char tsr_help_text[] =
     "tokens on a Tessera server, and say what each may do and from where.\n"
     "\n"
     "Commands:\n"
-    "  login [--email E] [--token T]   log in; store a token made for this machine\n"
+    "  login [--email E] [--expires E] | --token T\n"
+    "                                  log in; store a token made for this machine\n"
     "  logout                          revoke the stored token and forget it\n"
     "  whoami                          show whose token is in force\n"
     "  create token --name N --expires E [--description D] [--scope S]...\n"
@@ -65,20 +66,27 @@ const char tsr_help_text[] =
     "      --scope orders:read --scope tokens:read --allow-ip 10.0.0.0/8\n"
 
 static const struct tsr_command commands[] = {
-    {"login", NULL, TSR_OPT_EMAIL, 0, 0, "tessera login [--email E] [--server URL] | --token T",
+    {"login", NULL, TSR_OPT_EMAIL | TSR_OPT_EXPIRES, 0, 0,
+     "tessera login [--email E] [--expires E] [--server URL] | --token T",
      "Logs in with your email and password: asks for the password without echo\n"
      "(or reads one line from standard input when it is not a terminal), makes a\n"
-     "personal token named tessera-cli@HOSTNAME that expires in 30 days, revokes\n"
-     "the one a previous login stored, logs the password session out, and stores\n"
-     "the token and the server in ~/.config/tessera, so later commands need\n"
-     "neither.\n"
+     "personal token named tessera-cli@HOSTNAME that lasts as long as the server\n"
+     "allows (its --max-lifetime; a year when it has none), revokes the one a\n"
+     "previous login stored, logs the password session out, and stores the token\n"
+     "and the server in ~/.config/tessera, so later commands need neither.\n"
+     "A token made with this one can expire no later than it, so a shorter\n"
+     "--expires also bounds the tokens you create after this login.\n"
      "\n"
      "  --email E          your email (asked for on a terminal when not given)\n"
+     "  --expires E        a shorter life for the login's token, in the forms of\n"
+     "                     create token's --expires: 1d, 7d, 30d, any Nd, Nw or\n"
+     "                     Ny, or a date such as 2026-12-30\n"
      "  --token T          store an existing personal token instead, after checking\n"
      "                     it; '-' reads it from standard input, out of sight of ps\n"
      "\n"
      "Examples:\n"
      "  tessera login --server https://tessera.example.com --email me@example.com\n"
+     "  tessera login --email me@example.com --expires 7d\n"
      "  tessera login --token - < token.txt\n",
      tsr_cmd_login},
     {"logout", NULL, 0, 0, 0, "tessera logout",

@@ -65,15 +65,122 @@ static void test_login_password_on_stdin(void **state)
     token = tsr_c_stored_token(e);
     tsr_c_assert_no_stray_secrets(e);
 
-    /* The token: tessera-cli@HOSTNAME, 30 days, working. */
+    /* The token: tessera-cli@HOSTNAME, as long as the server allows (its
+     * default, 366 days), working. */
     t = token_of(token);
     assert_string_equal(tsr_h_jstr(t, "name"), tsr_h_fmt("tessera-cli@%s", tsr_c_hostname()));
     expires = tsr_h_parse_time(tsr_h_jstr(t, "expires_at"));
-    tsr_h_assert_between(expires, tsr_h_now() + 30 * TSR_H_DAY - 120, tsr_h_now() + 30 * TSR_H_DAY);
+    tsr_h_assert_between(expires, tsr_h_now() + 366 * TSR_H_DAY - 120,
+                         tsr_h_now() + 366 * TSR_H_DAY);
     assert_true(tsr_h_verify(g_srv, token));
 
     /* The password session was logged out again. */
     assert_int_equal(tsr_c_live_sessions(g_srv), sessions_before);
+}
+
+/* The login's token bounds the expiry of the tokens made with it (no
+ * escalation, api.md), so it lasts as long as the server allows: the usual
+ * expiries of create token work right after a login. */
+static void test_login_token_can_make_long_tokens(void **state)
+{
+    struct tsr_c_env *e = tsr_c_env_new();
+    struct tsr_c_run *r;
+    json_t *t;
+
+    (void)state;
+    tsr_c_login(e, g_srv);
+    r = tsr_c_run(e, NULL, "create", "token", "--name", "quarterly", "--expires", "90d", NULL);
+    tsr_c_assert_status(r, 0);
+    tsr_c_record_secrets(r->out);
+    t = token_of(tsr_h_strndup(r->out, TSR_H_SECRET_LEN));
+    tsr_h_assert_between(tsr_h_parse_time(tsr_h_jstr(t, "expires_at")),
+                         tsr_h_now() + 90 * TSR_H_DAY - 120, tsr_h_now() + 90 * TSR_H_DAY);
+    r = tsr_c_run(e, NULL, "create", "token", "--name", "most", "--expires", "365d", NULL);
+    tsr_c_assert_status(r, 0);
+    tsr_c_record_secrets(r->out);
+}
+
+/* A server without a limit (--max-lifetime 0) gets a login token of 366
+ * days, and one with a limit a token of exactly that many. */
+static void test_login_follows_the_server_limit(void **state)
+{
+    static const char *const none[] = {"--max-lifetime", "0", NULL};
+    static const char *const short_limit[] = {"--max-lifetime", "45", NULL};
+    const char *const *limits[] = {none, short_limit};
+    const int64_t days[] = {366, 45};
+    struct tsr_h_opts opts = {0};
+    struct tsr_h_server *srv;
+    struct tsr_c_env *e;
+    struct tsr_c_run *r;
+    int64_t expires;
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        opts.args = limits[i];
+        srv = tsr_h_start(&opts);
+        e = tsr_c_env_new();
+        tsr_c_login(e, srv);
+        expires = tsr_h_parse_time(tsr_h_jstr(
+            tsr_h_jobj(tsr_h_get(srv, "/v4/iam/personal_tokens/self", tsr_c_stored_token(e))->json,
+                       "data"),
+            "expires_at"));
+        tsr_h_assert_between(expires, tsr_h_now() + days[i] * TSR_H_DAY - 120,
+                             tsr_h_now() + days[i] * TSR_H_DAY);
+        /* Exactly the limit: a day more is refused by the server. */
+        r = tsr_c_run(e, NULL, "create", "token", "--name", "over", "--expires",
+                      tsr_h_fmt("%lldd", (long long)days[i] + 1), NULL);
+        tsr_c_assert_status(r, 1);
+        tsr_h_stop(srv);
+    }
+}
+
+/* --expires: a shorter-lived login token, in create token's forms. */
+static void test_login_expires(void **state)
+{
+    struct tsr_c_env *e = tsr_c_env_new();
+    long tokens_before;
+    struct tsr_c_run *r;
+    int64_t expires;
+
+    (void)state;
+    r = tsr_c_run(e, TSR_H_ADMIN_PASSWORD "\n", "login", "--server", g_srv->base, "--email",
+                  TSR_H_ADMIN_EMAIL, "--expires", "7d", NULL);
+    tsr_c_assert_status(r, 0);
+    tsr_c_assert_has(r->err, "(expires");
+    tsr_c_assert_has(r->err, "in 7 days)");
+    expires = tsr_h_parse_time(tsr_h_jstr(token_of(tsr_c_stored_token(e)), "expires_at"));
+    tsr_h_assert_between(expires, tsr_h_now() + 7 * TSR_H_DAY - 120, tsr_h_now() + 7 * TSR_H_DAY);
+
+    /* A date works as in create token. */
+    r = tsr_c_run(e, TSR_H_ADMIN_PASSWORD "\n", "login", "--email", TSR_H_ADMIN_EMAIL, "--expires",
+                  tsr_h_time(tsr_h_now() + 3 * TSR_H_DAY), NULL);
+    tsr_c_assert_status(r, 0);
+    tsr_h_assert_between(
+        tsr_h_parse_time(tsr_h_jstr(token_of(tsr_c_stored_token(e)), "expires_at")),
+        tsr_h_now() + 3 * TSR_H_DAY - 120, tsr_h_now() + 3 * TSR_H_DAY);
+
+    /* What tessera itself refuses: exit 2, before any password is read,
+     * and the stored token stays. */
+    tokens_before = tsr_h_count_tokens(g_srv, tsr_c_stored_token(e));
+    r = tsr_c_run(e, TSR_H_ADMIN_PASSWORD "\n", "login", "--email", TSR_H_ADMIN_EMAIL, "--expires",
+                  "soon", NULL);
+    tsr_c_assert_status(r, 2);
+    tsr_c_assert_has(r->err, "'soon' is not one of");
+    r = tsr_c_run(e, NULL, "login", "--token", tsr_c_stored_token(e), "--expires", "7d", NULL);
+    tsr_c_assert_status(r, 2);
+    tsr_c_assert_has(r->err, "--expires is for the token that a login with a password makes");
+    /* What the server refuses (beyond its 366 days, or past): its sentence,
+     * exit 1, nothing stored or made. */
+    r = tsr_c_run(e, TSR_H_ADMIN_PASSWORD "\n", "login", "--email", TSR_H_ADMIN_EMAIL, "--expires",
+                  "400d", NULL);
+    tsr_c_assert_status(r, 1);
+    tsr_c_assert_has(r->err, "expires_at must be at most 366 days from now");
+    r = tsr_c_run(e, TSR_H_ADMIN_PASSWORD "\n", "login", "--email", TSR_H_ADMIN_EMAIL, "--expires",
+                  "2020-01-01", NULL);
+    tsr_c_assert_status(r, 1);
+    tsr_c_assert_has(r->err, "expires_at must be in the future");
+    assert_int_equal(tsr_h_count_tokens(g_srv, tsr_c_stored_token(e)), tokens_before);
+    assert_true(tsr_h_verify(g_srv, tsr_c_stored_token(e)));
 }
 
 static void test_login_again_revokes_the_previous_token(void **state)
@@ -345,7 +452,7 @@ static void test_whoami(void **state)
     tsr_c_assert_has(r->out, "Email:        " TSR_H_ADMIN_EMAIL "\n");
     tsr_c_assert_has(r->out, tsr_h_fmt("Server:       %s\n", g_srv->base));
     tsr_c_assert_has(r->out, tsr_h_fmt("tessera-cli@%s (from %s)", tsr_c_hostname(), e->creds));
-    tsr_c_assert_has(r->out, "(in 30 days)");
+    tsr_c_assert_has(r->out, "(in 366 days)");
     assert_string_equal(r->err, "");
 
     r = tsr_c_run(e, NULL, "whoami", "-o", "json", NULL);
@@ -561,6 +668,9 @@ int main(void)
 {
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_password_on_stdin),
+        cmocka_unit_test(test_login_token_can_make_long_tokens),
+        cmocka_unit_test(test_login_follows_the_server_limit),
+        cmocka_unit_test(test_login_expires),
         cmocka_unit_test(test_login_again_revokes_the_previous_token),
         cmocka_unit_test(test_login_json),
         cmocka_unit_test(test_login_through_a_terminal),

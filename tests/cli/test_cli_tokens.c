@@ -15,10 +15,12 @@ static struct tsr_c_env *g_env;     /* logged in to g_srv */
 static struct tsr_c_env *g_env_long;
 
 /* A personal token cannot make one that outlives it (no escalation, in
- * api.md), and the token that `tessera login` stores lasts 30 days; these
- * tests make tokens of up to years, so e acts with a password session, which
- * that rule leaves unbound, through TESSERA_TOKEN. test_cli_scopes checks
- * the login token's own bound. */
+ * api.md). The token that `tessera login` stores lasts the server's whole
+ * limit, but these tests make tokens up to that very limit ("1y" is 366 days
+ * across a 29 February), later than the login token, so e acts with a
+ * password session, which that rule leaves unbound, through TESSERA_TOKEN.
+ * test_cli_auth checks that a login token makes the usual expiries, and
+ * test_cli_scopes the bound of a shorter one. */
 static void use_session(struct tsr_c_env *e, struct tsr_h_server *srv, const char *email,
                         const char *password)
 {

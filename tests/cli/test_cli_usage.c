@@ -150,7 +150,9 @@ static void test_completion_in_bash(void **state)
                   "t tessera update token x --allow-\n"
                   "t tessera update token x --scope a --clear\n"
                   "t tessera update token x --allow-ip ''\n"
-                  "t tessera list scopes --\n",
+                  "t tessera list scopes --\n"
+                  "t tessera login --e\n"
+                  "t tessera login --expires ''\n",
                   TSR_SOURCE_DIR);
     const char *path = tsr_h_fmt("%s/complete.sh", g_env->home);
     FILE *f = fopen(path, "w");
@@ -183,7 +185,9 @@ static void test_completion_in_bash(void **state)
                              "--allow-ip --allow-anywhere\n"
                              "--clear-not-before\n"
                              "\n"
-                             "--page-size --output --server --token --help\n");
+                             "--page-size --output --server --token --help\n"
+                             "--email --expires\n"
+                             "1d 7d 15d 30d 90d 1y\n");
 }
 
 static void test_usage_errors_exit_2(void **state)
