@@ -253,7 +253,9 @@ enum tsr_err tsr_store_token_revoke(struct tsr_store *store, const char *user_id
 /* Calls each(token, ctx) for every token that is neither revoked nor expired
  * at now and whose user is live, to fill an in-memory index. *max_seq (may be
  * NULL) is the highest change_seq in the store when the read began. For
- * speed, a row's last_used_at may be older than what the other calls read. */
+ * speed, a row's last_used_at may be older than what the other calls read,
+ * and an engine may leave name, description, key_hint, created and
+ * last_used_ip empty: this read fills an index, which keeps none of them. */
 enum tsr_err tsr_store_token_each_live(struct tsr_store *store, int64_t now,
                                        enum tsr_err (*each)(const struct tsr_token_row *, void *),
                                        void *ctx, int64_t *max_seq) TSR_MUST_CHECK;
