@@ -36,10 +36,16 @@ static char *dump(const json_t *j)
     return o;
 }
 
+/* The victim as a refused request could change it: its last use is left
+ * out, since an earlier verify's use is written when the server flushes,
+ * which may fall between two reads (slowly, under valgrind). */
 static const char *victim_now(void)
 {
     struct tsr_h_resp *r = tsr_h_get(srv, tsr_h_fmt(TOKENS "/%s", victim.id), admin);
     tsr_h_assert_status(r, 200);
+    json_t *data = json_object_get(r->json, "data");
+    json_object_del(data, "last_used_at");
+    json_object_del(data, "last_used_ip");
     return dump(r->json);
 }
 
