@@ -142,10 +142,7 @@ static enum MHD_Result take_scope(void *cls, enum MHD_ValueKind kind, const char
     if (tsr__parse_scope_param(&sp->q, key, key_size, value, value_size, &why) == TSR_OK)
         return MHD_YES;
     sp->ok = false;
-    sp->answered = why.unknown
-                       ? tsr__reply_unknown_parameter(sp->req, key, key_size)
-                       : tsr__reply_error(sp->req, MHD_HTTP_BAD_REQUEST, "invalid_parameter",
-                                          why.detail, TSR_SOURCE_PARAMETER, why.name);
+    sp->answered = tsr__reply_param_problem(sp->req, key, key_size, &why);
     return MHD_NO;
 }
 

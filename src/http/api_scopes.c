@@ -34,8 +34,5 @@ enum MHD_Result tsr__api_scopes_list(struct tsr_req *req)
         json_decref(results);
         return tsr__reply_failure(req, rc);
     }
-    return tsr__reply_json(req, MHD_HTTP_OK,
-                           json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "total_pages",
-                                     (json_int_t)((total + p.q.limit - 1) / p.q.limit), "results",
-                                     results));
+    return tsr__reply_page(req, total, p.q.limit, results);
 }

@@ -203,10 +203,7 @@ static enum MHD_Result take_parameter(void *cls, enum MHD_ValueKind kind, const 
     if (tsr__parse_list_param(&lp->p, key, key_size, value, value_size, &why) == TSR_OK)
         return MHD_YES;
     lp->ok = false;
-    lp->answered = why.unknown
-                       ? tsr__reply_unknown_parameter(lp->req, key, key_size)
-                       : tsr__reply_error(lp->req, MHD_HTTP_BAD_REQUEST, "invalid_parameter",
-                                          why.detail, TSR_SOURCE_PARAMETER, why.name);
+    lp->answered = tsr__reply_param_problem(lp->req, key, key_size, &why);
     return MHD_NO; /* stops the iteration */
 }
 
@@ -254,8 +251,5 @@ enum MHD_Result tsr__api_tokens_list(struct tsr_req *req)
         json_decref(out.results);
         return tsr__reply_failure(req, rc);
     }
-    return tsr__reply_json(req, MHD_HTTP_OK,
-                           json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "total_pages",
-                                     (json_int_t)((total + p.q.limit - 1) / p.q.limit), "results",
-                                     out.results));
+    return tsr__reply_page(req, total, p.q.limit, out.results);
 }

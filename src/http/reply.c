@@ -354,3 +354,21 @@ json_t *tsr__token_json(const struct tsr_token_row *t, int64_t now)
                      time_or_null(t->not_before), "last_used_ip",
                      t->last_used_ip[0] ? json_string(t->last_used_ip) : json_null());
 }
+
+enum MHD_Result tsr__reply_param_problem(struct tsr_req *req, const char *key, size_t key_size,
+                                         const struct tsr_param_problem *why)
+{
+    if (why->unknown)
+        return tsr__reply_unknown_parameter(req, key, key_size);
+    return tsr__reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_parameter", why->detail,
+                            TSR_SOURCE_PARAMETER, why->name);
+}
+
+enum MHD_Result tsr__reply_page(struct tsr_req *req, int64_t total, int64_t page_size,
+                                json_t *results)
+{
+    return tsr__reply_json(req, MHD_HTTP_OK,
+                           json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "total_pages",
+                                     (json_int_t)((total + page_size - 1) / page_size), "results",
+                                     results));
+}

@@ -116,6 +116,16 @@ enum MHD_Result tsr__reply_insufficient_scope(struct tsr_req *req, const char *s
  * Retry-After and the limit (address or account) that session gives. */
 enum MHD_Result tsr__reply_login_limited(struct tsr_req *req, const struct tsr_session *session);
 
+/* Queues 400 invalid_parameter for a query parameter a parser refused
+ * (key_size bytes at key): why names it, or says it is unknown. */
+enum MHD_Result tsr__reply_param_problem(struct tsr_req *req, const char *key, size_t key_size,
+                                         const struct tsr_param_problem *why);
+
+/* Queues 200 with a page of a list, {count, total_pages, results}, where
+ * total is how many there are in all (the reference to results is taken). */
+enum MHD_Result tsr__reply_page(struct tsr_req *req, int64_t total, int64_t page_size,
+                                json_t *results);
+
 /* Queues 400 invalid_parameter for the query parameter named by the
  * key_size bytes at key (quoted only when it is short printable UTF-8). */
 enum MHD_Result tsr__reply_unknown_parameter(struct tsr_req *req, const char *key, size_t key_size);

@@ -114,7 +114,6 @@ int cmd_scope(int argc, char **argv)
     bool needs_name = strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0;
     struct tsr_store *store;
     struct tsr_service *svc = NULL;
-    struct tsr_service_config cfg;
     int status;
 
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
@@ -132,17 +131,9 @@ int cmd_scope(int argc, char **argv)
         die_message(needs_name ? "scope %s needs one NAME" : "scope %s takes no argument", sub);
         return EXIT_USAGE;
     }
-    store = open_store(db_path(db));
-    if (!store)
+    if (!open_service(db_path(db), &store, &svc))
         return EXIT_FAIL;
-    tsr_service_config_defaults(&cfg);
-    if (tsr_service_new(store, &cfg, &svc) != TSR_OK) {
-        die_message("cannot start: out of memory");
-        tsr_store_close(store);
-        return EXIT_FAIL;
-    }
     status = run(svc, sub, needs_name ? argv[optind] : "", description);
-    tsr_service_free(svc);
-    tsr_store_close(store);
+    close_service(store, svc);
     return status;
 }

@@ -141,7 +141,6 @@ int cmd_user(int argc, char **argv)
     bool needs_email;
     struct tsr_store *store;
     struct tsr_service *svc = NULL;
-    struct tsr_service_config cfg;
     int status;
 
     if (!known_sub(sub, &needs_email)) {
@@ -154,17 +153,9 @@ int cmd_user(int argc, char **argv)
         die_message(needs_email ? "user %s needs one EMAIL" : "user %s takes no argument", sub);
         return EXIT_USAGE;
     }
-    store = open_store(db_path(db));
-    if (!store)
+    if (!open_service(db_path(db), &store, &svc))
         return EXIT_FAIL;
-    tsr_service_config_defaults(&cfg);
-    if (tsr_service_new(store, &cfg, &svc) != TSR_OK) {
-        die_message("cannot start: out of memory");
-        tsr_store_close(store);
-        return EXIT_FAIL;
-    }
     status = run(svc, sub, needs_email ? argv[optind] : "");
-    tsr_service_free(svc);
-    tsr_store_close(store);
+    close_service(store, svc);
     return status;
 }

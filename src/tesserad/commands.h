@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "service/service.h"
 #include "store/store.h"
 
 /* Exit statuses of every tesserad command. */
@@ -36,6 +37,14 @@ void redact_target(const char *target, char *out, size_t size);
 
 /* Opens the store at path, printing why not on failure. */
 struct tsr_store *open_store(const char *path);
+
+/* Opens the store at path and a service over it with the default
+ * configuration, for a command that runs once; printing why not, it returns
+ * false with nothing open. Close with close_service. */
+bool open_service(const char *path, struct tsr_store **store, struct tsr_service **svc);
+
+/* Frees what open_service opened. */
+void close_service(struct tsr_store *store, struct tsr_service *svc);
 
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);

@@ -125,6 +125,28 @@ struct tsr_store *open_store(const char *path)
     return store;
 }
 
+bool open_service(const char *path, struct tsr_store **store, struct tsr_service **svc)
+{
+    struct tsr_service_config cfg;
+
+    *store = open_store(path);
+    if (!*store)
+        return false;
+    tsr_service_config_defaults(&cfg);
+    if (tsr_service_new(*store, &cfg, svc) != TSR_OK) {
+        die_message("cannot start: out of memory");
+        tsr_store_close(*store);
+        return false;
+    }
+    return true;
+}
+
+void close_service(struct tsr_store *store, struct tsr_service *svc)
+{
+    tsr_service_free(svc);
+    tsr_store_close(store);
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "serve";
