@@ -84,17 +84,13 @@ static void create_done(struct tsr_create_op *op)
 static enum MHD_Result created(struct tsr_req *req)
 {
     struct tsr_create_op *op = req->op;
-    json_t *data;
     enum MHD_Result ret;
 
     if (!atomic_load_explicit(&req->op_finished, memory_order_acquire))
         return MHD_YES; /* not yet: create_done resumes the connection */
     if (op->rc != TSR_OK)
         return refused(req, op->rc, &op->why);
-    data = tsr__token_json(&op->token, tsr_time_now());
-    if (data)
-        json_object_set_new(data, "key", json_string(op->secret));
-    ret = tsr__reply_json(req, MHD_HTTP_CREATED, data ? json_pack("{s:o}", "data", data) : NULL);
+    ret = tsr__reply_created_token(req, &op->token, op->secret);
     sodium_memzero(op->secret, sizeof(op->secret));
     return ret;
 }
@@ -156,8 +152,7 @@ enum MHD_Result tsr__api_tokens_update(struct tsr_req *req)
     json_decref(root);
     if (rc != TSR_OK)
         return refused(req, rc, &why);
-    return tsr__reply_json(req, MHD_HTTP_OK,
-                           json_pack("{s:o}", "data", tsr__token_json(&token, tsr_time_now())));
+    return tsr__reply_token(req, MHD_HTTP_OK, &token);
 }
 
 enum MHD_Result tsr__api_tokens_get(struct tsr_req *req)
@@ -167,8 +162,7 @@ enum MHD_Result tsr__api_tokens_get(struct tsr_req *req)
 
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
-    return tsr__reply_json(req, MHD_HTTP_OK,
-                           json_pack("{s:o}", "data", tsr__token_json(&token, tsr_time_now())));
+    return tsr__reply_token(req, MHD_HTTP_OK, &token);
 }
 
 enum MHD_Result tsr__api_tokens_delete(struct tsr_req *req)
@@ -219,6 +213,7 @@ bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *p,
 }
 
 struct list_out {
+    const struct tsr_req *req;
     json_t *results;
     int64_t now;
 };
@@ -227,7 +222,7 @@ static enum tsr_err add_result(const struct tsr_token_row *t, void *ctx)
 {
     struct list_out *out = ctx;
 
-    if (json_array_append_new(out->results, tsr__token_json(t, out->now)) != 0)
+    if (json_array_append_new(out->results, tsr__token_item(out->req, t, out->now)) != 0)
         return TSR_ERR_NOMEM;
     return TSR_OK;
 }
@@ -235,12 +230,13 @@ static enum tsr_err add_result(const struct tsr_token_row *t, void *ctx)
 enum MHD_Result tsr__api_tokens_list(struct tsr_req *req)
 {
     struct tsr_list_params p;
-    struct list_out out = {.results = json_array(), .now = tsr_time_now()};
+    struct list_out out = {.req = req, .results = json_array(), .now = tsr_time_now()};
     int64_t total = 0;
     enum MHD_Result ret;
     enum tsr_err rc;
 
     tsr__list_params_init(&p);
+    p.page_size_max = tsr__page_size_max(req);
     if (!tsr__read_list_params(req, &p, &ret) || !out.results) {
         json_decref(out.results);
         return out.results ? ret : MHD_NO;
@@ -251,5 +247,5 @@ enum MHD_Result tsr__api_tokens_list(struct tsr_req *req)
         json_decref(out.results);
         return tsr__reply_failure(req, rc);
     }
-    return tsr__reply_page(req, total, p.q.limit, out.results);
+    return tsr__reply_token_page(req, total, &p, out.results);
 }

@@ -5,17 +5,13 @@
 enum MHD_Result tsr__api_me(struct tsr_req *req)
 {
     struct tsr_user_row user;
-    char created[TSR_TIME_LEN + 1];
     enum tsr_err rc = tsr_users_me(req->svc, &req->who, &user);
 
     if (rc == TSR_ERR_NOT_FOUND)
         rc = TSR_ERR_UNAUTHORIZED; /* removed a moment ago */
     if (rc != TSR_OK)
         return tsr__reply_failure(req, rc);
-    tsr_time_format(user.created, created);
-    return tsr__reply_json(req, MHD_HTTP_OK,
-                           json_pack("{s:{s:s, s:s, s:s}}", "data", "id", user.id, "email",
-                                     user.email, "created", created));
+    return tsr__reply_user(req, &user);
 }
 
 enum MHD_Result tsr__api_health(struct tsr_req *req)

@@ -4,6 +4,7 @@
  * parameter) is read here, apart from any connection, so that the fuzz
  * harnesses (tests/fuzz/) attack each parser without a server.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,33 +72,85 @@ bool tsr__parse_basic(const char *value, char *buf, size_t size, const char **em
 
 /* ---- Content-Type ---- */
 
-bool tsr__is_media_type(const char *type, const char *media)
+/* The next parameter of a media type from *p (just after a media type or
+ * a parameter): its text without the white space around it in *param and
+ * *len. False at the end of the value, or of its media range (a comma). */
+static bool next_param(const char **p, const char **param, size_t *len)
 {
-    size_t len = strlen(media);
-    const char *p;
+    const char *s = *p + strspn(*p, " \t");
+    size_t n;
+
+    if (*s != ';')
+        return false;
+    s++;
+    s += strspn(s, " \t");
+    n = strcspn(s, ";,");
+    *p = s + n;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    *param = s;
+    *len = n;
+    return true;
+}
+
+static bool param_is(const char *param, size_t len, const char *want)
+{
+    return len == strlen(want) && strncasecmp(param, want, len) == 0;
+}
+
+/* Azion's clients mark their JSON with the version of Azion's API they
+ * speak; version 3 is the one Tessera answers. */
+#define AZION_VERSION "version=3"
+
+/* Whether the media type media, with the parameters that may follow it
+ * (a charset that says UTF-8; Azion's version for JSON), starts type. */
+static bool media_type_is(const char *type, const char *media, bool versioned)
+{
+    size_t len = strlen(media), plen;
+    const char *p, *param;
 
     if (!type || strncasecmp(type, media, len) != 0)
         return false;
     p = type + len;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == '\0')
-        return true;
-    if (*p++ != ';')
-        return false;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return strcasecmp(p, "charset=utf-8") == 0 || strcasecmp(p, "charset=\"utf-8\"") == 0;
+    while (next_param(&p, &param, &plen)) {
+        if (!param_is(param, plen, "charset=utf-8") &&
+            !param_is(param, plen, "charset=\"utf-8\"") &&
+            !(versioned && param_is(param, plen, AZION_VERSION)))
+            return false;
+    }
+    return p[strspn(p, " \t")] == '\0';
+}
+
+bool tsr__is_media_type(const char *type, const char *media)
+{
+    return media_type_is(type, media, false);
 }
 
 bool tsr__is_json(const char *type)
 {
-    return tsr__is_media_type(type, "application/json");
+    return media_type_is(type, "application/json", true);
+}
+
+bool tsr__asks_azion(const char *value)
+{
+    const char *p = value, *param;
+    size_t len;
+
+    while (p && *p) {
+        p += strcspn(p, ";,");
+        while (next_param(&p, &param, &len)) {
+            if (param_is(param, len, AZION_VERSION))
+                return true;
+        }
+        if (*p == ',')
+            p++;
+    }
+    return false;
 }
 
 /* ---- the body of a token's create or update ---- */
 
-/* Takes one member of the body: it must be a string (null is refused too). */
+/* Takes one member of the body: it must be a string. */
 static bool take_field(const char *key, json_t *value, struct tsr_field *f,
                        struct tsr_body_problem *why)
 {
@@ -219,6 +272,12 @@ enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
             f->has = f->null = true;
             continue;
         }
+        /* Azion's clients send a description left blank as null. */
+        if (f == &in->description && json_is_null(value)) {
+            f->has = true;
+            f->s = "";
+            continue;
+        }
         if (!take_field(key, value, f, why))
             return TSR_ERR_INVALID;
     }
@@ -295,10 +354,12 @@ static enum tsr_err take_value(struct tsr_list_params *lp, size_t which, const c
             return bad_parameter(why, "page", "page must be a whole number from 1");
         break;
     case 1:
-        if (!parse_count(value, len, 1, TSR_PAGE_SIZE_MAX, &q->limit))
-            return bad_parameter(
-                why, "page_size",
-                "page_size must be a whole number from 1 to " TSR_PAGE_SIZE_MAX_TEXT);
+        if (!parse_count(value, len, 1, lp->page_size_max, &q->limit)) {
+            why->name = "page_size";
+            snprintf(why->detail, sizeof(why->detail),
+                     "page_size must be a whole number from 1 to %" PRId64, lp->page_size_max);
+            return TSR_ERR_INVALID;
+        }
         break;
     case 2:
         if (!search_ok(value, len))
@@ -313,6 +374,8 @@ static enum tsr_err take_value(struct tsr_list_params *lp, size_t which, const c
             return bad_parameter(why, "ordering",
                                  "ordering must be one of name, created, expires_at and "
                                  "last_used_at, each optionally prefixed by '-'");
+        lp->ordering = value;
+        lp->ordering_len = len;
         break;
     }
     return TSR_OK;
@@ -325,6 +388,7 @@ void tsr__list_params_init(struct tsr_list_params *lp)
     lp->q.order = TSR_ORDER_CREATED;
     lp->q.descending = true;
     lp->q.limit = PAGE_SIZE_DEFAULT;
+    lp->page_size_max = TSR_PAGE_SIZE_MAX;
 }
 
 /* Names are matched with their lengths, so that a name with a NUL in it is

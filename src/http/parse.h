@@ -43,8 +43,11 @@ enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
 struct tsr_list_params {
     struct tsr_token_query q; /* q.limit is the page size */
     int64_t page;
-    unsigned seen;    /* one bit per known parameter, to refuse repeats */
-    bool paging_only; /* a list that takes page and page_size, no search or ordering */
+    unsigned seen;         /* one bit per known parameter, to refuse repeats */
+    bool paging_only;      /* a list that takes page and page_size, no search or ordering */
+    int64_t page_size_max; /* TSR_PAGE_SIZE_MAX unless the caller raises it */
+    const char *ordering;  /* the ordering as given, for links to other pages */
+    size_t ordering_len;
 };
 
 /* Sets lp to the defaults: page 1 of 20, newest first. Cannot fail. */
@@ -96,8 +99,14 @@ bool tsr__parse_basic(const char *value, char *buf, size_t size, const char **em
  * says UTF-8. */
 bool tsr__is_media_type(const char *type, const char *media);
 
-/* tsr__is_media_type for application/json. */
+/* tsr__is_media_type for application/json, which may also carry Azion's
+ * "version=3". */
 bool tsr__is_json(const char *type);
+
+/* True when an Accept or Content-Type value (NULL: none) has, on any of its
+ * media ranges, the parameter "version=3" that asks for Azion's
+ * representation. */
+bool tsr__asks_azion(const char *value);
 
 /* True when the size bytes at v, a Transfer-Encoding value, say exactly
  * "chunked" (case-insensitive, white space around it aside). */

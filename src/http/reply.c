@@ -313,48 +313,6 @@ enum MHD_Result tsr__reply_insufficient_scope(struct tsr_req *req, const char *s
 }
 
 /* The words of a stored list ("a b c") as a JSON array of strings. */
-static json_t *words_json(const char *s)
-{
-    json_t *a = json_array();
-
-    while (a && *s) {
-        size_t len = strcspn(s, " ");
-
-        if (len > 0 && json_array_append_new(a, json_stringn(s, len)) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-        s += len;
-        s += strspn(s, " ");
-    }
-    return a;
-}
-
-static json_t *time_or_null(int64_t t)
-{
-    char text[TSR_TIME_LEN + 1];
-
-    if (t == 0)
-        return json_null();
-    tsr_time_format(t, text);
-    return json_string(text);
-}
-
-json_t *tsr__token_json(const struct tsr_token_row *t, int64_t now)
-{
-    char created[TSR_TIME_LEN + 1], expires[TSR_TIME_LEN + 1];
-
-    tsr_time_format(t->created, created);
-    tsr_time_format(t->expires_at, expires);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "id", t->id,
-                     "name", t->name, "description", t->description, "key_hint", t->key_hint,
-                     "created", created, "expires_at", expires, "last_used_at",
-                     time_or_null(t->last_used_at), "status", tsr_token_status(t, now), "scopes",
-                     words_json(t->scopes), "allowed_ips", words_json(t->allowed_ips), "not_before",
-                     time_or_null(t->not_before), "last_used_ip",
-                     t->last_used_ip[0] ? json_string(t->last_used_ip) : json_null());
-}
-
 enum MHD_Result tsr__reply_param_problem(struct tsr_req *req, const char *key, size_t key_size,
                                          const struct tsr_param_problem *why)
 {

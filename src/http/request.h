@@ -38,6 +38,8 @@ struct tsr_req {
     struct tsr_principal who;
     bool by_cookie;             /* authenticated by the console's cookie */
     bool tls;                   /* came over HTTPS */
+    bool azion;                 /* answered in Azion's representation (represent.c) */
+    bool azion_path;            /* on one of Azion's own paths */
     struct tsr_create_op *op;   /* a create under way (heap requests only) */
     atomic_bool op_finished;    /* set by the thread that finished op or login */
     struct tsr_login_op *login; /* a login waiting for the hashing threads (heap only) */
@@ -163,8 +165,31 @@ bool tsr__read_list_params(struct tsr_req *req, struct tsr_list_params *lp,
  * ("Token" or "Basic"). */
 enum MHD_Result tsr__reply_unauthorized(struct tsr_req *req, const char *scheme);
 
-/* The token object of the contract, at now. NULL when out of memory. */
-json_t *tsr__token_json(const struct tsr_token_row *t, int64_t now);
+/* ---- represent.c: Tessera's shapes, or Azion's when req->azion ---- */
+
+/* One token as a list item, at now. NULL when out of memory. */
+json_t *tsr__token_item(const struct tsr_req *req, const struct tsr_token_row *t, int64_t now);
+
+/* Queues status with one token: {"data": token}, or Azion's bare object. */
+enum MHD_Result tsr__reply_token(struct tsr_req *req, unsigned status,
+                                 const struct tsr_token_row *t);
+
+/* Queues 201 with a token just made and its secret as "key"; Azion's adds
+ * the creator's number as "user_id". */
+enum MHD_Result tsr__reply_created_token(struct tsr_req *req, const struct tsr_token_row *t,
+                                         const char *secret);
+
+/* Queues 200 with the caller's account: Tessera's {"data": {id, email,
+ * created}} or Azion's {"results": {client_id, email}}. */
+enum MHD_Result tsr__reply_user(struct tsr_req *req, const struct tsr_user_row *user);
+
+/* The largest page_size a list of tokens takes on this request's path. */
+int64_t tsr__page_size_max(const struct tsr_req *req);
+
+/* Queues a page of tokens that p asked for (results' reference is taken):
+ * tsr__reply_page's envelope, or Azion's with schema_version and links. */
+enum MHD_Result tsr__reply_token_page(struct tsr_req *req, int64_t total,
+                                      const struct tsr_list_params *p, json_t *results);
 
 /* Handlers, one per endpoint. */
 enum MHD_Result tsr__api_login(struct tsr_req *req);

@@ -18,9 +18,17 @@ struct tsr_endpoint {
 
 #define TSR_ROUTE_METHODS 4
 
+/* Which representation a route answers in (represent.c). */
+enum tsr_style {
+    TSR_STYLE_TESSERA,    /* Tessera's: {data}, id */
+    TSR_STYLE_NEGOTIATED, /* Azion's when Accept or Content-Type says version=3 */
+    TSR_STYLE_AZION,      /* Azion's own paths: always Azion's */
+};
+
 struct tsr_route {
     const char *pattern; /* segments; "{id}" matches a lowercase UUID */
     struct tsr_endpoint endpoints[TSR_ROUTE_METHODS];
+    enum tsr_style style;
 };
 
 /* Finds the route for the len bytes of path (no query, no trailing slash);

@@ -417,6 +417,19 @@ static bool scope_held(struct tsr_req *req, const char *scope, enum MHD_Result *
     return false;
 }
 
+/* Azion's clients ask for its representation with "version=3" on either
+ * header; the Console sends it as the Content-Type of a GET too. */
+static void choose_style(struct tsr_req *req, const struct tsr_route *route)
+{
+    req->azion_path = route->style == TSR_STYLE_AZION;
+    req->azion =
+        req->azion_path ||
+        (route->style == TSR_STYLE_NEGOTIATED &&
+         (tsr__asks_azion(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Accept")) ||
+          tsr__asks_azion(
+              MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type"))));
+}
+
 /* The contract's order: size, path, method, authentication, CSRF, the
  * endpoint's scope, content type, then the handler checks the body and the
  * query. A path that is no
@@ -439,6 +452,7 @@ static enum MHD_Result dispatch(struct tsr_req *req)
     if (!route)
         return tsr__reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint",
                                 TSR_SOURCE_NONE, NULL);
+    choose_style(req, route);
     ep = tsr__route_endpoint(route, req->method);
     if (!ep) {
         tsr__route_allow(route, allow, sizeof(allow));

@@ -39,6 +39,7 @@ struct tsr_user_row {
     char email[TSR_EMAIL_MAX + 1];
     char password_hash[TSR_PWHASH_MAX + 1];
     int64_t created;
+    int64_t number; /* given by the store at insert: from 1, never reused */
 };
 
 enum tsr_token_kind {

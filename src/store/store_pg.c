@@ -126,6 +126,17 @@ static const char *const migrations[] = {
     " one boolean PRIMARY KEY DEFAULT true CHECK(one),"
     " version bigint NOT NULL);"
     "INSERT INTO scope_version(version) VALUES(0);",
+    /* 4: as SQLite's, each user's number; here a sequence hands them out,
+     * so that two nodes creating users at once never take the same one.
+     * A sequence never goes back, even for a rolled-back insert. */
+    "ALTER TABLE users ADD COLUMN number bigint;"
+    "UPDATE users u SET number = o.n FROM"
+    " (SELECT id, row_number() OVER (ORDER BY created, id) AS n FROM users) o WHERE o.id = u.id;"
+    "CREATE SEQUENCE users_number_seq OWNED BY users.number;"
+    "SELECT setval('users_number_seq', coalesce(max(number), 0) + 1, false) FROM users;"
+    "ALTER TABLE users ALTER COLUMN number SET DEFAULT nextval('users_number_seq'),"
+    " ALTER COLUMN number SET NOT NULL;"
+    "CREATE UNIQUE INDEX users_number ON users(number);",
 };
 
 #define MIGRATION_COUNT ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
@@ -139,7 +150,7 @@ static const char *const migrations[] = {
     "t.expires_at, t.last_used_at, t.revoked_at, t.change_seq, t.scopes, t.allowed_ips, "          \
     "t.not_before, t.last_used_addr"
 
-#define USER_COLS "id, email, password_hash, created"
+#define USER_COLS "id, email, password_hash, created, number"
 
 /* As store_sqlite.c's LIST_WHERE: strpos() rather than LIKE, so that % and _
  * are literal; the search folds ASCII letters only, as the columns do. */
@@ -708,6 +719,7 @@ static void read_user(const PGresult *r, int i, struct tsr_user_row *out)
     col_str(r, i, 1, out->email, sizeof(out->email));
     col_str(r, i, 2, out->password_hash, sizeof(out->password_hash));
     out->created = col_int(r, i, 3);
+    out->number = col_int(r, i, 4);
 }
 
 /* Reads a row of TOKEN_COLS; TSR_ERR_STORE when it is not one we wrote. */

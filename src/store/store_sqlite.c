@@ -100,6 +100,14 @@ static const char *const migrations[] = {
     " one INTEGER PRIMARY KEY CHECK(one = 1),"
     " version INTEGER NOT NULL);"
     "INSERT INTO scope_version(one, version) VALUES(1, 0);",
+    /* 4: each user's number, which Azion's clients read as user_id and
+     * client_id. The users there are numbered in the order they came; a
+     * new one takes the next number above every number ever given, and
+     * users are never deleted (only marked removed), so none is reused. */
+    "ALTER TABLE users ADD COLUMN number INTEGER;"
+    "UPDATE users SET number = (SELECT count(*) FROM users o"
+    " WHERE o.created < users.created OR (o.created = users.created AND o.id <= users.id));"
+    "CREATE UNIQUE INDEX users_number ON users(number);",
 };
 
 #define MIGRATION_COUNT ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
@@ -137,7 +145,7 @@ static const char *const migrations[] = {
     "t.id, t.user_id, t.kind, '', '', t.secret_hash, '', 0, t.expires_at, t.last_used_at, "        \
     "t.revoked_at, t.change_seq, t.scopes, t.allowed_ips, t.not_before, NULL"
 
-#define USER_COLS "id, email, password_hash, created"
+#define USER_COLS "id, email, password_hash, created, number"
 
 /* The personal tokens of ?1 that are not revoked and that match the search
  * ?2 (NULL for all). instr() rather than LIKE, so that % and _ are literal;
@@ -216,8 +224,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_PING] = "SELECT count(*) FROM schema_migrations",
-    [ST_USER_INSERT] =
-        "INSERT INTO users(id, email, password_hash, created) VALUES(?1, ?2, ?3, ?4)",
+    [ST_USER_INSERT] = "INSERT INTO users(id, email, password_hash, created, number)"
+                       " VALUES(?1, ?2, ?3, ?4, (SELECT coalesce(max(number), 0) + 1 FROM users))",
     [ST_USER_BY_EMAIL] = "SELECT " USER_COLS " FROM users"
                          " WHERE lower(email) = lower(?1) AND removed_at IS NULL",
     [ST_USER_BY_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1 AND removed_at IS NULL",
@@ -544,6 +552,7 @@ static void read_user(sqlite3_stmt *st, struct tsr_user_row *out)
     col_str(st, 1, out->email, sizeof(out->email));
     col_str(st, 2, out->password_hash, sizeof(out->password_hash));
     out->created = sqlite3_column_int64(st, 3);
+    out->number = sqlite3_column_int64(st, 4);
 }
 
 /* Reads a row of TOKEN_COLS; TSR_ERR_STORE when it is not one we wrote. A

@@ -168,8 +168,10 @@ static void test_field_types(void **state)
     const char *bad_values[] = {"5", "null", "true", "[\"a\"]", "{\"a\":1}", "1.5"};
     for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
         bad_create(with_name(bad_values[i]), 0, 400, "invalid_field", TSR_H_SRC_POINTER, "/name");
-        bad_create(with_desc(bad_values[i]), 0, 400, "invalid_field", TSR_H_SRC_POINTER,
-                   "/description");
+        /* A null description is an empty one, as Azion's clients send it. */
+        if (strcmp(bad_values[i], "null") != 0)
+            bad_create(with_desc(bad_values[i]), 0, 400, "invalid_field", TSR_H_SRC_POINTER,
+                       "/description");
         bad_create(with_expiry(bad_values[i]), 0, 400, "invalid_field", TSR_H_SRC_POINTER,
                    "/expires_at");
     }
@@ -347,7 +349,6 @@ static void test_patch_errors(void **state)
     bad_patch(tsr_h_fmt("{\"name\":\"%s\"}", repeat("n", 101)), 400, "invalid_field",
               TSR_H_SRC_POINTER, "/name");
     bad_patch("{\"name\":\"a\\u0001\"}", 400, "invalid_field", TSR_H_SRC_POINTER, "/name");
-    bad_patch("{\"description\":null}", 400, "invalid_field", TSR_H_SRC_POINTER, "/description");
     bad_patch("{\"description\":\"a\\tb\"}", 400, "invalid_field", TSR_H_SRC_POINTER,
               "/description");
     bad_patch(tsr_h_fmt("{\"description\":\"%s\"}", repeat("d", 501)), 400, "invalid_field",

@@ -184,6 +184,35 @@ static void test_user_remove_reaches_everywhere(void **state)
     }
 }
 
+/* The number Azion's clients read as client_id, as node n gives it. */
+static const char *client_id_on(int n, const char *secret)
+{
+    struct tsr_h_resp *r = tsr_h_get(node[n], "/user/me", secret);
+    tsr_h_assert_status(r, 200);
+    return tsr_h_jstr(tsr_h_jobj(r->json, "results"), "client_id");
+}
+
+/* A user's number is the database's, not a node's: every node gives the
+ * same, and users made one after the other get different ones. */
+static void test_user_numbers_same_everywhere(void **state)
+{
+    (void)state;
+    PG_ONLY();
+    char s[2][TSR_H_SECRET_LEN + 1];
+    const char *emails[2] = {"number-one@example.com", "number-two@example.com"};
+    char first[24];
+    for (int u = 0; u < 2; u++) {
+        tsr_h_add_user(node[0], emails[u], USER_PASSWORD);
+        tsr_h_login(node[u + 1], emails[u], USER_PASSWORD, s[u]);
+    }
+    snprintf(first, sizeof(first), "%s", client_id_on(0, s[0]));
+    for (int n = 0; n < NODES; n++) {
+        assert_string_equal(client_id_on(n, s[0]), first);
+        assert_string_not_equal(client_id_on(n, s[1]), first);
+    }
+    assert_true(atoll(first) >= 1);
+}
+
 /* Node n's verify at path (with its query) of secret, as a status: 204, 401
  * or 403; a 401 or 403 must be the contract's error, a 403 with code
  * forbidden_code. Fails on anything else. */
@@ -346,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_revoked_refused_everywhere),
         cmocka_unit_test(test_update_reaches_everywhere),
         cmocka_unit_test(test_user_remove_reaches_everywhere),
+        cmocka_unit_test(test_user_numbers_same_everywhere),
         cmocka_unit_test(test_scopes_change_reaches_everywhere),
         cmocka_unit_test(test_allowed_ips_change_reaches_everywhere),
         cmocka_unit_test(test_unknown_refused),

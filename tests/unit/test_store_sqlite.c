@@ -419,8 +419,8 @@ static void test_reopen_keeps_data(void **state)
     open_store(f);
     assert_int_equal(tsr_store_user_by_id(f->store, u.id, &got), TSR_OK);
     assert_string_equal(got.email, "keep@example.com");
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 3);
-    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 3);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 4);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 4);
 }
 
 static void test_open_pragmas(void **state)
@@ -1634,14 +1634,15 @@ static void test_migration_makes_old_tokens_global(void **state)
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "old", f->now + 1000, &t);
     tsr_store_close(f->store);
     f->store = NULL;
-    sql_exec(f, "DELETE FROM schema_migrations WHERE version = 3;"
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 3;"
+                "DROP INDEX users_number; ALTER TABLE users DROP COLUMN number;"
                 "DROP TABLE scopes; DROP TABLE scope_version;"
                 "ALTER TABLE tokens DROP COLUMN scopes;"
                 "ALTER TABLE tokens DROP COLUMN allowed_ips;"
                 "ALTER TABLE tokens DROP COLUMN not_before;");
     assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 2);
     open_store(f);
-    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 3);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 4);
     assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
     assert_string_equal(got.scopes, "global");
     assert_string_equal(got.allowed_ips, "");
@@ -1649,6 +1650,55 @@ static void test_migration_makes_old_tokens_global(void **state)
     assert_string_equal(got.last_used_ip, "");
     assert_int_equal(tsr_store_scope_version(f->store, &version), TSR_OK);
     assert_int_equal(version, 0);
+}
+
+/* ---- users' numbers ---- */
+
+static int64_t number_of(struct fixture *f, const char *id)
+{
+    struct tsr_user_row got;
+
+    assert_int_equal(tsr_store_user_by_id(f->store, id, &got), TSR_OK);
+    return got.number;
+}
+
+/* Users made before numbers existed get them in the order they came, a
+ * removed one too; the next user takes the number after all of them. */
+static void test_migration_numbers_users(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row a, b, c, d;
+
+    add_user(f, "second@example.com", 20, &b);
+    add_user(f, "first@example.com", 10, &a);
+    add_user(f, "third@example.com", 30, &c);
+    assert_int_equal(tsr_store_user_remove(f->store, c.id, 40), TSR_OK);
+    tsr_store_close(f->store);
+    f->store = NULL;
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version = 4;"
+                "DROP INDEX users_number; ALTER TABLE users DROP COLUMN number;");
+    open_store(f);
+    assert_int_equal(number_of(f, a.id), 1);
+    assert_int_equal(number_of(f, b.id), 2);
+    add_user(f, "fourth@example.com", 50, &d);
+    assert_int_equal(number_of(f, d.id), 4);
+}
+
+/* A number is the user's for good: a removed user's is never given again,
+ * and the same email made anew gets a new one. */
+static void test_user_numbers_never_reused(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row a, b, again;
+
+    add_user(f, "a@example.com", 1, &a);
+    add_user(f, "b@example.com", 2, &b);
+    assert_true(number_of(f, a.id) >= 1);
+    assert_int_equal(number_of(f, b.id), number_of(f, a.id) + 1);
+    assert_int_equal(tsr_store_user_remove(f->store, b.id, 3), TSR_OK);
+    add_user(f, "b@example.com", 4, &again);
+    assert_int_equal(number_of(f, again.id), number_of(f, a.id) + 2);
+    assert_int_equal(number_of(f, a.id), 1);
 }
 
 static void fill_long(char *dst, size_t len, char c)
@@ -2074,6 +2124,8 @@ int main(void)
         T(test_audit_list),
         T(test_concurrent_inserts),
         T(test_two_stores_share),
+        T(test_migration_numbers_users),
+        T(test_user_numbers_never_reused),
         T(test_migration_makes_old_tokens_global),
         T(test_token_new_fields_round_trip),
         T(test_token_last_used_ip),
