@@ -99,8 +99,12 @@ static bool param_is(const char *param, size_t len, const char *want)
 }
 
 /* Azion's clients mark their JSON with the version of Azion's API they
- * speak; version 3 is the one Tessera answers. */
-#define AZION_VERSION "version=3"
+ * speak; version 3 is the one Tessera answers. A quoted value is the same
+ * value (RFC 9110 5.6.6), as it is for the charset. */
+static bool is_azion_version(const char *param, size_t len)
+{
+    return param_is(param, len, "version=3") || param_is(param, len, "version=\"3\"");
+}
 
 /* Whether the media type media, with the parameters that may follow it
  * (a charset that says UTF-8; Azion's version for JSON), starts type. */
@@ -115,7 +119,7 @@ static bool media_type_is(const char *type, const char *media, bool versioned)
     while (next_param(&p, &param, &plen)) {
         if (!param_is(param, plen, "charset=utf-8") &&
             !param_is(param, plen, "charset=\"utf-8\"") &&
-            !(versioned && param_is(param, plen, AZION_VERSION)))
+            !(versioned && is_azion_version(param, plen)))
             return false;
     }
     return p[strspn(p, " \t")] == '\0';
@@ -139,7 +143,7 @@ bool tsr__asks_azion(const char *value)
     while (p && *p) {
         p += strcspn(p, ";,");
         while (next_param(&p, &param, &len)) {
-            if (param_is(param, len, AZION_VERSION))
+            if (is_azion_version(param, len))
                 return true;
         }
         if (*p == ',')

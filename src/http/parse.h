@@ -104,8 +104,8 @@ bool tsr__is_media_type(const char *type, const char *media);
 bool tsr__is_json(const char *type);
 
 /* True when an Accept or Content-Type value (NULL: none) has, on any of its
- * media ranges, the parameter "version=3" that asks for Azion's
- * representation. */
+ * media ranges, the parameter "version=3" (or version="3") that asks for
+ * Azion's representation. */
 bool tsr__asks_azion(const char *value);
 
 /* True when the size bytes at v, a Transfer-Encoding value, say exactly
