@@ -809,6 +809,18 @@ static void test_tessera_shapes_unchanged(void **state)
                            "unsupported_media_type", TSR_H_SRC_NONE, NULL);
     }
     assert_int_equal(tsr_h_count_tokens(srv, admin), before);
+
+    /* A quoted value is the same value (RFC 9110 5.6.6): version="3" is version 3. */
+    const struct client quoted = {"version=\"3\"",
+                                  V4,
+                                  "Token",
+                                  "Accept: application/json; version=\"3\"",
+                                  "application/json; version=\"3\"",
+                                  false};
+    json_t *q = create_as(&quoted, admin, "quoted version", NULL);
+    r = call(&quoted, "DELETE", tsr_h_fmt(V4 "/%s", tsr_h_jstr(q, "uuid")), admin, NULL);
+    assert_no_content(r);
+
     r = call(guide, "GET", tsr_h_fmt(AZ "/%s", tsr_h_jstr(made, "uuid")), admin, NULL);
     tsr_h_assert_status(r, 200);
     assert_string_equal(tsr_h_jstr(r->json, "name"), "patched with another version");
