@@ -621,10 +621,16 @@ static void test_list_pages(void **state)
     size_t i;
 
     (void)state;
-    for (int n = 1; n <= PAGER_CI_TOKENS; n++)
-        json_array_append(made, create_as(guide, pager, tsr_h_fmt("ci page %d", n), NULL));
-    json_array_append(made, create_as(guide, pager, "R&D a", "research"));
-    json_array_append(made, create_as(guide, pager, "R&D b", NULL));
+    /* Made a few milliseconds apart: tokens made in the same second are
+     * ordered by uuid, which orders by the millisecond and then at random. */
+    for (int n = 1; n <= PAGER_TOKENS; n++) {
+        if (n <= PAGER_CI_TOKENS)
+            json_array_append(made, create_as(guide, pager, tsr_h_fmt("ci page %d", n), NULL));
+        else
+            json_array_append(made, create_as(guide, pager, n == PAGER_TOKENS ? "R&D b" : "R&D a",
+                                              n == PAGER_TOKENS ? NULL : "research"));
+        tsr_h_sleep_ms(3);
+    }
 
     /* A search and an ordering, given in another order: the links keep them, encoded. */
     all = walk(&azion, pager, AZ "?ordering=name&search=ci%20page&page_size=3", PAGER_CI_TOKENS, 3,
