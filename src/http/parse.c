@@ -161,7 +161,8 @@ static bool take_field(const char *key, json_t *value, struct tsr_field *f,
     if (!json_is_string(value)) {
         why->code = "invalid_field";
         why->field = key;
-        snprintf(why->detail, sizeof(why->detail), "%s must be a string", key);
+        snprintf(why->detail, sizeof(why->detail), "%s must be a string%s", key,
+                 strcmp(key, "description") == 0 ? " or null" : "");
         return false;
     }
     f->has = true;

@@ -12,7 +12,7 @@
 #include "core/timefmt.h"
 #include "http/request.h"
 
-/* Azion's Console once asked for pages of 200 on Azion's paths. */
+/* Azion's Console has asked for pages of 100 and of 200. */
 #define AZION_PAGE_SIZE_MAX 200
 
 /* Azion's version of its API whose shapes these are. */
@@ -134,7 +134,7 @@ enum MHD_Result tsr__reply_user(struct tsr_req *req, const struct tsr_user_row *
 
 int64_t tsr__page_size_max(const struct tsr_req *req)
 {
-    return req->azion_path ? AZION_PAGE_SIZE_MAX : TSR_PAGE_SIZE_MAX;
+    return req->azion ? AZION_PAGE_SIZE_MAX : TSR_PAGE_SIZE_MAX;
 }
 
 /* ---- Azion's links between pages ---- */

@@ -183,7 +183,8 @@ enum MHD_Result tsr__reply_created_token(struct tsr_req *req, const struct tsr_t
  * created}} or Azion's {"results": {client_id, email}}. */
 enum MHD_Result tsr__reply_user(struct tsr_req *req, const struct tsr_user_row *user);
 
-/* The largest page_size a list of tokens takes on this request's path. */
+/* The largest page_size a list of tokens takes in this request's
+ * representation: Azion's clients ask for up to 200. */
 int64_t tsr__page_size_max(const struct tsr_req *req);
 
 /* Queues a page of tokens that p asked for (results' reference is taken):
