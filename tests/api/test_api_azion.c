@@ -671,20 +671,30 @@ static void test_list_pages(void **state)
     all = walk(console, pager, V4 "?page=1&page_size=100&search=", PAGER_TOKENS, 100, V4, "");
     json_decref(all);
 
-    /* page_size up to 200 on the Azion path, as the Console once sent. */
-    all = walk(&azion, pager, AZ "?page_size=200", PAGER_TOKENS, 200, AZ, "");
-    json_decref(all);
-    tsr_h_assert_error(call(&azion, "GET", AZ "?page_size=201", pager, NULL), 400,
-                       "invalid_parameter", TSR_H_SRC_PARAMETER, "page_size");
-    /* At most 100 on /v4, version=3 or not. */
-    all = walk(&v4_v3, pager, V4 "?page_size=100", PAGER_TOKENS, 100, V4, "");
-    json_decref(all);
-    tsr_h_assert_error(call(&v4_v3, "GET", V4 "?page_size=101", pager, NULL), 400,
-                       "invalid_parameter", TSR_H_SRC_PARAMETER, "page_size");
-    tsr_h_assert_error(call(console, "GET", V4 "?page_size=101", pager, NULL), 400,
-                       "invalid_parameter", TSR_H_SRC_PARAMETER, "page_size");
+    /* page_size up to 200 in Azion's representation, on its path and on /v4 with
+     * version=3 (the Console asks for 200); 100 in Tessera's. */
+    static const char *const big_pages[] = {AZ "?page_size=200", V4 "?page_size=200"};
+    const struct client *const askers[] = {&azion, &v4_v3, console};
+    for (size_t n = 0; n < sizeof(askers) / sizeof(askers[0]); n++) {
+        const char *path = askers[n]->base;
+        all = walk(askers[n], pager, big_pages[strcmp(path, AZ) == 0 ? 0 : 1], PAGER_TOKENS, 200,
+                   path, "");
+        json_decref(all);
+        tsr_h_assert_error(call(askers[n], "GET", tsr_h_fmt("%s?page_size=201", path), pager, NULL),
+                           400, "invalid_parameter", TSR_H_SRC_PARAMETER, "page_size");
+    }
+    tsr_h_assert_status(tsr_h_get(srv, V4 "?page_size=100", pager), 200);
     tsr_h_assert_error(tsr_h_get(srv, V4 "?page_size=101", pager), 400, "invalid_parameter",
                        TSR_H_SRC_PARAMETER, "page_size");
+
+    /* A page past the end: empty, no next, and previous the last page. */
+    struct tsr_h_resp *r = call(&azion, "GET", AZ "?page=9&page_size=4&ordering=name", pager, NULL);
+    tsr_h_assert_status(r, 200);
+    assert_schema(r->body, SCHEMA_LIST);
+    assert_int_equal(json_array_size(tsr_h_jarr(r->json, "results")), 0);
+    assert_int_equal(tsr_h_jint(r->json, "total_pages"), 3);
+    assert_link(tsr_h_jobj(r->json, "links"), "next", NULL);
+    assert_link(tsr_h_jobj(r->json, "links"), "previous", link_to(AZ, 3, 4, "&ordering=name"));
 
     /* A search that matches nothing: one empty page, both links null. */
     all = walk(&azion, pager, AZ "?search=nothing%20like%20it", 0, 20, AZ, "");
@@ -894,6 +904,14 @@ static void test_description_null(void **state)
     tsr_h_assert_error(r, 400, "invalid_field", TSR_H_SRC_POINTER, "/name");
     r = call(&tessera, "PATCH", tsr_h_fmt(V4 "/%s", uuid), admin, "{\"expires_at\":null}");
     tsr_h_assert_error(r, 400, "invalid_field", TSR_H_SRC_POINTER, "/expires_at");
+    /* And a description that is neither text nor null is told both are taken. */
+    r = call(sdk, "POST", AZ, admin,
+             tsr_h_fmt("{\"name\":\"x\",\"expires_at\":\"%s\",\"description\":3}",
+                       tsr_h_time(tsr_h_now() + 7 * TSR_H_DAY)));
+    tsr_h_assert_error(r, 400, "invalid_field", TSR_H_SRC_POINTER, "/description");
+    assert_non_null(strstr(json_string_value(json_object_get(
+                               json_array_get(json_object_get(r->json, "errors"), 0), "detail")),
+                           "or null"));
 }
 
 /* ---- errors ---- */
