@@ -1,6 +1,5 @@
 /* fuzz_content_type.c - the Content-Type check of JSON and form bodies, and
  * the version=3 by which Azion's clients ask for Azion's shapes */
-#define _GNU_SOURCE /* strcasestr */
 #include <string.h>
 #include <strings.h>
 
