@@ -137,6 +137,20 @@ static bool same_text(const struct tsr_field *a, const struct tsr_field *b)
     return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
 }
 
+/* Whether the scope exists: the catalog is refreshed on the next sync
+ * after an operator adds one, but GET /v4/iam/scopes reads the database,
+ * so a name it already lists must not be refused in between. A miss asks
+ * the store for the scopes' version (one row) and reads them again only
+ * when it moved. */
+static bool scope_exists(struct tsr_service *svc, const struct tsr_field *it)
+{
+    if (tsr__scope_known(svc, it->s, it->len))
+        return true;
+    if (tsr__catalog_refresh(svc) != TSR_OK)
+        return false;
+    return tsr__scope_known(svc, it->s, it->len);
+}
+
 /* One name of a scopes list: well-formed, a scope that exists, not given
  * twice, and global only alone (it already holds everything). */
 static enum tsr_err check_scope_item(struct tsr_service *svc, const struct tsr_list_field *f,
@@ -149,7 +163,7 @@ static enum tsr_err check_scope_item(struct tsr_service *svc, const struct tsr_l
                            "scopes/%zu is not a scope name: 1 to %d of a-z 0-9 _ . : -, starting "
                            "with a letter or a digit",
                            i, TSR_SCOPE_NAME_MAX);
-    if (!tsr__scope_known(svc, it->s, it->len))
+    if (!scope_exists(svc, it))
         return refuse_item(why, TSR_ERR_INVALID, "scopes", i,
                            "scopes/%zu: there is no scope named '%.*s' (GET /v4/iam/scopes lists "
                            "them)",

@@ -213,7 +213,13 @@ static bool write_file(const char *path, const char *text)
 
 int64_t tsr_h_now(void)
 {
-    return (int64_t)time(NULL);
+    struct timespec ts;
+
+    /* The server's clock: time() reads the coarse clock, which lags
+     * CLOCK_REALTIME by up to a tick, so just past a second it may still
+     * say the one before. */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
 }
 
 int64_t tsr_h_mono_ms(void)

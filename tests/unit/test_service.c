@@ -112,6 +112,35 @@ static enum tsr_err verify(struct tsr_service *svc, const char *secret)
     return tsr_auth_secret(svc, secret, strlen(secret), TSR_ACCEPT_PERSONAL, "127.0.0.1", &p);
 }
 
+/* A scope the operator has just added from another process can be given
+ * at once, before the next sync: the list of scopes already shows it. */
+static void test_new_scope_usable_before_sync(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_store *store2 = NULL;
+    struct tsr_service *cmd = NULL;
+    struct tsr_problem why = {0};
+    struct tsr_token_row t;
+    struct tsr_token_input in = {0};
+    char secret[TSR_SECRET_LEN + 1], when[TSR_TIME_LEN + 1];
+
+    open_service(f, 600000, &store2, &cmd);
+    assert_int_equal(tsr_scopes_add(cmd, "orders:read", NULL, &why), TSR_OK);
+    close_service(store2, cmd);
+    tsr_time_format(tsr_time_now() + 3600, when);
+    in.name = (struct tsr_field){.has = true, .s = "orders", .len = 6};
+    in.expires_at = (struct tsr_field){.has = true, .s = when, .len = strlen(when)};
+    in.scopes.has = true;
+    in.scopes.n = 1;
+    in.scopes.items[0] = (struct tsr_field){.has = true, .s = "orders:read", .len = 11};
+    assert_int_equal(tsr_tokens_create(f->svc, &f->admin, &in, "", &t, secret, &why), TSR_OK);
+    assert_string_equal(t.scopes, "orders:read");
+    /* A name nobody added is still refused. */
+    in.scopes.items[0] = (struct tsr_field){.has = true, .s = "orders:write", .len = 12};
+    assert_int_equal(tsr_tokens_create(f->svc, &f->admin, &in, "", &t, secret, &why),
+                     TSR_ERR_INVALID);
+}
+
 static void test_verify_runs_no_statement(void **state)
 {
     struct fixture *f = *state;
@@ -348,6 +377,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_change_by_another_process_within_a_second, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_last_used_written_at_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_scope_usable_before_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_agrees_with_store_after_restart, setup,
                                         teardown),
     };
