@@ -360,10 +360,11 @@ static enum tsr_err take_value(struct tsr_list_params *lp, size_t which, const c
         break;
     case 1:
         if (!parse_count(value, len, 1, lp->page_size_max, &q->limit)) {
-            why->name = "page_size";
-            snprintf(why->detail, sizeof(why->detail),
-                     "page_size must be a whole number from 1 to %" PRId64, lp->page_size_max);
-            return TSR_ERR_INVALID;
+            char detail[64];
+
+            snprintf(detail, sizeof(detail), "page_size must be a whole number from 1 to %" PRId64,
+                     lp->page_size_max);
+            return bad_parameter(why, "page_size", detail);
         }
         break;
     case 2:

@@ -312,7 +312,6 @@ enum MHD_Result tsr__reply_insufficient_scope(struct tsr_req *req, const char *s
                             pointer && *pointer ? TSR_SOURCE_PATH : TSR_SOURCE_NONE, pointer);
 }
 
-/* The words of a stored list ("a b c") as a JSON array of strings. */
 enum MHD_Result tsr__reply_param_problem(struct tsr_req *req, const char *key, size_t key_size,
                                          const struct tsr_param_problem *why)
 {

@@ -18,6 +18,7 @@
 /* Azion's version of its API whose shapes these are. */
 #define AZION_SCHEMA_VERSION 3
 
+/* The words of a stored list ("a b c") as a JSON array of strings. */
 static json_t *words_json(const char *s)
 {
     json_t *a = json_array();

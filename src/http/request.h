@@ -39,7 +39,6 @@ struct tsr_req {
     bool by_cookie;             /* authenticated by the console's cookie */
     bool tls;                   /* came over HTTPS */
     bool azion;                 /* answered in Azion's representation (represent.c) */
-    bool azion_path;            /* on one of Azion's own paths */
     struct tsr_create_op *op;   /* a create under way (heap requests only) */
     atomic_bool op_finished;    /* set by the thread that finished op or login */
     struct tsr_login_op *login; /* a login waiting for the hashing threads (heap only) */

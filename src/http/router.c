@@ -9,10 +9,21 @@
 #define READ   TSR_SCOPE_TOKENS_READ
 #define WRITE  TSR_SCOPE_TOKENS_WRITE
 
+/* The endpoints that Azion's paths share with their /v4 twins: one row
+ * each, so that both paths always require the same. */
+/* clang-format off */
+#define LOGIN       {"POST", tsr__api_login, 0, false, true, NULL}
+#define ME          {"GET", tsr__api_me, SECRET, false, false, TSR_SCOPE_USER_READ}
+#define TOKENS_LIST {"GET", tsr__api_tokens_list, SECRET, false, true, READ}
+#define TOKEN_MAKE  {"POST", tsr__api_tokens_create, SECRET, true, false, WRITE}
+#define TOKEN_GET   {"GET", tsr__api_tokens_get, SECRET, false, false, READ}
+#define TOKEN_DROP  {"DELETE", tsr__api_tokens_delete, SECRET, false, false, WRITE}
+/* clang-format on */
+
 static const struct tsr_route routes[] = {
     {"/healthz", {{"GET", tsr__api_health, 0, false, false, NULL}}, TSR_STYLE_TESSERA},
     /* Login reads its query itself: after the credentials, as the order wants. */
-    {"/v4/tokens", {{"POST", tsr__api_login, 0, false, true, NULL}}, TSR_STYLE_TESSERA},
+    {"/v4/tokens", {LOGIN}, TSR_STYLE_TESSERA},
     {"/v4/tokens/self",
      {{"DELETE", tsr__api_logout, SECRET, false, false, NULL}},
      TSR_STYLE_TESSERA},
@@ -20,21 +31,11 @@ static const struct tsr_route routes[] = {
     {"/v4/auth/verify",
      {{"GET", tsr__api_verify, TSR_ACCEPT_PERSONAL, false, true, NULL}},
      TSR_STYLE_TESSERA},
-    {"/v4/iam/users/me",
-     {{"GET", tsr__api_me, SECRET, false, false, TSR_SCOPE_USER_READ}},
-     TSR_STYLE_TESSERA},
-    {"/v4/iam/personal_tokens",
-     {{"GET", tsr__api_tokens_list, SECRET, false, true, READ},
-      {"POST", tsr__api_tokens_create, SECRET, true, false, WRITE}},
-     TSR_STYLE_NEGOTIATED},
-    {"/v4/iam/personal_tokens/self",
-     {{"GET", tsr__api_tokens_get, SECRET, false, false, READ},
-      {"DELETE", tsr__api_tokens_delete, SECRET, false, false, WRITE}},
-     TSR_STYLE_NEGOTIATED},
+    {"/v4/iam/users/me", {ME}, TSR_STYLE_TESSERA},
+    {"/v4/iam/personal_tokens", {TOKENS_LIST, TOKEN_MAKE}, TSR_STYLE_NEGOTIATED},
+    {"/v4/iam/personal_tokens/self", {TOKEN_GET, TOKEN_DROP}, TSR_STYLE_NEGOTIATED},
     {"/v4/iam/personal_tokens/{id}",
-     {{"GET", tsr__api_tokens_get, SECRET, false, false, READ},
-      {"PATCH", tsr__api_tokens_update, SECRET, true, false, WRITE},
-      {"DELETE", tsr__api_tokens_delete, SECRET, false, false, WRITE}},
+     {TOKEN_GET, {"PATCH", tsr__api_tokens_update, SECRET, true, false, WRITE}, TOKEN_DROP},
      TSR_STYLE_NEGOTIATED},
     {"/v4/console/session",
      {{"POST", tsr__api_console_login, 0, true, false, NULL},
@@ -55,18 +56,10 @@ static const struct tsr_route routes[] = {
      {{"POST", tsr__api_introspect, 0, false, true, NULL}},
      TSR_STYLE_TESSERA},
     /* Azion's paths, as its CLI, SDK and guide call them (docs/azion.md). */
-    {"/tokens", {{"POST", tsr__api_login, 0, false, true, NULL}}, TSR_STYLE_AZION},
-    {"/user/me",
-     {{"GET", tsr__api_me, SECRET, false, false, TSR_SCOPE_USER_READ}},
-     TSR_STYLE_AZION},
-    {"/iam/personal_tokens",
-     {{"GET", tsr__api_tokens_list, SECRET, false, true, READ},
-      {"POST", tsr__api_tokens_create, SECRET, true, false, WRITE}},
-     TSR_STYLE_AZION},
-    {"/iam/personal_tokens/{id}",
-     {{"GET", tsr__api_tokens_get, SECRET, false, false, READ},
-      {"DELETE", tsr__api_tokens_delete, SECRET, false, false, WRITE}},
-     TSR_STYLE_AZION},
+    {"/tokens", {LOGIN}, TSR_STYLE_AZION},
+    {"/user/me", {ME}, TSR_STYLE_AZION},
+    {"/iam/personal_tokens", {TOKENS_LIST, TOKEN_MAKE}, TSR_STYLE_AZION},
+    {"/iam/personal_tokens/{id}", {TOKEN_GET, TOKEN_DROP}, TSR_STYLE_AZION},
 };
 
 /* Matches one pattern against path; a "{id}" segment takes a lowercase UUID. */

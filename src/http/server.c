@@ -421,9 +421,8 @@ static bool scope_held(struct tsr_req *req, const char *scope, enum MHD_Result *
  * header; the Console sends it as the Content-Type of a GET too. */
 static void choose_style(struct tsr_req *req, const struct tsr_route *route)
 {
-    req->azion_path = route->style == TSR_STYLE_AZION;
     req->azion =
-        req->azion_path ||
+        route->style == TSR_STYLE_AZION ||
         (route->style == TSR_STYLE_NEGOTIATED &&
          (tsr__asks_azion(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Accept")) ||
           tsr__asks_azion(
