@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "store/store.h"
 
@@ -39,6 +40,20 @@ static inline enum tsr_token_state tsr__token_state(const struct tsr_token_row *
     if (t->revoked_at != 0)
         return TSR_TOKEN_REVOKED;
     return tsr__expired(t->expires_at, now) ? TSR_TOKEN_EXPIRED : TSR_TOKEN_LIVE;
+}
+
+/* Until when the secret that hashes to hash is good for t, which the store
+ * found by it (tsr_store_token_by_hash): t's expires_at for its secret, the
+ * earlier of that and prev_until for the one it had before its last
+ * rotation, 0 (long past) for any other. Cannot fail. */
+static inline int64_t tsr__secret_until(const struct tsr_token_row *t,
+                                        const uint8_t hash[TSR_HASH_LEN])
+{
+    if (memcmp(t->secret_hash, hash, TSR_HASH_LEN) == 0)
+        return t->expires_at;
+    if (t->has_prev && memcmp(t->prev_secret_hash, hash, TSR_HASH_LEN) == 0)
+        return t->prev_until < t->expires_at ? t->prev_until : t->expires_at;
+    return 0;
 }
 
 #endif

@@ -293,6 +293,57 @@ enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_princip
                                const char *id, const char *remote,
                                struct tsr_problem *why) TSR_MUST_CHECK;
 
+/* The longest grace period a rotation may give the old secret, seconds. */
+#define TSR_GRACE_MAX 86400
+
+/* A rotation's optional body: a new expiry (the rules of create's), and how
+ * long the old secret stays good (has false: 0). */
+struct tsr_rotate_input {
+    struct tsr_field expires_at;
+    bool has_grace;
+    int64_t grace_period; /* seconds, 0..TSR_GRACE_MAX; others are refused */
+};
+
+/* Gives p's personal token id (NULL: the one p came with) a new secret,
+ * keeping its id, name, description, scopes, restrictions, created and
+ * last_used_at; expires_at as in->expires_at gives it (create's rules,
+ * bounded like an update's) or unchanged. The old secret is refused from
+ * the next request, or in->grace_period seconds later (never after its old
+ * expiry); a rotation ends any grace period a previous one started. On
+ * TSR_OK *out is the token and secret its new secret (the only copy).
+ * TSR_ERR_NOT_FOUND as for tsr_tokens_get; TSR_ERR_EXPIRED when the token
+ * has expired; TSR_ERR_INVALID with *why for a grace period out of range or
+ * a bad expiry; TSR_ERR_SCOPE with *why when p lacks a scope of the token,
+ * or (id NULL) asks for a new expiry without tokens:write. Audited as
+ * token.rotate. */
+enum tsr_err tsr_tokens_rotate(struct tsr_service *svc, const struct tsr_principal *p,
+                               const char *id, const struct tsr_rotate_input *in,
+                               const char *remote, struct tsr_token_row *out,
+                               char secret[TSR_SECRET_LEN + 1],
+                               struct tsr_problem *why) TSR_MUST_CHECK;
+
+/* ---- leaked secrets ---- */
+
+/* How many secrets one report may hold. */
+#define TSR_LEAK_REPORT_MAX       1000
+#define TSR_LEAK_REPORTS_PER_HOUR 60
+
+/* Counts one report from remote against the limit of reports an address
+ * may make (TSR_LEAK_REPORTS_PER_HOUR in a sliding hour): 0 when it may go
+ * ahead, else the seconds until it may. Cannot fail. */
+int64_t tsr_leaks_take(struct tsr_service *svc, const char *remote);
+
+/* Revokes each of the n secrets (secrets[i] of lens[i] bytes, of any shape)
+ * that is the secret, or the previous secret of a rotation, of a personal
+ * or session token that is not revoked (expired and not-yet-valid ones
+ * included), records token.leaked in its owner's activity with remote
+ * (where it was reported from) and notifies the owner. found[i] (found may
+ * be NULL) says whether secrets[i] was such a secret. The store's errors
+ * only; nothing is refused by content. */
+enum tsr_err tsr_leaks_revoke(struct tsr_service *svc, const char *const *secrets,
+                              const size_t *lens, size_t n, const char *remote,
+                              bool *found) TSR_MUST_CHECK;
+
 /* "active" or "expired" for t at now. Cannot fail. */
 const char *tsr_token_status(const struct tsr_token_row *t, int64_t now);
 

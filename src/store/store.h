@@ -68,6 +68,12 @@ struct tsr_token_row {
     char allowed_ips[TSR_IPS_TEXT_MAX + 1];
     int64_t not_before;                  /* 0 when not set */
     char last_used_ip[TSR_ADDR_MAX + 1]; /* the client of the last use; "" when unknown */
+    /* The secret it had before its last rotation (has_prev), which is good
+     * until prev_until (the moment itself refuses it, as expires_at does):
+     * the end of a grace period, or the rotation itself when it had none. */
+    bool has_prev;
+    uint8_t prev_secret_hash[TSR_HASH_LEN];
+    int64_t prev_until;
 };
 
 /* Opens the store named by target and applies pending migrations. A target
@@ -182,14 +188,16 @@ enum tsr_err tsr_store_backup(struct tsr_store *store, const char *dest, char *e
  * connections: lets a test prove that a code path touches no database. */
 uint64_t tsr_store_statements(struct tsr_store *store);
 
-/* Finds the token, of any kind, whose secret hashes to hash and that is not
- * revoked and whose user is live (expired ones are returned: the caller
- * decides). TSR_ERR_NOT_FOUND when none. */
+/* Finds the token, of any kind, whose secret or previous secret (has_prev,
+ * whatever its prev_until) hashes to hash and that is not revoked and whose
+ * user is live (expired ones are returned: the caller decides, with
+ * tsr__secret_until). TSR_ERR_NOT_FOUND when none. */
 enum tsr_err tsr_store_token_by_hash(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                      struct tsr_token_row *out) TSR_MUST_CHECK;
 
-/* Finds the token whose secret hashes to hash whatever its state: revoked,
- * expired, or of a removed user (to name it in the audit trail).
+/* Finds the token whose secret or previous secret hashes to hash whatever
+ * its state: revoked, expired, or of a removed user (to name it in the
+ * audit trail).
  * TSR_ERR_NOT_FOUND when none. */
 enum tsr_err tsr_store_token_by_hash_any(struct tsr_store *store, const uint8_t hash[TSR_HASH_LEN],
                                          struct tsr_token_row *out) TSR_MUST_CHECK;
@@ -233,6 +241,10 @@ enum {
     TSR_SET_SCOPES = 8,
     TSR_SET_ALLOWED_IPS = 16,
     TSR_SET_NOT_BEFORE = 32,
+    /* A rotation: the secret becomes the previous one, good until
+     * values->prev_until, and values' secret_hash and key_hint the
+     * token's. */
+    TSR_SET_SECRET = 64,
 };
 
 /* Writes the fields of `fields` from `values` to user_id's personal token id
