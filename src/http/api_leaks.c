@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "core/secret.h"
 #include "http/github.h"
 #include "http/parse.h"
 #include "http/request.h"
@@ -111,18 +114,27 @@ static enum MHD_Result refuse_unsigned(struct tsr_req *req)
                             TSR_SOURCE_NONE, NULL);
 }
 
-/* GitHub's feedback on each match: whether it was a live secret of ours. */
+/* GitHub's feedback on each match: whether it was a live secret of ours.
+ * The match is named by the SHA-256 of what GitHub sent, in hex, the form
+ * GitHub takes as token_hash: its token_raw would put a secret in a second
+ * response, which no answer of Tessera's ever does. */
+static json_t *feedback_item(const struct tsr_leak_report *report, size_t i, bool found)
+{
+    uint8_t hash[TSR_HASH_LEN];
+    char hex[TSR_HASH_LEN * 2 + 1];
+
+    tsr_secret_hash(report->secrets[i], report->lens[i], hash);
+    sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+    return json_pack("{s:s, s:s%, s:s}", "token_hash", hex, "token_type", report->types[i],
+                     report->type_lens[i], "label", found ? "true_positive" : "false_positive");
+}
+
 static json_t *feedback_of(const struct tsr_leak_report *report, const bool *found)
 {
     json_t *out = json_array();
 
     for (size_t i = 0; out && i < report->n; i++) {
-        json_t *item =
-            json_pack("{s:s%, s:s%, s:s}", "token_raw", report->secrets[i], report->lens[i],
-                      "token_type", report->types[i], report->type_lens[i], "label",
-                      found[i] ? "true_positive" : "false_positive");
-
-        if (json_array_append_new(out, item) != 0) {
+        if (json_array_append_new(out, feedback_item(report, i, found[i])) != 0) {
             json_decref(out);
             out = NULL;
         }
