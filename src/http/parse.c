@@ -364,6 +364,7 @@ enum tsr_err tsr__parse_revoke_body(const char *body, size_t len, json_t **root,
     json_object_foreach(*root, key, value)
     {
         if (strcmp(key, "credentials") != 0) {
+            report->n = 0;
             unknown_field(key, why);
             return TSR_ERR_INVALID;
         }
