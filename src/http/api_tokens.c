@@ -274,7 +274,7 @@ enum MHD_Result tsr__api_tokens_list(struct tsr_req *req)
         return out.results ? ret : MHD_NO;
     }
     p.q.offset = (p.page - 1) * p.q.limit;
-    rc = tsr_tokens_list(req->svc, &req->who, &p.q, add_result, &out, &total);
+    rc = tsr_tokens_list(req->svc, &req->who, &p.q, p.status, add_result, &out, &total);
     if (rc != TSR_OK) {
         json_decref(out.results);
         return tsr__reply_failure(req, rc);
