@@ -821,8 +821,10 @@ int tsr_cmd_rotate(struct tsr_cli *cli)
     }
     if (grace > 0) {
         /* At the latest: the server never lets it outlive the old expiry. */
-        tsr_time_format(tsr_time_now() + grace, until_time);
-        tsr_out_time(until_time, tsr_time_now(), true, until, sizeof(until));
+        int64_t now = tsr_time_now();
+
+        tsr_time_format(now + grace, until_time);
+        tsr_out_time(until_time, now, true, until, sizeof(until));
     }
     if (!cli->json)
         say_rotated(data, until);
