@@ -306,15 +306,12 @@ enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_princip
                                const char *id, const char *remote,
                                struct tsr_problem *why) TSR_MUST_CHECK;
 
-/* The longest grace period a rotation may give the old secret, seconds. */
-#define TSR_GRACE_MAX 86400
-
 /* A rotation's optional body: a new expiry (the rules of create's), and how
  * long the old secret stays good (has false: 0). */
 struct tsr_rotate_input {
     struct tsr_field expires_at;
     bool has_grace;
-    int64_t grace_period; /* seconds, 0..TSR_GRACE_MAX; others are refused */
+    int64_t grace_period; /* seconds, 0..TSR_GRACE_MAX_SECONDS; others are refused */
 };
 
 /* Gives p's personal token id (NULL: the one p came with) a new secret,

@@ -687,10 +687,10 @@ static enum tsr_err check_rotation(struct tsr_service *svc, const struct tsr_pri
     int64_t grace = in->has_grace ? in->grace_period : 0;
     enum tsr_err rc;
 
-    if (grace < 0 || grace > TSR_GRACE_MAX)
+    if (grace < 0 || grace > TSR_GRACE_MAX_SECONDS)
         return tsr__refuse(why, TSR_ERR_INVALID, "grace_period",
                            "grace_period must be a whole number of seconds from 0 to %d",
-                           TSR_GRACE_MAX);
+                           TSR_GRACE_MAX_SECONDS);
     if (tsr__token_state(before, now) == TSR_TOKEN_EXPIRED)
         return TSR_ERR_EXPIRED;
     if ((rc = may_act_on(p, before, why)) != TSR_OK)
