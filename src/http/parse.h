@@ -39,6 +39,14 @@ enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
                                    struct tsr_token_input *in,
                                    struct tsr_body_problem *why) TSR_MUST_CHECK;
 
+/* Parses the len bytes at body as a rotation's optional JSON object into in
+ * (expires_at, a string; grace_period, a whole number whose range the
+ * service checks); no bytes mean no members. As tsr__parse_token_body
+ * otherwise: *root (NULL for no body) is for the caller to json_decref. */
+enum tsr_err tsr__parse_rotate_body(const char *body, size_t len, json_t **root,
+                                    struct tsr_rotate_input *in,
+                                    struct tsr_body_problem *why) TSR_MUST_CHECK;
+
 /* The secrets of a leak report: n of them (1 to TSR_LEAK_REPORT_MAX), each
  * secrets[i] of lens[i] bytes, and for GitHub's reports the type GitHub
  * gave it; pointers into the parsed document. */
@@ -69,6 +77,8 @@ struct tsr_list_params {
     int64_t page_size_max; /* TSR_PAGE_SIZE_MAX unless the caller raises it */
     const char *ordering;  /* the ordering as given, for links to other pages */
     size_t ordering_len;
+    enum tsr_list_status status;
+    const char *status_text; /* as given, for links; NULL when not */
 };
 
 /* Sets lp to the defaults: page 1 of 20, newest first. Cannot fail. */

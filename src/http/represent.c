@@ -94,8 +94,8 @@ enum MHD_Result tsr__reply_token(struct tsr_req *req, unsigned status,
     return tsr__reply_json(req, status, envelope(req, tsr__token_item(req, t, tsr_time_now())));
 }
 
-enum MHD_Result tsr__reply_created_token(struct tsr_req *req, const struct tsr_token_row *t,
-                                         const char *secret)
+enum MHD_Result tsr__reply_token_with_key(struct tsr_req *req, unsigned status,
+                                          const struct tsr_token_row *t, const char *secret)
 {
     json_t *item = tsr__token_item(req, t, tsr_time_now());
     struct tsr_user_row user;
@@ -114,7 +114,7 @@ enum MHD_Result tsr__reply_created_token(struct tsr_req *req, const struct tsr_t
         json_decref(item);
         item = NULL;
     }
-    return tsr__reply_json(req, MHD_HTTP_CREATED, envelope(req, item));
+    return tsr__reply_json(req, status, envelope(req, item));
 }
 
 enum MHD_Result tsr__reply_user(struct tsr_req *req, const struct tsr_user_row *user)
@@ -170,7 +170,7 @@ static bool add_param(struct tsr_dynbuf *b, const char *name, const char *value,
 }
 
 /* The path-relative URL of page of the list that p asked for, keeping its
- * page size, search and ordering; NULL when out of memory. */
+ * page size, search, ordering and status; NULL when out of memory. */
 static json_t *page_link(const struct tsr_req *req, const struct tsr_list_params *p, int64_t page)
 {
     struct tsr_dynbuf b;
@@ -182,7 +182,8 @@ static json_t *page_link(const struct tsr_req *req, const struct tsr_list_params
     tsr_dynbuf_init(&b, LINK_MAX);
     if (n > 0 && (size_t)n < sizeof(head) && add_text(&b, head, (size_t)n) &&
         (p->q.search_len == 0 || add_param(&b, "search", p->q.search, p->q.search_len)) &&
-        (p->ordering_len == 0 || add_param(&b, "ordering", p->ordering, p->ordering_len)))
+        (p->ordering_len == 0 || add_param(&b, "ordering", p->ordering, p->ordering_len)) &&
+        (!p->status_text || add_param(&b, "status", p->status_text, strlen(p->status_text))))
         link = json_stringn(b.p, b.len);
     tsr_dynbuf_release(&b);
     return link;

@@ -57,7 +57,7 @@ static enum tsr_err revoke_hash(struct tsr_service *svc, const uint8_t hash[TSR_
     if (!opens(&t, hash, tsr_time_now()))
         return TSR_OK;
     tsr__audit_success(&audit, "token.leaked", t.user_id, t.id, remote);
-    rc = tsr__token_revoke(svc, t.user_id, t.id, t.kind, t.secret_hash, &audit);
+    rc = tsr__token_revoke(svc, &t, &audit);
     /* Revoked in between (its owner, another report): nothing left to do. */
     if (rc == TSR_ERR_NOT_FOUND)
         return TSR_OK;
