@@ -476,6 +476,44 @@ static void test_unknown_and_garbage_change_nothing(void **state)
     assert_true(tsr_h_verify(srv, kept.secret));
 }
 
+/* Rotates the reader's token id with body (NULL: none); the new secret. */
+static const char *rotate(const char *id, const char *body)
+{
+    struct tsr_h_resp *r =
+        tsr_h_send(srv, "POST", tsr_h_fmt("/v4/iam/personal_tokens/%s/rotate", id), reader, body);
+
+    tsr_h_assert_status(r, 200);
+    return tsr_h_jstr(tsr_h_jobj(r->json, "data"), "key");
+}
+
+/* A rotated token's previous secret, while its grace period runs, opens
+ * the token: its report revokes the token, new secret and all. Once the
+ * grace is over it opens nothing, and its report changes nothing. */
+static void test_rotated_secrets(void **state)
+{
+    struct tsr_h_token graced, rotated;
+    const char *fresh, *replaced;
+
+    (void)state;
+    tsr_h_create_token(srv, reader, "rotated with grace", NULL, &graced);
+    fresh = rotate(graced.id, "{\"grace_period\":3600}");
+    assert_true(works(srv, graced.secret) && works(srv, fresh));
+    const char *const old[] = {graced.secret};
+    report_ok("198.51.100.14", old, 1);
+    assert_false(works(srv, graced.secret));
+    assert_false(works(srv, fresh));
+    assert_int_equal(leaked_records(srv, graced.id), 1);
+    assert_leaked_record(activity(), graced.id, "198.51.100.14");
+
+    tsr_h_create_token(srv, reader, "rotated at once", NULL, &rotated);
+    replaced = rotate(rotated.id, NULL);
+    assert_false(works(srv, rotated.secret));
+    const char *const dead[] = {rotated.secret};
+    report_ok("198.51.100.14", dead, 1);
+    assert_true(works(srv, replaced));
+    assert_int_equal(leaked_records(srv, rotated.id), 0);
+}
+
 /* 1001 strings: {"credentials":[...]} of n copies of s. */
 static const char *many(size_t n, const char *item)
 {
@@ -877,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_report_revokes_personal_and_session),
         cmocka_unit_test(test_expired_and_not_yet_valid_are_revoked),
         cmocka_unit_test(test_unknown_and_garbage_change_nothing),
+        cmocka_unit_test(test_rotated_secrets),
         cmocka_unit_test(test_body_errors),
         cmocka_unit_test(test_rate_limit_per_address),
         cmocka_unit_test(test_rate_limit_per_64),
