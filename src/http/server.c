@@ -875,8 +875,9 @@ static enum tsr_err github_keys(const struct tsr_http_config *cfg, struct tsr_si
     if (rc == TSR_OK)
         rc = tsr__github_keys_parse(cfg->github_keys_json, strlen(cfg->github_keys_json), *out, why,
                                     sizeof(why));
-    if (rc == TSR_ERR_INVALID)
-        snprintf(err, err_size, "--github-keys-file: %s", why);
+    if (rc != TSR_OK)
+        snprintf(err, err_size, "--github-keys-file: %s",
+                 rc == TSR_ERR_INVALID ? why : tsr_strerror(rc));
     if (rc != TSR_OK) {
         tsr_sigkeys_free(*out);
         *out = NULL;
