@@ -654,55 +654,55 @@ enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_princip
 
 /* ---- rotation ---- */
 
-/* A token rotating itself may give itself a new expiry (with tokens:write),
- * since that is what rotating a credential before it dies is for; a token
- * rotating another stays bound by its own expiry, as on create. */
-static enum tsr_err check_rotate_expiry(struct tsr_service *svc, const struct tsr_principal *p,
-                                        const struct tsr_rotate_input *in, bool itself, int64_t now,
-                                        struct tsr_token_row *values, struct tsr_problem *why)
+/* The rules of a rotation's body alone, checked before the token is looked
+ * up, as a change's are: fills values with what they ask for and *fields
+ * with which. */
+static enum tsr_err check_rotate_input(struct tsr_service *svc, const struct tsr_rotate_input *in,
+                                       int64_t now, struct tsr_token_row *values, unsigned *fields,
+                                       struct tsr_problem *why)
 {
-    static const struct tsr_token_input none;
     enum tsr_err rc;
 
-    if (itself && tsr_auth_require(svc, p, TSR_SCOPE_TOKENS_WRITE) != TSR_OK)
-        return refuse_scope(why, "expires_at", TSR_SCOPE_TOKENS_WRITE,
-                            "a token may rotate itself, but a new expires_at needs %s",
-                            TSR_SCOPE_TOKENS_WRITE);
-    if ((rc = check_expiry(svc, &in->expires_at, now, values, why)) != TSR_OK)
-        return rc;
-    if (itself)
-        return TSR_OK;
-    return check_bounds(svc, p, &none, false, TSR_SET_EXPIRES_AT, values, why);
-}
-
-/* The rules of a rotation of `before` that need no store; fills values with
- * what the write changes and *fields with which. */
-static enum tsr_err check_rotation(struct tsr_service *svc, const struct tsr_principal *p,
-                                   const struct tsr_rotate_input *in,
-                                   const struct tsr_token_row *before, int64_t now,
-                                   struct tsr_token_row *values, unsigned *fields,
-                                   struct tsr_problem *why)
-{
-    bool itself = p->kind == TSR_TOKEN_PERSONAL && strcmp(p->token_id, before->id) == 0;
-    int64_t grace = in->has_grace ? in->grace_period : 0;
-    enum tsr_err rc;
-
-    if (grace < 0 || grace > TSR_GRACE_MAX_SECONDS)
+    if (in->has_grace && (in->grace_period < 0 || in->grace_period > TSR_GRACE_MAX_SECONDS))
         return tsr__refuse(why, TSR_ERR_INVALID, "grace_period",
                            "grace_period must be a whole number of seconds from 0 to %d",
                            TSR_GRACE_MAX_SECONDS);
+    *fields = TSR_SET_SECRET;
+    if (!in->expires_at.has)
+        return TSR_OK;
+    if ((rc = check_expiry(svc, &in->expires_at, now, values, why)) != TSR_OK)
+        return rc;
+    *fields |= TSR_SET_EXPIRES_AT;
+    return TSR_OK;
+}
+
+/* The rules of a rotation of `before`, the token as it is. A new expiry
+ * is bound as a change's is: a personal token gives no token, itself
+ * included, a later one than its own, so a leaked token cannot keep
+ * itself alive by rotating; rotating itself needs tokens:write for it. */
+static enum tsr_err check_rotation(struct tsr_service *svc, const struct tsr_principal *p,
+                                   const struct tsr_rotate_input *in,
+                                   const struct tsr_token_row *before, int64_t now, unsigned fields,
+                                   struct tsr_token_row *values, struct tsr_problem *why)
+{
+    static const struct tsr_token_input none;
+    int64_t grace = in->has_grace ? in->grace_period : 0;
+    enum tsr_err rc;
+
     if (tsr__token_state(before, now) == TSR_TOKEN_EXPIRED)
         return TSR_ERR_EXPIRED;
     if ((rc = may_act_on(p, before, why)) != TSR_OK)
         return rc;
-    *fields = TSR_SET_SECRET;
-    if (in->expires_at.has) {
-        rc = check_rotate_expiry(svc, p, in, itself, now, values, why);
+    if (fields & TSR_SET_EXPIRES_AT) {
+        if (tsr_auth_require(svc, p, TSR_SCOPE_TOKENS_WRITE) != TSR_OK)
+            return refuse_scope(why, "expires_at", TSR_SCOPE_TOKENS_WRITE,
+                                "a token may rotate itself, but a new expires_at needs %s",
+                                TSR_SCOPE_TOKENS_WRITE);
+        rc = check_bounds(svc, p, &none, false, fields, values, why);
         if (rc == TSR_OK)
             rc = check_window(before->not_before, values->expires_at, why);
         if (rc != TSR_OK)
             return rc;
-        *fields |= TSR_SET_EXPIRES_AT;
     }
     /* During its grace the old secret keeps the old expiry. */
     values->prev_until = now + grace < before->expires_at ? now + grace : before->expires_at;
@@ -722,11 +722,13 @@ enum tsr_err tsr_tokens_rotate(struct tsr_service *svc, const struct tsr_princip
     enum tsr_err rc;
 
     memset(&values, 0, sizeof(values));
-    if (!target)
-        return TSR_ERR_NOT_FOUND;
-    rc = tsr_store_token_get(svc->store, p->user_id, target, out);
+    rc = check_rotate_input(svc, in, now, &values, &fields, why);
+    if (rc == TSR_OK && !target)
+        rc = TSR_ERR_NOT_FOUND;
     if (rc == TSR_OK)
-        rc = check_rotation(svc, p, in, out, now, &values, &fields, why);
+        rc = tsr_store_token_get(svc->store, p->user_id, target, out);
+    if (rc == TSR_OK)
+        rc = check_rotation(svc, p, in, out, now, fields, &values, why);
     if (rc != TSR_OK)
         return rc;
     tsr_secret_generate(TSR_SECRET_PERSONAL, secret);
