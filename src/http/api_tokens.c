@@ -90,7 +90,7 @@ static enum MHD_Result created(struct tsr_req *req)
         return MHD_YES; /* not yet: create_done resumes the connection */
     if (op->rc != TSR_OK)
         return refused(req, op->rc, &op->why);
-    ret = tsr__reply_created_token(req, &op->token, op->secret);
+    ret = tsr__reply_token_with_key(req, MHD_HTTP_CREATED, &op->token, op->secret);
     sodium_memzero(op->secret, sizeof(op->secret));
     return ret;
 }
@@ -153,6 +153,38 @@ enum MHD_Result tsr__api_tokens_update(struct tsr_req *req)
     if (rc != TSR_OK)
         return refused(req, rc, &why);
     return tsr__reply_token(req, MHD_HTTP_OK, &token);
+}
+
+/* The body is optional: only one that is there must be JSON. */
+enum MHD_Result tsr__api_tokens_rotate(struct tsr_req *req)
+{
+    struct tsr_rotate_input in;
+    struct tsr_body_problem bad;
+    struct tsr_token_row token;
+    struct tsr_problem why = {0};
+    char secret[TSR_SECRET_LEN + 1];
+    json_t *root = NULL;
+    enum MHD_Result ret;
+    enum tsr_err rc;
+
+    if (req->body.len > 0 &&
+        !tsr__is_json(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type")))
+        return tsr__reply_error(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                                "the body must be JSON, sent as Content-Type: application/json",
+                                TSR_SOURCE_NONE, NULL);
+    if (tsr__parse_rotate_body(req->body.p, req->body.len, &root, &in, &bad) != TSR_OK) {
+        json_decref(root);
+        bad_body(req, bad.code, bad.detail, bad.field, false, &ret);
+        return ret;
+    }
+    rc = tsr_tokens_rotate(req->svc, &req->who, req->has_id ? req->id : NULL, &in, req->remote,
+                           &token, secret, &why);
+    json_decref(root);
+    if (rc != TSR_OK)
+        return refused(req, rc, &why);
+    ret = tsr__reply_token_with_key(req, MHD_HTTP_OK, &token, secret);
+    sodium_memzero(secret, sizeof(secret));
+    return ret;
 }
 
 enum MHD_Result tsr__api_tokens_get(struct tsr_req *req)

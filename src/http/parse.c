@@ -154,6 +154,31 @@ bool tsr__asks_azion(const char *value)
 
 /* ---- the body of a token's create or update ---- */
 
+/* Parses the document of a body that must be a JSON object into *root;
+ * false with *why filled when it is not. */
+static bool load_object(const char *body, size_t len, json_t **root, struct tsr_body_problem *why)
+{
+    json_error_t error;
+
+    why->code = NULL;
+    why->field = NULL;
+    why->detail[0] = '\0';
+    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
+    if (!*root) {
+        why->code = "invalid_json";
+        snprintf(why->detail, sizeof(why->detail),
+                 "the body is not valid JSON: %s (line %d, column %d)", error.text, error.line,
+                 error.column);
+        return false;
+    }
+    if (!json_is_object(*root)) {
+        why->code = "invalid_json";
+        snprintf(why->detail, sizeof(why->detail), "the body must be a JSON object");
+        return false;
+    }
+    return true;
+}
+
 /* Takes one member of the body: it must be a string. */
 static bool take_field(const char *key, json_t *value, struct tsr_field *f,
                        struct tsr_body_problem *why)
@@ -232,27 +257,12 @@ static void unknown_field(const char *key, struct tsr_body_problem *why)
 enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
                                    struct tsr_token_input *in, struct tsr_body_problem *why)
 {
-    json_error_t error;
     const char *key;
     json_t *value;
 
     memset(in, 0, sizeof(*in));
-    why->code = NULL;
-    why->field = NULL;
-    why->detail[0] = '\0';
-    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
-    if (!*root) {
-        why->code = "invalid_json";
-        snprintf(why->detail, sizeof(why->detail),
-                 "the body is not valid JSON: %s (line %d, column %d)", error.text, error.line,
-                 error.column);
+    if (!load_object(body, len, root, why))
         return TSR_ERR_INVALID;
-    }
-    if (!json_is_object(*root)) {
-        why->code = "invalid_json";
-        snprintf(why->detail, sizeof(why->detail), "the body must be a JSON object");
-        return TSR_ERR_INVALID;
-    }
     json_object_foreach(*root, key, value)
     {
         struct tsr_list_field *list = strcmp(key, "scopes") == 0        ? &in->scopes
@@ -284,6 +294,55 @@ enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
             continue;
         }
         if (!take_field(key, value, f, why))
+            return TSR_ERR_INVALID;
+    }
+    return TSR_OK;
+}
+
+/* grace_period: a whole number; its range is the service's rule. A number
+ * past int64 is kept as out of range, never wrapped. */
+static bool take_grace(json_t *value, struct tsr_rotate_input *in, struct tsr_body_problem *why)
+{
+    if (!json_is_integer(value)) {
+        why->code = "invalid_field";
+        why->field = "grace_period";
+        snprintf(why->detail, sizeof(why->detail),
+                 "grace_period must be a whole number of seconds");
+        return false;
+    }
+    in->has_grace = true;
+    in->grace_period = json_integer_value(value);
+    return true;
+}
+
+enum tsr_err tsr__parse_rotate_body(const char *body, size_t len, json_t **root,
+                                    struct tsr_rotate_input *in, struct tsr_body_problem *why)
+{
+    const char *key;
+    json_t *value;
+
+    memset(in, 0, sizeof(*in));
+    *root = NULL;
+    why->code = NULL;
+    why->field = NULL;
+    why->detail[0] = '\0';
+    if (len == 0)
+        return TSR_OK;
+    if (!load_object(body, len, root, why))
+        return TSR_ERR_INVALID;
+    json_object_foreach(*root, key, value)
+    {
+        bool ok;
+
+        if (strcmp(key, "expires_at") == 0)
+            ok = take_field(key, value, &in->expires_at, why);
+        else if (strcmp(key, "grace_period") == 0)
+            ok = take_grace(value, in, why);
+        else {
+            unknown_field(key, why);
+            ok = false;
+        }
+        if (!ok)
             return TSR_ERR_INVALID;
     }
     return TSR_OK;

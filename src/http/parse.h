@@ -39,6 +39,14 @@ enum tsr_err tsr__parse_token_body(const char *body, size_t len, json_t **root,
                                    struct tsr_token_input *in,
                                    struct tsr_body_problem *why) TSR_MUST_CHECK;
 
+/* Parses the len bytes at body as a rotation's optional JSON object into in
+ * (expires_at, a string; grace_period, a whole number whose range the
+ * service checks); no bytes mean no members. As tsr__parse_token_body
+ * otherwise: *root (NULL for no body) is for the caller to json_decref. */
+enum tsr_err tsr__parse_rotate_body(const char *body, size_t len, json_t **root,
+                                    struct tsr_rotate_input *in,
+                                    struct tsr_body_problem *why) TSR_MUST_CHECK;
+
 /* The query parameters of the token list, as they are read one by one. */
 struct tsr_list_params {
     struct tsr_token_query q; /* q.limit is the page size */

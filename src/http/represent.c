@@ -94,8 +94,8 @@ enum MHD_Result tsr__reply_token(struct tsr_req *req, unsigned status,
     return tsr__reply_json(req, status, envelope(req, tsr__token_item(req, t, tsr_time_now())));
 }
 
-enum MHD_Result tsr__reply_created_token(struct tsr_req *req, const struct tsr_token_row *t,
-                                         const char *secret)
+enum MHD_Result tsr__reply_token_with_key(struct tsr_req *req, unsigned status,
+                                          const struct tsr_token_row *t, const char *secret)
 {
     json_t *item = tsr__token_item(req, t, tsr_time_now());
     struct tsr_user_row user;
@@ -114,7 +114,7 @@ enum MHD_Result tsr__reply_created_token(struct tsr_req *req, const struct tsr_t
         json_decref(item);
         item = NULL;
     }
-    return tsr__reply_json(req, MHD_HTTP_CREATED, envelope(req, item));
+    return tsr__reply_json(req, status, envelope(req, item));
 }
 
 enum MHD_Result tsr__reply_user(struct tsr_req *req, const struct tsr_user_row *user)

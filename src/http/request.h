@@ -173,10 +173,11 @@ json_t *tsr__token_item(const struct tsr_req *req, const struct tsr_token_row *t
 enum MHD_Result tsr__reply_token(struct tsr_req *req, unsigned status,
                                  const struct tsr_token_row *t);
 
-/* Queues 201 with a token just made and its secret as "key"; Azion's adds
- * the creator's number as "user_id". */
-enum MHD_Result tsr__reply_created_token(struct tsr_req *req, const struct tsr_token_row *t,
-                                         const char *secret);
+/* Queues status (201 for a token just made, 200 for one rotated) with the
+ * token and its new secret as "key"; Azion's adds the creator's number as
+ * "user_id". */
+enum MHD_Result tsr__reply_token_with_key(struct tsr_req *req, unsigned status,
+                                          const struct tsr_token_row *t, const char *secret);
 
 /* Queues 200 with the caller's account: Tessera's {"data": {id, email,
  * created}} or Azion's {"results": {client_id, email}}. */
@@ -202,6 +203,7 @@ enum MHD_Result tsr__api_tokens_list(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_get(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_update(struct tsr_req *req);
 enum MHD_Result tsr__api_tokens_delete(struct tsr_req *req);
+enum MHD_Result tsr__api_tokens_rotate(struct tsr_req *req);
 enum MHD_Result tsr__api_console_login(struct tsr_req *req);
 enum MHD_Result tsr__api_console_logout(struct tsr_req *req);
 enum MHD_Result tsr__api_console_config(struct tsr_req *req);

@@ -34,6 +34,14 @@ static const struct tsr_route routes[] = {
     {"/v4/iam/users/me", {ME}, TSR_STYLE_TESSERA},
     {"/v4/iam/personal_tokens", {TOKENS_LIST, TOKEN_MAKE}, TSR_STYLE_NEGOTIATED},
     {"/v4/iam/personal_tokens/self", {TOKEN_GET, TOKEN_DROP}, TSR_STYLE_NEGOTIATED},
+    /* A token may rotate itself without tokens:write (the service decides
+     * what more it may ask); another needs it. */
+    {"/v4/iam/personal_tokens/self/rotate",
+     {{"POST", tsr__api_tokens_rotate, SECRET, false, false, NULL}},
+     TSR_STYLE_TESSERA},
+    {"/v4/iam/personal_tokens/{id}/rotate",
+     {{"POST", tsr__api_tokens_rotate, SECRET, false, false, WRITE}},
+     TSR_STYLE_TESSERA},
     {"/v4/iam/personal_tokens/{id}",
      {TOKEN_GET, {"PATCH", tsr__api_tokens_update, SECRET, true, false, WRITE}, TOKEN_DROP},
      TSR_STYLE_NEGOTIATED},
@@ -62,20 +70,24 @@ static const struct tsr_route routes[] = {
     {"/iam/personal_tokens/{id}", {TOKEN_GET, TOKEN_DROP}, TSR_STYLE_AZION},
 };
 
+#define ID_HOLE "{id}"
+
 /* Matches one pattern against path; a "{id}" segment takes a lowercase UUID. */
 static bool matches(const char *pattern, const char *path, size_t len, char id[TSR_UUID_LEN + 1],
                     bool *has_id)
 {
     size_t plen = strlen(pattern);
     const char *hole = memchr(pattern, '{', plen);
-    size_t head;
+    size_t head, tail;
 
     if (!hole)
         return plen == len && memcmp(pattern, path, len) == 0;
     head = (size_t)(hole - pattern);
-    /* "{id}" is always the last segment of a pattern. */
-    if (len != head + TSR_UUID_LEN || memcmp(pattern, path, head) != 0 ||
-        !tsr_uuid_valid(path + head, TSR_UUID_LEN))
+    /* What follows the hole, such as "/rotate". */
+    tail = plen - head - (sizeof(ID_HOLE) - 1);
+    if (len != head + TSR_UUID_LEN + tail || memcmp(pattern, path, head) != 0 ||
+        !tsr_uuid_valid(path + head, TSR_UUID_LEN) ||
+        memcmp(hole + sizeof(ID_HOLE) - 1, path + head + TSR_UUID_LEN, tail) != 0)
         return false;
     memcpy(id, path + head, TSR_UUID_LEN);
     id[TSR_UUID_LEN] = '\0';

@@ -244,12 +244,15 @@ enum tsr_err tsr_auth_logout(struct tsr_service *svc, const struct tsr_principal
                              const char *remote)
 {
     struct tsr_audit_row audit;
+    struct tsr_token_row t = {.kind = TSR_TOKEN_SESSION}; /* sessions are never rotated */
 
     if (p->kind != TSR_TOKEN_SESSION)
         return TSR_ERR_NOT_FOUND;
+    memcpy(t.user_id, p->user_id, sizeof(t.user_id));
+    memcpy(t.id, p->token_id, sizeof(t.id));
+    memcpy(t.secret_hash, p->secret_hash, sizeof(t.secret_hash));
     tsr__audit_success(&audit, "logout", p->user_id, p->token_id, remote);
-    return tsr__token_revoke(svc, p->user_id, p->token_id, TSR_TOKEN_SESSION, p->secret_hash,
-                             &audit);
+    return tsr__token_revoke(svc, &t, &audit);
 }
 
 /* On a hashing thread: the login as the synchronous call does it, whose

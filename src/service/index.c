@@ -33,6 +33,7 @@ struct entry {
     uint32_t last_used;      /* Unix seconds */
     uint8_t kind;
     bool revoked;
+    bool grace; /* a rotated token's previous secret, good until expires_at */
 };
 
 #define TOMBSTONE_SECONDS 60
@@ -75,8 +76,23 @@ struct shard {
     uint32_t hot_fills;                    /* turns the way a fill takes */
 };
 
+/* The previous secrets in their grace period, by token: a node that sees
+ * a token rotated again must refuse the secret the rotation before left in
+ * grace, which the new row no longer names. Few tokens are in grace at a
+ * time, so one table under one lock will do: open addressing on the token
+ * id (struct grace, below). */
+struct grace;
+
+struct graces {
+    pthread_mutex_t lock;
+    struct grace *slots;
+    size_t mask; /* number of slots - 1; 0 before the first */
+    size_t count;
+};
+
 struct tsr_index {
     struct shard shards[SHARDS];
+    struct graces graces;
 };
 
 /* The key's bytes are uniformly random, so some of them make the slot. */
@@ -212,6 +228,7 @@ enum tsr_err tsr__index_new(struct tsr_index **out)
 
     if (!ix)
         return TSR_ERR_NOMEM;
+    pthread_mutex_init(&ix->graces.lock, NULL);
     for (size_t s = 0; s < SHARDS; s++) {
         struct shard *sh = &ix->shards[s];
 
@@ -240,6 +257,8 @@ void tsr__index_free(struct tsr_index *ix)
         free(ix->shards[s].entries);
         free(ix->shards[s].hot);
     }
+    pthread_mutex_destroy(&ix->graces.lock);
+    free(ix->graces.slots);
     free(ix);
 }
 
@@ -296,7 +315,7 @@ static bool newer(const struct entry *e, const struct tsr_token_row *t)
 /* Puts t with its grant g; *unused is the grant that no entry holds any
  * more (g itself when t was not newer), for the caller to give back. */
 static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t, struct tsr_grant *g,
-                               struct tsr_grant **unused)
+                               bool grace, struct tsr_grant **unused)
 {
     size_t i = probe(sh, t->secret_hash);
     enum tsr_err rc;
@@ -308,6 +327,7 @@ static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t, 
         if (newer(e, t)) {
             hot_drop(sh, t->secret_hash);
             *unused = fill(e, t, g);
+            e->grace = grace;
         }
         return TSR_OK;
     }
@@ -320,20 +340,21 @@ static enum tsr_err put_locked(struct shard *sh, const struct tsr_token_row *t, 
         return rc;
     memset(&sh->entries[sh->count], 0, sizeof(sh->entries[0]));
     *unused = fill(&sh->entries[sh->count], t, g);
+    sh->entries[sh->count].grace = grace;
     sh->slots[i] = slot_value(t->secret_hash, sh->count++);
     return TSR_OK;
 }
 
-enum tsr_err tsr__index_put(struct tsr_index *ix, const struct tsr_token_row *t)
+/* Puts t under its secret_hash with grant g (consumed). */
+static enum tsr_err put_key(struct tsr_index *ix, const struct tsr_token_row *t,
+                            struct tsr_grant *g, bool grace)
 {
     struct shard *sh = shard_of(ix, t->secret_hash);
-    struct tsr_grant *g, *unused;
-    enum tsr_err rc = tsr__grant_from_row(t, &g);
+    struct tsr_grant *unused;
+    enum tsr_err rc;
 
-    if (rc != TSR_OK)
-        return rc;
     pthread_mutex_lock(&sh->lock);
-    rc = put_locked(sh, t, g, &unused);
+    rc = put_locked(sh, t, g, grace, &unused);
     pthread_mutex_unlock(&sh->lock);
     tsr__grant_unref(unused);
     return rc;
@@ -401,7 +422,7 @@ static enum tsr_err bury_locked(struct shard *sh, const uint8_t *hash, int64_t n
         memcpy(t.secret_hash, hash, TSR_HASH_LEN);
         memcpy(t.id, "00000000-0000-0000-0000-000000000000", TSR_UUID_LEN);
         memcpy(t.user_id, t.id, sizeof(t.user_id));
-        if ((rc = put_locked(sh, &t, NULL, &unused)) != TSR_OK)
+        if ((rc = put_locked(sh, &t, NULL, false, &unused)) != TSR_OK)
             return rc;
         i = probe(sh, hash);
     }
@@ -425,6 +446,276 @@ enum tsr_err tsr__index_revoke(struct tsr_index *ix, const uint8_t hash[TSR_HASH
     rc = bury_locked(sh, hash, now);
     pthread_mutex_unlock(&sh->lock);
     return rc;
+}
+
+/* ---- rotated tokens ---- */
+
+/* A slot of the graces table: what the newest row seen of a rotated token
+ * left in grace (has_key), with that row's change_seq, so that an older row
+ * read a moment earlier cannot bring back a secret it named. A slot stays
+ * a minute past its grace, as tombstones do; keep 0 marks it empty. */
+struct grace {
+    uint8_t token_id[TSR_UUID_BYTES];
+    uint8_t key[TSR_HASH_LEN]; /* the whole hash, which a burial takes */
+    bool has_key;
+    int64_t seq;
+    int64_t keep; /* when the slot may go */
+};
+
+static size_t grace_home(const struct graces *gs, const uint8_t *id)
+{
+    uint64_t h;
+
+    memcpy(&h, id + 8, sizeof(h)); /* the random half of a UUID */
+    return (size_t)h & gs->mask;
+}
+
+/* The slot that holds id, or the empty one where it would go. */
+static size_t grace_probe(const struct graces *gs, const uint8_t *id)
+{
+    size_t i = grace_home(gs, id);
+
+    while (gs->slots[i].keep != 0 && memcmp(gs->slots[i].token_id, id, TSR_UUID_BYTES) != 0)
+        i = (i + 1) & gs->mask;
+    return i;
+}
+
+static enum tsr_err graces_grow(struct graces *gs)
+{
+    size_t n = gs->slots ? (gs->mask + 1) * 2 : MIN_SLOTS;
+    struct grace *old = gs->slots, *slots = calloc(n, sizeof(*slots));
+    size_t old_n = gs->slots ? gs->mask + 1 : 0;
+
+    if (!slots)
+        return TSR_ERR_NOMEM;
+    gs->slots = slots;
+    gs->mask = n - 1;
+    for (size_t i = 0; i < old_n; i++) {
+        if (old[i].keep != 0)
+            gs->slots[grace_probe(gs, old[i].token_id)] = old[i];
+    }
+    free(old);
+    return TSR_OK;
+}
+
+/* Empties slot i and shifts later slots of the same run back, as
+ * clear_slot does for the shards. */
+static void graces_clear(struct graces *gs, size_t i)
+{
+    size_t j = i;
+
+    gs->slots[i].keep = 0;
+    gs->count--;
+    for (;;) {
+        j = (j + 1) & gs->mask;
+        if (gs->slots[j].keep == 0)
+            return;
+        size_t k = grace_home(gs, gs->slots[j].token_id);
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            gs->slots[i] = gs->slots[j];
+            gs->slots[j].keep = 0;
+            i = j;
+        }
+    }
+}
+
+/* What a row of a rotated token changes in the graces table. */
+struct grace_note {
+    const uint8_t *token_id;
+    const uint8_t *key; /* the secret it leaves in grace; NULL: none */
+    int64_t until;      /* when that grace ends (or ended) */
+    int64_t seq;        /* the row's change_seq; 0 counts as newest */
+};
+
+/* What noting a row found: whether it is older than what the table holds
+ * (nothing changed then), whether the table knew the token, and the secret
+ * left in grace before that the row no longer names (has_stale). */
+struct grace_seen {
+    bool older;
+    bool known;
+    bool has_stale;
+    uint8_t stale[TSR_HASH_LEN];
+};
+
+static enum tsr_err graces_note(struct graces *gs, const struct grace_note *n, int64_t now,
+                                struct grace_seen *seen)
+{
+    size_t i;
+    struct grace *g;
+
+    memset(seen, 0, sizeof(*seen));
+    if ((gs->count + 1) * 2 > (gs->slots ? gs->mask + 1 : 0) && graces_grow(gs) != TSR_OK)
+        return TSR_ERR_NOMEM;
+    i = grace_probe(gs, n->token_id);
+    g = &gs->slots[i];
+    if (g->keep != 0) {
+        seen->known = true;
+        if (n->seq != 0 && n->seq < g->seq) {
+            seen->older = true;
+            return TSR_OK;
+        }
+        if (g->has_key && (!n->key || memcmp(g->key, n->key, TSR_HASH_LEN) != 0)) {
+            seen->has_stale = true;
+            memcpy(seen->stale, g->key, TSR_HASH_LEN);
+        }
+    } else {
+        gs->count++;
+        memset(g, 0, sizeof(*g));
+        memcpy(g->token_id, n->token_id, TSR_UUID_BYTES);
+    }
+    g->has_key = n->key != NULL;
+    if (n->key)
+        memcpy(g->key, n->key, TSR_HASH_LEN);
+    if (n->seq > g->seq)
+        g->seq = n->seq;
+    g->keep = (n->until > now ? n->until : now) + TOMBSTONE_SECONDS;
+    return TSR_OK;
+}
+
+static void graces_sweep(struct graces *gs, int64_t now)
+{
+    for (size_t i = 0; gs->slots && i <= gs->mask;) {
+        if (gs->slots[i].keep != 0 && gs->slots[i].keep <= now)
+            graces_clear(gs, i); /* a later slot may move into i: look again */
+        else
+            i++;
+    }
+}
+
+/* Whether the index holds key at all, live or buried. */
+static bool holds_key(struct tsr_index *ix, const uint8_t *key)
+{
+    struct shard *sh = shard_of(ix, key);
+    bool held;
+
+    pthread_mutex_lock(&sh->lock);
+    held = sh->slots[probe(sh, key)] != 0;
+    pthread_mutex_unlock(&sh->lock);
+    return held;
+}
+
+/* Buries every secret of token id but keep and keep2: the node missed a
+ * rotation (two came between its syncs), so the secret it holds is none
+ * the row names. Reads the whole index, which only a rotation the node
+ * missed makes it do. */
+static enum tsr_err bury_others(struct tsr_index *ix, const uint8_t *id, const uint8_t *keep,
+                                const uint8_t *keep2, int64_t now)
+{
+    enum tsr_err rc = TSR_OK;
+
+    for (size_t s = 0; s < SHARDS && rc == TSR_OK; s++) {
+        struct shard *sh = &ix->shards[s];
+
+        pthread_mutex_lock(&sh->lock);
+        for (size_t e = 0; e < sh->count && rc == TSR_OK; e++) {
+            struct entry *en = &sh->entries[e];
+
+            if (!en->revoked && memcmp(en->token_id, id, TSR_UUID_BYTES) == 0 &&
+                memcmp(en->key, keep, KEY_LEN) != 0 && memcmp(en->key, keep2, KEY_LEN) != 0) {
+                uint8_t key[KEY_LEN];
+
+                memcpy(key, en->key, KEY_LEN);
+                rc = bury_locked(sh, key, now);
+            }
+        }
+        pthread_mutex_unlock(&sh->lock);
+    }
+    return rc;
+}
+
+/* Notes a rotated row's previous secret in the graces table and buries
+ * what it no longer names; *older says the row is older than one seen. */
+static enum tsr_err note_rotation(struct tsr_index *ix, const struct tsr_token_row *t,
+                                  int64_t until, bool check_missed, int64_t now, bool *older)
+{
+    uint8_t id[TSR_UUID_BYTES];
+    struct grace_note n = {.token_id = id, .until = until, .seq = t->change_seq};
+    struct grace_seen seen;
+    bool had_prev = !check_missed || holds_key(ix, t->prev_secret_hash);
+    enum tsr_err rc;
+
+    tsr_uuid_to_bytes(t->id, id);
+    if (!tsr__expired(until, now))
+        n.key = t->prev_secret_hash;
+    pthread_mutex_lock(&ix->graces.lock);
+    rc = graces_note(&ix->graces, &n, now, &seen);
+    pthread_mutex_unlock(&ix->graces.lock);
+    *older = seen.older;
+    if (rc != TSR_OK || seen.older)
+        return rc;
+    if (seen.has_stale && memcmp(seen.stale, t->secret_hash, TSR_HASH_LEN) != 0)
+        rc = tsr__index_revoke(ix, seen.stale, now);
+    if (rc == TSR_OK && !had_prev && !seen.known && until > now - TOMBSTONE_SECONDS)
+        rc = bury_others(ix, id, t->secret_hash, t->prev_secret_hash, now);
+    return rc;
+}
+
+/* Puts the previous secret of rotated row t, with grant g (consumed): a
+ * live entry until its grace ends, a tombstone once it has. */
+static enum tsr_err put_prev(struct tsr_index *ix, const struct tsr_token_row *t,
+                             struct tsr_grant *g, bool check_missed, int64_t now)
+{
+    int64_t until = tsr__secret_until(t, t->prev_secret_hash);
+    struct tsr_token_row prev;
+    bool older = false;
+    enum tsr_err rc = note_rotation(ix, t, until, check_missed, now, &older);
+
+    if (rc != TSR_OK || older || tsr__expired(until, now)) {
+        tsr__grant_unref(g);
+        return rc != TSR_OK || older ? rc : tsr__index_revoke(ix, t->prev_secret_hash, now);
+    }
+    prev = *t;
+    memcpy(prev.secret_hash, t->prev_secret_hash, TSR_HASH_LEN);
+    prev.expires_at = until;
+    return put_key(ix, &prev, g, true);
+}
+
+static enum tsr_err put_row(struct tsr_index *ix, const struct tsr_token_row *t, int64_t now,
+                            bool check_missed)
+{
+    struct tsr_grant *g;
+    enum tsr_err rc = tsr__grant_from_row(t, &g);
+
+    if (rc != TSR_OK)
+        return rc;
+    if (t->has_prev && (rc = put_prev(ix, t, tsr__grant_ref(g), check_missed, now)) != TSR_OK) {
+        tsr__grant_unref(g);
+        return rc;
+    }
+    return put_key(ix, t, g, false);
+}
+
+enum tsr_err tsr__index_put(struct tsr_index *ix, const struct tsr_token_row *t, int64_t now)
+{
+    return put_row(ix, t, now, true);
+}
+
+enum tsr_err tsr__index_load(struct tsr_index *ix, const struct tsr_token_row *t, int64_t now)
+{
+    return put_row(ix, t, now, false);
+}
+
+enum tsr_err tsr__index_revoke_token(struct tsr_index *ix, const struct tsr_token_row *t,
+                                     int64_t now)
+{
+    uint8_t id[TSR_UUID_BYTES];
+    struct grace_note n = {.token_id = id, .until = now, .seq = t->change_seq};
+    struct grace_seen seen = {0};
+    enum tsr_err rc = TSR_OK;
+
+    /* Only a rotated token has secrets in grace; its rows say so for good. */
+    if (t->has_prev) {
+        tsr_uuid_to_bytes(t->id, id);
+        pthread_mutex_lock(&ix->graces.lock);
+        rc = graces_note(&ix->graces, &n, now, &seen);
+        pthread_mutex_unlock(&ix->graces.lock);
+    }
+    if (rc == TSR_OK && seen.has_stale)
+        rc = tsr__index_revoke(ix, seen.stale, now);
+    if (rc == TSR_OK && t->has_prev)
+        rc = tsr__index_revoke(ix, t->prev_secret_hash, now);
+    return rc == TSR_OK ? tsr__index_revoke(ix, t->secret_hash, now) : rc;
 }
 
 /* The copy of the live token with that key, made now if need be; NULL
@@ -476,11 +767,20 @@ void tsr__index_sweep(struct tsr_index *ix, int64_t now)
                 uint8_t key[KEY_LEN];
 
                 memcpy(key, sh->entries[e].key, KEY_LEN);
-                remove_locked(sh, key);
+                /* A grace that ends leaves a tombstone: a row read before
+                 * the rotation must not bring the old secret back. Burying
+                 * an entry it holds allocates nothing, so it cannot fail. */
+                if (sh->entries[e].grace && !sh->entries[e].revoked)
+                    (void)bury_locked(sh, key, now);
+                else
+                    remove_locked(sh, key);
             }
         }
         pthread_mutex_unlock(&sh->lock);
     }
+    pthread_mutex_lock(&ix->graces.lock);
+    graces_sweep(&ix->graces, now);
+    pthread_mutex_unlock(&ix->graces.lock);
 }
 
 size_t tsr__index_count(struct tsr_index *ix)

@@ -39,8 +39,19 @@ void tsr__index_free(struct tsr_index *ix);
 
 /* Adds t (by its secret hash), or replaces what the index holds for it
  * unless that came from a newer row (by change_seq; 0 counts as newest) or
- * the token was revoked. */
-enum tsr_err tsr__index_put(struct tsr_index *ix, const struct tsr_token_row *t) TSR_MUST_CHECK;
+ * the token was revoked. A rotated t (has_prev) also puts its previous
+ * secret, found until its grace ends at now or later (and a tombstone
+ * after), and refuses from now on any older secret of the token that t no
+ * longer names: one the rotation before left in grace, or the one this
+ * index held when it missed a rotation. */
+enum tsr_err tsr__index_put(struct tsr_index *ix, const struct tsr_token_row *t,
+                            int64_t now) TSR_MUST_CHECK;
+
+/* As tsr__index_put, for filling an empty index from the store, row by row
+ * (one row a token): an index that held nothing cannot have missed a
+ * rotation. */
+enum tsr_err tsr__index_load(struct tsr_index *ix, const struct tsr_token_row *t,
+                             int64_t now) TSR_MUST_CHECK;
 
 /* Refuses the token with that secret hash from now on, for good: no later
  * put brings it back (the index keeps a tombstone for a minute, which
@@ -48,6 +59,12 @@ enum tsr_err tsr__index_put(struct tsr_index *ix, const struct tsr_token_row *t)
  * fine. Fails only for want of memory. */
 enum tsr_err tsr__index_revoke(struct tsr_index *ix, const uint8_t hash[TSR_HASH_LEN],
                                int64_t now) TSR_MUST_CHECK;
+
+/* Refuses every secret of revoked row t from now on: its secret, its
+ * previous one, and any the index holds in grace for it. Fails only for
+ * want of memory. */
+enum tsr_err tsr__index_revoke_token(struct tsr_index *ix, const struct tsr_token_row *t,
+                                     int64_t now) TSR_MUST_CHECK;
 
 /* Finds the token with that secret hash and notes its use at now. False when
  * the index has no such token. Allocates nothing and cannot fail. */

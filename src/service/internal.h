@@ -139,10 +139,10 @@ enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_r
                                int64_t max_live, int64_t now,
                                const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
-/* Revokes a token in the store with its audit record, then drops its hash
- * from the index. */
-enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, const char *id,
-                               enum tsr_token_kind kind, const uint8_t hash[TSR_HASH_LEN],
+/* Revokes token t (its user_id, id and kind; of t as the store read it) in
+ * the store with its audit record, then refuses every secret of it in the
+ * index (tsr__index_revoke_token). */
+enum tsr_err tsr__token_revoke(struct tsr_service *svc, const struct tsr_token_row *t,
                                const struct tsr_audit_row *audit) TSR_MUST_CHECK;
 
 /* Checks op's login (tsr_auth_login), wipes its password and calls

@@ -83,13 +83,13 @@ static enum tsr_err apply_change(const struct tsr_token_row *t, void *ctx)
 
     switch (tsr__token_state(t, now)) {
     case TSR_TOKEN_REVOKED:
-        return tsr__index_revoke(svc->index, t->secret_hash, now);
+        return tsr__index_revoke_token(svc->index, t, now);
     case TSR_TOKEN_EXPIRED:
         return TSR_OK; /* the sweep drops what the index may still hold */
     case TSR_TOKEN_LIVE:
         break;
     }
-    return tsr__index_put(svc->index, t);
+    return tsr__index_put(svc->index, t, now);
 }
 
 /* Reads every change after the index's change_seq, and applies it, when
@@ -292,7 +292,7 @@ bool tsr__find_token(struct tsr_service *svc, const uint8_t hash[TSR_HASH_LEN], 
         return false;
     if (tsr_store_token_by_hash(svc->store, hash, &t) != TSR_OK)
         return false;
-    if (tsr__index_put(svc->index, &t) != TSR_OK)
+    if (tsr__index_put(svc->index, &t, now) != TSR_OK)
         return false;
     return tsr__index_find(svc->index, hash, now, out);
 }
@@ -309,19 +309,27 @@ static enum tsr_err make_dummy_hash(struct tsr_service *svc)
     return TSR_OK;
 }
 
+struct load {
+    struct tsr_index *index;
+    int64_t now;
+};
+
 static enum tsr_err load_entry(const struct tsr_token_row *t, void *ctx)
 {
-    return tsr__index_put(ctx, t);
+    const struct load *l = ctx;
+
+    return tsr__index_load(l->index, t, l->now);
 }
 
 /* Fills the index with every live token before the first request. */
 static enum tsr_err load_index(struct tsr_service *svc)
 {
+    struct load l = {.now = tsr_time_now()};
     enum tsr_err rc = tsr__index_new(&svc->index);
 
+    l.index = svc->index;
     if (rc == TSR_OK)
-        rc = tsr_store_token_each_live(svc->store, tsr_time_now(), load_entry, svc->index,
-                                       &svc->synced_seq);
+        rc = tsr_store_token_each_live(svc->store, l.now, load_entry, &l, &svc->synced_seq);
     return rc;
 }
 

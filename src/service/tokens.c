@@ -25,19 +25,18 @@ enum tsr_err tsr__token_insert(struct tsr_service *svc, const struct tsr_token_r
 {
     enum tsr_err rc = tsr_store_token_insert(svc->store, t, max_live, now, audit);
 
-    return rc == TSR_OK ? tsr__index_put(svc->index, t) : rc;
+    return rc == TSR_OK ? tsr__index_put(svc->index, t, now) : rc;
 }
 
 /* Revoked once the store says so; the index refuses it before the caller
  * answers, so the very next request is refused. */
-enum tsr_err tsr__token_revoke(struct tsr_service *svc, const char *user_id, const char *id,
-                               enum tsr_token_kind kind, const uint8_t hash[TSR_HASH_LEN],
+enum tsr_err tsr__token_revoke(struct tsr_service *svc, const struct tsr_token_row *t,
                                const struct tsr_audit_row *audit)
 {
     int64_t now = tsr_time_now();
-    enum tsr_err rc = tsr_store_token_revoke(svc->store, user_id, id, kind, now, audit);
+    enum tsr_err rc = tsr_store_token_revoke(svc->store, t->user_id, t->id, t->kind, now, audit);
 
-    return rc == TSR_OK ? tsr__index_revoke(svc->index, hash, now) : rc;
+    return rc == TSR_OK ? tsr__index_revoke_token(svc->index, t, now) : rc;
 }
 
 /* An expired token cannot change, only be deleted: the store says what the
@@ -493,7 +492,7 @@ static enum tsr_err created(struct tsr_create_op *op, enum tsr_err rc)
     struct tsr_service *svc = op->svc;
 
     if (rc == TSR_OK)
-        rc = tsr__index_put(svc->index, &op->token);
+        rc = tsr__index_put(svc->index, &op->token, tsr_time_now());
     if (rc == TSR_ERR_LIMIT)
         tsr__refuse(&op->why, rc, NULL, "you already hold the maximum of %lld personal tokens",
                     (long long)svc->cfg.max_tokens);
@@ -574,10 +573,9 @@ static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, c
     struct tsr_audit_row audit;
     enum tsr_err rc;
 
-    (void)now;
     tsr__audit_success(&audit, "token.update", user_id, id, remote);
     rc = tsr_store_token_update(svc->store, user_id, id, fields, values, out, &audit);
-    return rc == TSR_OK ? tsr__index_put(svc->index, out) : rc;
+    return rc == TSR_OK ? tsr__index_put(svc->index, out, now) : rc;
 }
 
 /* The rules of a change that need the token as it is: it has not expired
@@ -640,9 +638,102 @@ enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_princip
     if (rc != TSR_OK)
         return rc;
     tsr__audit_success(&audit, "token.delete", p->user_id, t.id, remote);
-    rc = tsr__token_revoke(svc, p->user_id, t.id, TSR_TOKEN_PERSONAL, t.secret_hash, &audit);
+    rc = tsr__token_revoke(svc, &t, &audit);
     if (rc != TSR_OK)
         return rc;
     tsr_log(TSR_LOG_INFO, "token revoked id=%s user=%s", t.id, p->user_id);
+    return TSR_OK;
+}
+
+/* ---- rotation ---- */
+
+/* A token rotating itself may give itself a new expiry (with tokens:write),
+ * since that is what rotating a credential before it dies is for; a token
+ * rotating another stays bound by its own expiry, as on create. */
+static enum tsr_err check_rotate_expiry(struct tsr_service *svc, const struct tsr_principal *p,
+                                        const struct tsr_rotate_input *in, bool itself, int64_t now,
+                                        struct tsr_token_row *values, struct tsr_problem *why)
+{
+    static const struct tsr_token_input none;
+    enum tsr_err rc;
+
+    if (itself && tsr_auth_require(svc, p, TSR_SCOPE_TOKENS_WRITE) != TSR_OK)
+        return refuse_scope(why, "expires_at", TSR_SCOPE_TOKENS_WRITE,
+                            "a token may rotate itself, but a new expires_at needs %s",
+                            TSR_SCOPE_TOKENS_WRITE);
+    if ((rc = check_expiry(svc, &in->expires_at, now, values, why)) != TSR_OK)
+        return rc;
+    if (itself)
+        return TSR_OK;
+    return check_bounds(svc, p, &none, false, TSR_SET_EXPIRES_AT, values, why);
+}
+
+/* The rules of a rotation of `before` that need no store; fills values with
+ * what the write changes and *fields with which. */
+static enum tsr_err check_rotation(struct tsr_service *svc, const struct tsr_principal *p,
+                                   const struct tsr_rotate_input *in,
+                                   const struct tsr_token_row *before, int64_t now,
+                                   struct tsr_token_row *values, unsigned *fields,
+                                   struct tsr_problem *why)
+{
+    bool itself = p->kind == TSR_TOKEN_PERSONAL && strcmp(p->token_id, before->id) == 0;
+    int64_t grace = in->has_grace ? in->grace_period : 0;
+    enum tsr_err rc;
+
+    if (grace < 0 || grace > TSR_GRACE_MAX)
+        return tsr__refuse(why, TSR_ERR_INVALID, "grace_period",
+                           "grace_period must be a whole number of seconds from 0 to %d",
+                           TSR_GRACE_MAX);
+    if (tsr__token_state(before, now) == TSR_TOKEN_EXPIRED)
+        return TSR_ERR_EXPIRED;
+    if ((rc = may_act_on(p, before, why)) != TSR_OK)
+        return rc;
+    *fields = TSR_SET_SECRET;
+    if (in->expires_at.has) {
+        rc = check_rotate_expiry(svc, p, in, itself, now, values, why);
+        if (rc == TSR_OK)
+            rc = check_window(before->not_before, values->expires_at, why);
+        if (rc != TSR_OK)
+            return rc;
+        *fields |= TSR_SET_EXPIRES_AT;
+    }
+    /* During its grace the old secret keeps the old expiry. */
+    values->prev_until = now + grace < before->expires_at ? now + grace : before->expires_at;
+    return TSR_OK;
+}
+
+enum tsr_err tsr_tokens_rotate(struct tsr_service *svc, const struct tsr_principal *p,
+                               const char *id, const struct tsr_rotate_input *in,
+                               const char *remote, struct tsr_token_row *out,
+                               char secret[TSR_SECRET_LEN + 1], struct tsr_problem *why)
+{
+    const char *target = target_id(p, id);
+    struct tsr_token_row values;
+    struct tsr_audit_row audit;
+    int64_t now = tsr_time_now();
+    unsigned fields = 0;
+    enum tsr_err rc;
+
+    memset(&values, 0, sizeof(values));
+    if (!target)
+        return TSR_ERR_NOT_FOUND;
+    rc = tsr_store_token_get(svc->store, p->user_id, target, out);
+    if (rc == TSR_OK)
+        rc = check_rotation(svc, p, in, out, now, &values, &fields, why);
+    if (rc != TSR_OK)
+        return rc;
+    tsr_secret_generate(TSR_SECRET_PERSONAL, secret);
+    tsr_secret_hash(secret, TSR_SECRET_LEN, values.secret_hash);
+    tsr_secret_hint(secret, values.key_hint);
+    tsr__audit_success(&audit, "token.rotate", p->user_id, target, remote);
+    rc = tsr_store_token_update(svc->store, p->user_id, target, fields, &values, out, &audit);
+    if (rc == TSR_OK)
+        rc = tsr__index_put(svc->index, out, now);
+    if (rc != TSR_OK) {
+        sodium_memzero(secret, TSR_SECRET_LEN + 1);
+        return rc;
+    }
+    tsr_log(TSR_LOG_INFO, "token rotated id=%s user=%s grace=%lld", target, p->user_id,
+            (long long)(values.prev_until - now));
     return TSR_OK;
 }

@@ -137,6 +137,9 @@ static const char *const migrations[] = {
     "ALTER TABLE users ALTER COLUMN number SET DEFAULT nextval('users_number_seq'),"
     " ALTER COLUMN number SET NOT NULL;"
     "CREATE UNIQUE INDEX users_number ON users(number);",
+    /* 5: as SQLite's, the secret before the last rotation and its end. */
+    "ALTER TABLE tokens ADD COLUMN prev_secret_hash bytea, ADD COLUMN prev_until bigint;"
+    "CREATE INDEX tokens_prev ON tokens(prev_secret_hash) WHERE prev_secret_hash IS NOT NULL;",
 };
 
 #define MIGRATION_COUNT ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
@@ -148,7 +151,7 @@ static const char *const migrations[] = {
 #define TOKEN_COLS                                                                                 \
     "t.id, t.user_id, t.kind, t.name, t.description, t.secret_hash, t.key_hint, t.created, "       \
     "t.expires_at, t.last_used_at, t.revoked_at, t.change_seq, t.scopes, t.allowed_ips, "          \
-    "t.not_before, t.last_used_addr"
+    "t.not_before, t.last_used_addr, t.prev_secret_hash, t.prev_until"
 
 #define USER_COLS "id, email, password_hash, created, number"
 
@@ -266,10 +269,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                             " allowed_ips, not_before, last_used_addr, change_seq)"
                             " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
                             " $14, $15, $16)",
-    [ST_TOKEN_BY_HASH] = "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
-                         " WHERE t.secret_hash = $1 AND t.revoked_at IS NULL"
-                         " AND u.removed_at IS NULL",
-    [ST_TOKEN_BY_HASH_ANY] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.secret_hash = $1",
+    [ST_TOKEN_BY_HASH] =
+        "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE (t.secret_hash = $1 OR t.prev_secret_hash = $1) AND t.revoked_at IS NULL"
+        " AND u.removed_at IS NULL",
+    [ST_TOKEN_BY_HASH_ANY] = "SELECT " TOKEN_COLS " FROM tokens t"
+                             " WHERE t.secret_hash = $1 OR t.prev_secret_hash = $1",
     [ST_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.id = $2 AND t.user_id = $1"
                      " AND t.kind = 'personal' AND t.revoked_at IS NULL",
     [ST_TOKEN_LIST_COUNT] = "SELECT count(*)" LIST_WHERE,
@@ -282,12 +287,19 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_LIST_USED] = LIST_SQL("t.last_used_at NULLS LAST, t.id"),
     [ST_TOKEN_LIST_USED_DESC] = LIST_SQL("t.last_used_at DESC NULLS LAST, t.id DESC"),
     /* A NULL value leaves its column as it is; not_before, which NULL
-     * clears, is written when $9 is 1. */
+     * clears, is written when $9 is 1. A new secret $10 moves the one it
+     * replaces to prev_secret_hash (SET reads the row as it was). */
     [ST_TOKEN_UPDATE] = "UPDATE tokens SET name = coalesce($2, name),"
                         " description = coalesce($3, description),"
                         " expires_at = coalesce($4, expires_at),"
                         " scopes = coalesce($6, scopes), allowed_ips = coalesce($7, allowed_ips),"
                         " not_before = CASE WHEN $9::int = 1 THEN $8::bigint ELSE not_before END,"
+                        " prev_secret_hash = CASE WHEN $10::bytea IS NULL THEN prev_secret_hash"
+                        " ELSE secret_hash END,"
+                        " prev_until = CASE WHEN $10::bytea IS NULL THEN prev_until"
+                        " ELSE $11::bigint END,"
+                        " secret_hash = coalesce($10::bytea, secret_hash),"
+                        " key_hint = coalesce($12::text, key_hint),"
                         " change_seq = tsr_next_change()"
                         " WHERE id = $1 AND user_id = $5 AND kind = 'personal'"
                         " AND revoked_at IS NULL",
@@ -722,6 +734,20 @@ static void read_user(const PGresult *r, int i, struct tsr_user_row *out)
     out->number = col_int(r, i, 4);
 }
 
+/* Reads the previous secret and its end from columns col and col + 1 of
+ * row i: none when NULL; TSR_ERR_STORE for a hash of the wrong size. */
+static enum tsr_err read_prev(const PGresult *r, int i, int col, struct tsr_token_row *out)
+{
+    out->has_prev = !PQgetisnull(r, i, col);
+    out->prev_until = col_int(r, i, col + 1);
+    if (!out->has_prev)
+        return TSR_OK;
+    if (PQgetlength(r, i, col) != TSR_HASH_LEN)
+        return TSR_ERR_STORE;
+    memcpy(out->prev_secret_hash, PQgetvalue(r, i, col), TSR_HASH_LEN);
+    return TSR_OK;
+}
+
 /* Reads a row of TOKEN_COLS; TSR_ERR_STORE when it is not one we wrote. */
 static enum tsr_err read_token(const PGresult *r, int i, struct tsr_token_row *out)
 {
@@ -747,7 +773,7 @@ static enum tsr_err read_token(const PGresult *r, int i, struct tsr_token_row *o
     col_str(r, i, 13, out->allowed_ips, sizeof(out->allowed_ips));
     out->not_before = col_int(r, i, 14);
     col_str(r, i, 15, out->last_used_ip, sizeof(out->last_used_ip));
-    return TSR_OK;
+    return read_prev(r, i, 16, out);
 }
 
 static void read_audit(const PGresult *r, int i, struct tsr_audit_row *out)
@@ -1802,6 +1828,15 @@ static enum tsr_err tx_token_set(void *engine, const char *user_id, const char *
     p_str(&p, (fields & TSR_SET_ALLOWED_IPS) ? v->allowed_ips : NULL, sizeof(v->allowed_ips));
     p_opt_int(&p, v->not_before);
     p_int(&p, (fields & TSR_SET_NOT_BEFORE) ? 1 : 0);
+    if (fields & TSR_SET_SECRET) {
+        p_bytes(&p, v->secret_hash, TSR_HASH_LEN);
+        p_int(&p, v->prev_until);
+        p_str(&p, v->key_hint, sizeof(v->key_hint));
+    } else {
+        p_str(&p, NULL, 0);
+        p_str(&p, NULL, 0);
+        p_str(&p, NULL, 0);
+    }
     rc = run(tx_conn(engine), ST_TOKEN_UPDATE, &p, NULL, &changes);
     if (rc == TSR_OK && changes == 0)
         rc = TSR_ERR_NOT_FOUND;

@@ -108,6 +108,12 @@ static const char *const migrations[] = {
     "UPDATE users SET number = (SELECT count(*) FROM users o"
     " WHERE o.created < users.created OR (o.created = users.created AND o.id <= users.id));"
     "CREATE UNIQUE INDEX users_number ON users(number);",
+    /* 5: the secret a token had before its last rotation, and until when
+     * it is good; found by its hash as the secret is, while few tokens
+     * have one (a partial index). */
+    "ALTER TABLE tokens ADD COLUMN prev_secret_hash BLOB;"
+    "ALTER TABLE tokens ADD COLUMN prev_until INTEGER;"
+    "CREATE INDEX tokens_prev ON tokens(prev_secret_hash) WHERE prev_secret_hash IS NOT NULL;",
 };
 
 #define MIGRATION_COUNT ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
@@ -135,7 +141,7 @@ static const char *const migrations[] = {
 #define TOKEN_COLS                                                                                 \
     "t.id, t.user_id, t.kind, t.name, t.description, t.secret_hash, t.key_hint, t.created, "       \
     "t.expires_at, " LAST_USED " AS last_used, t.revoked_at, t.change_seq, t.scopes, "             \
-    "t.allowed_ips, t.not_before, " LAST_USED_IP
+    "t.allowed_ips, t.not_before, " LAST_USED_IP ", t.prev_secret_hash, t.prev_until"
 
 /* What the start-up read of every token needs, in TOKEN_COLS' places: the
  * folded last-used time, and no name, description, hint, creation time or
@@ -143,7 +149,8 @@ static const char *const migrations[] = {
  * a million tokens; these four paid for the three that scopes brought. */
 #define TOKEN_COLS_FOLDED                                                                          \
     "t.id, t.user_id, t.kind, '', '', t.secret_hash, '', 0, t.expires_at, t.last_used_at, "        \
-    "t.revoked_at, t.change_seq, t.scopes, t.allowed_ips, t.not_before, NULL"
+    "t.revoked_at, t.change_seq, t.scopes, t.allowed_ips, t.not_before, NULL, "                    \
+    "t.prev_secret_hash, t.prev_until"
 
 #define USER_COLS "id, email, password_hash, created, number"
 
@@ -249,10 +256,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " allowed_ips, not_before, last_used_addr, change_seq)"
                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
                         " ?15, " NEXT_SEQ ")",
-    [ST_TOKEN_BY_HASH] = "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
-                         " WHERE t.secret_hash = ?1 AND t.revoked_at IS NULL"
-                         " AND u.removed_at IS NULL",
-    [ST_TOKEN_BY_HASH_ANY] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.secret_hash = ?1",
+    [ST_TOKEN_BY_HASH] =
+        "SELECT " TOKEN_COLS " FROM tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE (t.secret_hash = ?1 OR t.prev_secret_hash = ?1) AND t.revoked_at IS NULL"
+        " AND u.removed_at IS NULL",
+    [ST_TOKEN_BY_HASH_ANY] = "SELECT " TOKEN_COLS " FROM tokens t"
+                             " WHERE t.secret_hash = ?1 OR t.prev_secret_hash = ?1",
     [ST_TOKEN_BY_ID] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.id = ?1",
     [ST_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens t WHERE t.id = ?2 AND t.user_id = ?1"
                      " AND t.kind = 'personal' AND t.revoked_at IS NULL",
@@ -268,14 +277,20 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_LIST_USED] = LIST_SQL("last_used NULLS LAST, t.id"),
     [ST_TOKEN_LIST_USED_DESC] = LIST_SQL("last_used DESC NULLS LAST, t.id DESC"),
     /* A NULL value leaves its column as it is; not_before, which NULL
-     * clears, is written when ?9 is 1. */
-    [ST_TOKEN_UPDATE] = "UPDATE tokens SET name = coalesce(?2, name),"
-                        " description = coalesce(?3, description),"
-                        " expires_at = coalesce(?4, expires_at),"
-                        " scopes = coalesce(?6, scopes), allowed_ips = coalesce(?7, allowed_ips),"
-                        " not_before = CASE WHEN ?9 = 1 THEN ?8 ELSE not_before END,"
-                        " change_seq = " NEXT_SEQ " WHERE id = ?1 AND user_id = ?5"
-                        " AND kind = 'personal' AND revoked_at IS NULL",
+     * clears, is written when ?9 is 1. A new secret ?10 moves the one it
+     * replaces to prev_secret_hash (SET reads the row as it was). */
+    [ST_TOKEN_UPDATE] =
+        "UPDATE tokens SET name = coalesce(?2, name),"
+        " description = coalesce(?3, description),"
+        " expires_at = coalesce(?4, expires_at),"
+        " scopes = coalesce(?6, scopes), allowed_ips = coalesce(?7, allowed_ips),"
+        " not_before = CASE WHEN ?9 = 1 THEN ?8 ELSE not_before END,"
+        " prev_secret_hash = CASE WHEN ?10 IS NULL THEN prev_secret_hash"
+        " ELSE secret_hash END,"
+        " prev_until = CASE WHEN ?10 IS NULL THEN prev_until ELSE ?11 END,"
+        " secret_hash = coalesce(?10, secret_hash), key_hint = coalesce(?12, key_hint),"
+        " change_seq = " NEXT_SEQ " WHERE id = ?1 AND user_id = ?5"
+        " AND kind = 'personal' AND revoked_at IS NULL",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?4, change_seq = " NEXT_SEQ
                         " WHERE id = ?2 AND user_id = ?1 AND kind = ?3 AND revoked_at IS NULL",
     [ST_TOKEN_EACH_LIVE] =
@@ -555,6 +570,22 @@ static void read_user(sqlite3_stmt *st, struct tsr_user_row *out)
     out->number = sqlite3_column_int64(st, 4);
 }
 
+/* Reads the previous secret and its end from columns col and col + 1: none
+ * when NULL; TSR_ERR_STORE for a hash of the wrong size. */
+static enum tsr_err read_prev(sqlite3_stmt *st, int col, struct tsr_token_row *out)
+{
+    const void *prev = sqlite3_column_blob(st, col);
+
+    out->has_prev = prev != NULL;
+    out->prev_until = sqlite3_column_int64(st, col + 1);
+    if (!prev)
+        return TSR_OK;
+    if (sqlite3_column_bytes(st, col) != TSR_HASH_LEN)
+        return TSR_ERR_STORE;
+    memcpy(out->prev_secret_hash, prev, TSR_HASH_LEN);
+    return TSR_OK;
+}
+
 /* Reads a row of TOKEN_COLS; TSR_ERR_STORE when it is not one we wrote. A
  * NULL time reads as 0, the rows' "never". */
 static enum tsr_err read_token(sqlite3_stmt *st, struct tsr_token_row *out)
@@ -581,7 +612,7 @@ static enum tsr_err read_token(sqlite3_stmt *st, struct tsr_token_row *out)
     col_str(st, 13, out->allowed_ips, sizeof(out->allowed_ips));
     out->not_before = sqlite3_column_int64(st, 14);
     col_str(st, 15, out->last_used_ip, sizeof(out->last_used_ip));
-    return TSR_OK;
+    return read_prev(st, 16, out);
 }
 
 /* Steps st for its single row and reads column 0 as an integer into *out;
@@ -1047,6 +1078,11 @@ static enum tsr_err token_write(struct conn *c, const char *user_id, const char 
              &src);
     bind_opt_int(st, 8, v->not_before, &src);
     bind_int(st, 9, (fields & TSR_SET_NOT_BEFORE) ? 1 : 0, &src);
+    if (fields & TSR_SET_SECRET) {
+        bind_blob(st, 10, v->secret_hash, TSR_HASH_LEN, &src);
+        bind_int(st, 11, v->prev_until, &src);
+        bind_str(st, 12, v->key_hint, sizeof(v->key_hint), &src);
+    }
     rc = bind_done(src);
     if (rc == TSR_OK)
         rc = step_write(c, st, &changes);

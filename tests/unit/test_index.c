@@ -64,15 +64,15 @@ static void test_put_find_remove(void **state)
     make_token(&a, NOW + 100);
     make_token(&b, NOW + 200);
     assert_false(tsr__index_find(ix, a.secret_hash, NOW, &hit));
-    assert_int_equal(tsr__index_put(ix, &a), TSR_OK);
-    assert_int_equal(tsr__index_put(ix, &b), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &a, NOW), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &b, NOW), TSR_OK);
     assert_hit(ix, &a);
     assert_hit(ix, &b);
     assert_int_equal(tsr__index_count(ix), 2);
 
     /* A put of the same secret replaces, it does not add. */
     a.expires_at = NOW + 50;
-    assert_int_equal(tsr__index_put(ix, &a), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &a, NOW), TSR_OK);
     assert_hit(ix, &a);
     assert_int_equal(tsr__index_count(ix), 2);
 
@@ -102,8 +102,8 @@ static void test_grants_follow_changes(void **state)
     strcpy(t.scopes, "orders:read tokens:write");
     strcpy(t.allowed_ips, "10.0.0.0/8 2001:db8::/32");
     t.change_seq = 1;
-    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
-    assert_int_equal(tsr__index_put(ix, &plain), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &plain, NOW), TSR_OK);
 
     assert_true(tsr__index_find(ix, plain.secret_hash, NOW, &other));
     assert_null(other.grant);
@@ -124,7 +124,7 @@ static void test_grants_follow_changes(void **state)
     t.allowed_ips[0] = '\0';
     t.not_before = NOW + 50;
     t.change_seq = 2;
-    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
     assert_true(tsr__index_find(ix, t.secret_hash, NOW, &second));
     assert_non_null(second.grant);
     assert_true(second.grant->global);
@@ -171,7 +171,7 @@ static void test_newly_used_once_a_second(void **state)
     (void)state;
     assert_int_equal(tsr__index_new(&ix), TSR_OK);
     make_token(&t, NOW + 100);
-    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
     assert_true(tsr__index_find(ix, t.secret_hash, NOW, &hit));
     assert_true(hit.newly_used);
     assert_true(tsr__index_find(ix, t.secret_hash, NOW, &hit));
@@ -179,7 +179,7 @@ static void test_newly_used_once_a_second(void **state)
     assert_true(tsr__index_find(ix, t.secret_hash, NOW + 1, &hit));
     assert_true(hit.newly_used);
     /* A replace (an update of the token) keeps what was noted. */
-    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
     assert_true(tsr__index_find(ix, t.secret_hash, NOW + 1, &hit));
     assert_false(hit.newly_used);
     tsr__index_free(ix);
@@ -201,7 +201,7 @@ static void test_many_and_removals(void **state)
     assert_int_equal(tsr__index_new(&ix), TSR_OK);
     for (size_t i = 0; i < N; i++) {
         make_token(&rows[i], NOW + 100000 + (int64_t)i);
-        assert_int_equal(tsr__index_put(ix, &rows[i]), TSR_OK);
+        assert_int_equal(tsr__index_put(ix, &rows[i], NOW), TSR_OK);
         order[i] = i;
     }
     assert_int_equal(tsr__index_count(ix), N);
@@ -248,7 +248,7 @@ static void test_copies_follow_changes(void **state)
     assert_int_equal(tsr__index_new(&ix), TSR_OK);
     for (size_t i = 0; i < N; i++) {
         make_token(&rows[i], NOW + 100);
-        assert_int_equal(tsr__index_put(ix, &rows[i]), TSR_OK);
+        assert_int_equal(tsr__index_put(ix, &rows[i], NOW), TSR_OK);
     }
     for (size_t i = 0; i < N; i++) {
         assert_true(tsr__index_find(ix, rows[i].secret_hash, NOW, &hit));
@@ -256,7 +256,7 @@ static void test_copies_follow_changes(void **state)
     }
     for (size_t i = 0; i < N; i += 2) {
         rows[i].expires_at = NOW + 200 + (int64_t)i;
-        assert_int_equal(tsr__index_put(ix, &rows[i]), TSR_OK);
+        assert_int_equal(tsr__index_put(ix, &rows[i], NOW), TSR_OK);
     }
     for (size_t i = 1; i < N; i += 10)
         assert_int_equal(tsr__index_revoke(ix, rows[i].secret_hash, NOW), TSR_OK);
@@ -292,7 +292,7 @@ static void test_tokens_share_users(void **state)
     for (size_t i = 0; i < TOKENS; i++) {
         make_token(&rows[i], NOW + 100);
         memcpy(rows[i].user_id, users[i % USERS], sizeof(rows[i].user_id));
-        assert_int_equal(tsr__index_put(ix, &rows[i]), TSR_OK);
+        assert_int_equal(tsr__index_put(ix, &rows[i], NOW), TSR_OK);
     }
     for (size_t i = 0; i < TOKENS; i++)
         assert_hit(ix, &rows[i]);
@@ -312,23 +312,23 @@ static void test_stale_puts_lose(void **state)
     assert_int_equal(tsr__index_new(&ix), TSR_OK);
     make_token(&t, NOW + 100);
     t.change_seq = 5;
-    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
     stale = t;
     stale.change_seq = 4;
     stale.expires_at = NOW + 999;
-    assert_int_equal(tsr__index_put(ix, &stale), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &stale, NOW), TSR_OK);
     assert_hit(ix, &t);
 
     assert_int_equal(tsr__index_revoke(ix, t.secret_hash, NOW), TSR_OK);
     t.change_seq = 9;
-    assert_int_equal(tsr__index_put(ix, &t), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
     assert_false(tsr__index_find(ix, t.secret_hash, NOW, &hit));
     assert_int_equal(tsr__index_count(ix), 0);
 
     /* Revoked before the index ever saw it: the sync's put comes too late. */
     make_token(&stale, NOW + 100);
     assert_int_equal(tsr__index_revoke(ix, stale.secret_hash, NOW), TSR_OK);
-    assert_int_equal(tsr__index_put(ix, &stale), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &stale, NOW), TSR_OK);
     assert_false(tsr__index_find(ix, stale.secret_hash, NOW, &hit));
     tsr__index_free(ix);
 }
@@ -342,10 +342,10 @@ static void test_sweep(void **state)
     (void)state;
     assert_int_equal(tsr__index_new(&ix), TSR_OK);
     make_token(&live, NOW + 10);
-    assert_int_equal(tsr__index_put(ix, &live), TSR_OK);
+    assert_int_equal(tsr__index_put(ix, &live, NOW), TSR_OK);
     for (size_t i = 0; i < 50; i++) {
         make_token(&dead[i], NOW - (int64_t)i);
-        assert_int_equal(tsr__index_put(ix, &dead[i]), TSR_OK);
+        assert_int_equal(tsr__index_put(ix, &dead[i], NOW), TSR_OK);
     }
     tsr__index_sweep(ix, NOW);
     assert_int_equal(tsr__index_count(ix), 1);
@@ -382,6 +382,170 @@ static void *reader(void *arg)
     return NULL;
 }
 
+/* ---- rotation ---- */
+
+/* r rotated: its secret becomes the previous one, good until `until`, and
+ * it gets a new secret and the next change_seq. */
+static void rotate(struct tsr_token_row *r, int64_t until)
+{
+    struct tsr_token_row fresh;
+
+    make_token(&fresh, r->expires_at);
+    memcpy(r->prev_secret_hash, r->secret_hash, TSR_HASH_LEN);
+    memcpy(r->secret_hash, fresh.secret_hash, TSR_HASH_LEN);
+    r->has_prev = true;
+    r->prev_until = until;
+    r->change_seq++;
+}
+
+static bool found(struct tsr_index *ix, const uint8_t *hash, int64_t now)
+{
+    struct tsr_index_hit hit;
+    bool f = tsr__index_find(ix, hash, now, &hit);
+
+    if (f)
+        tsr__grant_unref(hit.grant);
+    return f;
+}
+
+/* With a grace both secrets are found, the old one until its grace ends
+ * (its hit says so); without one, only the new secret. */
+static void test_rotation_grace(void **state)
+{
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row t;
+    struct tsr_index_hit hit;
+    uint8_t first[TSR_HASH_LEN];
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    make_token(&t, NOW + 1000);
+    t.change_seq = 1;
+    memcpy(first, t.secret_hash, TSR_HASH_LEN);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    rotate(&t, NOW + 30);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    assert_hit(ix, &t);
+    assert_true(tsr__index_find(ix, first, NOW, &hit));
+    assert_int_equal(hit.expires_at, NOW + 30);
+    assert_int_equal(tsr__index_count(ix), 2);
+
+    /* The grace ends: a tombstone that no older row brings back. */
+    tsr__index_sweep(ix, NOW + 30);
+    assert_false(found(ix, first, NOW + 30));
+    memcpy(t.secret_hash, first, TSR_HASH_LEN);
+    t.has_prev = false;
+    t.change_seq = 1;
+    assert_int_equal(tsr__index_put(ix, &t, NOW + 30), TSR_OK);
+    assert_false(found(ix, first, NOW + 30));
+    tsr__index_free(ix);
+}
+
+static void test_rotation_without_grace(void **state)
+{
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row t, before;
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    make_token(&t, NOW + 1000);
+    t.change_seq = 1;
+    before = t;
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    rotate(&t, NOW);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    assert_hit(ix, &t);
+    assert_false(found(ix, before.secret_hash, NOW));
+    /* A sync that read the row before the rotation changes nothing. */
+    assert_int_equal(tsr__index_put(ix, &before, NOW), TSR_OK);
+    assert_false(found(ix, before.secret_hash, NOW));
+    assert_int_equal(tsr__index_count(ix), 1);
+    tsr__index_free(ix);
+}
+
+/* A second rotation ends the grace the first began, seen step by step or
+ * only at the end (a node that missed the middle row), and a row read
+ * before it brings nothing back. */
+static void test_rotation_twice(void **state)
+{
+    struct tsr_index *ix = NULL, *missed = NULL;
+    struct tsr_token_row t, middle;
+    uint8_t first[TSR_HASH_LEN];
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    assert_int_equal(tsr__index_new(&missed), TSR_OK);
+    make_token(&t, NOW + 1000);
+    t.change_seq = 1;
+    memcpy(first, t.secret_hash, TSR_HASH_LEN);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    assert_int_equal(tsr__index_put(missed, &t, NOW), TSR_OK);
+    rotate(&t, NOW + 300);
+    middle = t;
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    assert_true(found(ix, first, NOW));
+    rotate(&t, NOW + 300);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    assert_int_equal(tsr__index_put(missed, &t, NOW), TSR_OK);
+    for (int i = 0; i < 2; i++) {
+        struct tsr_index *x = i ? missed : ix;
+
+        assert_false(found(x, first, NOW));
+        assert_true(found(x, middle.secret_hash, NOW));
+        assert_hit(x, &t);
+        assert_int_equal(tsr__index_put(x, &middle, NOW), TSR_OK);
+        assert_false(found(x, first, NOW));
+        assert_hit(x, &t);
+        assert_int_equal(tsr__index_count(x), 2);
+    }
+    tsr__index_free(ix);
+    tsr__index_free(missed);
+}
+
+/* A revocation refuses every secret of the token, the one in grace too. */
+static void test_rotation_revoked(void **state)
+{
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row t;
+    uint8_t first[TSR_HASH_LEN];
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    make_token(&t, NOW + 1000);
+    t.change_seq = 1;
+    memcpy(first, t.secret_hash, TSR_HASH_LEN);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    rotate(&t, NOW + 300);
+    assert_int_equal(tsr__index_put(ix, &t, NOW), TSR_OK);
+    t.change_seq++;
+    t.revoked_at = NOW;
+    assert_int_equal(tsr__index_revoke_token(ix, &t, NOW), TSR_OK);
+    assert_false(found(ix, first, NOW));
+    assert_false(found(ix, t.secret_hash, NOW));
+    assert_int_equal(tsr__index_count(ix), 0);
+    tsr__index_free(ix);
+}
+
+/* The grace never outlives the token's expiry, and filling an index from
+ * the store puts both secrets. */
+static void test_rotation_loaded(void **state)
+{
+    struct tsr_index *ix = NULL;
+    struct tsr_token_row t;
+    struct tsr_index_hit hit;
+
+    (void)state;
+    assert_int_equal(tsr__index_new(&ix), TSR_OK);
+    make_token(&t, NOW + 100);
+    t.change_seq = 1;
+    rotate(&t, NOW + 500);
+    assert_int_equal(tsr__index_load(ix, &t, NOW), TSR_OK);
+    assert_hit(ix, &t);
+    assert_true(tsr__index_find(ix, t.prev_secret_hash, NOW, &hit));
+    assert_int_equal(hit.expires_at, NOW + 100);
+    tsr__index_free(ix);
+}
+
 static void test_concurrent_readers_and_writer(void **state)
 {
     enum { STAY = 2000, CHURN = 20000, READERS = 4 };
@@ -397,13 +561,13 @@ static void test_concurrent_readers_and_writer(void **state)
     assert_int_equal(tsr__index_new(&r.ix), TSR_OK);
     for (size_t i = 0; i < STAY; i++) {
         make_token(&r.stay[i], NOW + 100);
-        assert_int_equal(tsr__index_put(r.ix, &r.stay[i]), TSR_OK);
+        assert_int_equal(tsr__index_put(r.ix, &r.stay[i], NOW), TSR_OK);
     }
     for (size_t i = 0; i < READERS; i++)
         assert_int_equal(pthread_create(&threads[i], NULL, reader, &r), 0);
     for (size_t i = 0; i < CHURN; i++) {
         make_token(&churn[i], NOW + 100);
-        assert_int_equal(tsr__index_put(r.ix, &churn[i]), TSR_OK);
+        assert_int_equal(tsr__index_put(r.ix, &churn[i], NOW), TSR_OK);
         if (i % 2 == 1)
             assert_int_equal(tsr__index_revoke(r.ix, churn[i - 1].secret_hash, NOW), TSR_OK);
     }
@@ -430,6 +594,11 @@ int main(void)
         cmocka_unit_test(test_tokens_share_users),
         cmocka_unit_test(test_stale_puts_lose),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_rotation_grace),
+        cmocka_unit_test(test_rotation_without_grace),
+        cmocka_unit_test(test_rotation_twice),
+        cmocka_unit_test(test_rotation_revoked),
+        cmocka_unit_test(test_rotation_loaded),
         cmocka_unit_test(test_concurrent_readers_and_writer),
     };
 

@@ -419,8 +419,8 @@ static void test_reopen_keeps_data(void **state)
     open_store(f);
     assert_int_equal(tsr_store_user_by_id(f->store, u.id, &got), TSR_OK);
     assert_string_equal(got.email, "keep@example.com");
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 4);
-    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 4);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 5);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 5);
 }
 
 static void test_open_pragmas(void **state)
@@ -1623,6 +1623,12 @@ static void test_two_stores_share(void **state)
 /* A database of the schema before scopes (version 2), made by taking
  * version 3 away again, with a token in it: opening it migrates, and the
  * token, which could do everything, becomes global. */
+/* Takes a database back to before rotation's columns, for a test that
+ * needs an older schema. */
+#define UNDO_ROTATION                                                                              \
+    "DROP INDEX tokens_prev; ALTER TABLE tokens DROP COLUMN prev_secret_hash;"                     \
+    "ALTER TABLE tokens DROP COLUMN prev_until;"
+
 static void test_migration_makes_old_tokens_global(void **state)
 {
     struct fixture *f = *state;
@@ -1634,7 +1640,7 @@ static void test_migration_makes_old_tokens_global(void **state)
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "old", f->now + 1000, &t);
     tsr_store_close(f->store);
     f->store = NULL;
-    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 3;"
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 3;" UNDO_ROTATION
                 "DROP INDEX users_number; ALTER TABLE users DROP COLUMN number;"
                 "DROP TABLE scopes; DROP TABLE scope_version;"
                 "ALTER TABLE tokens DROP COLUMN scopes;"
@@ -1642,7 +1648,7 @@ static void test_migration_makes_old_tokens_global(void **state)
                 "ALTER TABLE tokens DROP COLUMN not_before;");
     assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 2);
     open_store(f);
-    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 4);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 5);
     assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
     assert_string_equal(got.scopes, "global");
     assert_string_equal(got.allowed_ips, "");
@@ -1675,7 +1681,7 @@ static void test_migration_numbers_users(void **state)
     assert_int_equal(tsr_store_user_remove(f->store, c.id, 40), TSR_OK);
     tsr_store_close(f->store);
     f->store = NULL;
-    sql_exec(f, "DELETE FROM schema_migrations WHERE version = 4;"
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 4;" UNDO_ROTATION
                 "DROP INDEX users_number; ALTER TABLE users DROP COLUMN number;");
     open_store(f);
     assert_int_equal(number_of(f, a.id), 1);
@@ -1840,6 +1846,91 @@ static void test_token_last_used_ip(void **state)
 }
 
 /* Each flag writes its field alone; not-before can be cleared. */
+/* Reads the token each_live gives for id into ctx's row. */
+struct live_find {
+    const char *id;
+    struct tsr_token_row row;
+    bool found;
+};
+
+static enum tsr_err find_live(const struct tsr_token_row *t, void *ctx)
+{
+    struct live_find *l = ctx;
+
+    if (strcmp(t->id, l->id) == 0) {
+        l->row = *t;
+        l->found = true;
+    }
+    return TSR_OK;
+}
+
+/* A rotation moves the secret to prev_secret_hash, found by either hash
+ * until the caller says otherwise; a second moves the second secret there,
+ * and the first is found no more. Nothing else of the token changes. */
+static void test_token_rotate(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t, v, out, got;
+    struct live_find live;
+    uint8_t first[TSR_HASH_LEN];
+
+    add_user(f, "rot@example.com", 1, &u);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "rotated", f->now + 1000, &t);
+    memcpy(first, t.secret_hash, TSR_HASH_LEN);
+    assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
+    assert_false(got.has_prev);
+
+    memset(&v, 0, sizeof(v));
+    memset(v.secret_hash, 0xA1, TSR_HASH_LEN);
+    set_str(v.key_hint, sizeof(v.key_hint), "AAAA");
+    v.prev_until = f->now + 60;
+    set_str(v.name, sizeof(v.name), "not written");
+    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id, TSR_SET_SECRET, &v, &out, NULL),
+                     TSR_OK);
+    assert_memory_equal(out.secret_hash, v.secret_hash, TSR_HASH_LEN);
+    assert_true(out.has_prev);
+    assert_memory_equal(out.prev_secret_hash, first, TSR_HASH_LEN);
+    assert_int_equal(out.prev_until, f->now + 60);
+    assert_string_equal(out.key_hint, "AAAA");
+    assert_string_equal(out.name, "rotated");
+    assert_int_equal(out.expires_at, t.expires_at);
+    assert_int_equal(out.created, t.created);
+    assert_true(out.change_seq > t.change_seq);
+
+    assert_int_equal(tsr_store_token_by_hash(f->store, first, &got), TSR_OK);
+    assert_string_equal(got.id, t.id);
+    assert_int_equal(tsr_store_token_by_hash(f->store, v.secret_hash, &got), TSR_OK);
+    assert_string_equal(got.id, t.id);
+    assert_int_equal(tsr_store_token_by_hash_any(f->store, first, &got), TSR_OK);
+    assert_string_equal(got.id, t.id);
+    live.id = t.id;
+    live.found = false;
+    assert_int_equal(tsr_store_token_each_live(f->store, f->now, find_live, &live, NULL), TSR_OK);
+    assert_true(live.found);
+    assert_true(live.row.has_prev);
+    assert_memory_equal(live.row.prev_secret_hash, first, TSR_HASH_LEN);
+    assert_int_equal(live.row.prev_until, f->now + 60);
+
+    memset(v.secret_hash, 0xB2, TSR_HASH_LEN);
+    v.prev_until = f->now;
+    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id, TSR_SET_SECRET, &v, &out, NULL),
+                     TSR_OK);
+    memset(v.secret_hash, 0xA1, TSR_HASH_LEN);
+    assert_memory_equal(out.prev_secret_hash, v.secret_hash, TSR_HASH_LEN);
+    assert_int_equal(out.prev_until, f->now);
+    assert_int_equal(tsr_store_token_by_hash(f->store, first, &got), TSR_ERR_NOT_FOUND);
+    assert_int_equal(tsr_store_token_by_hash(f->store, v.secret_hash, &got), TSR_OK);
+
+    /* A change that is no rotation keeps the previous secret as it is. */
+    assert_int_equal(tsr_store_token_update(f->store, u.id, t.id, TSR_SET_NAME, &v, &out, NULL),
+                     TSR_OK);
+    assert_memory_equal(out.prev_secret_hash, v.secret_hash, TSR_HASH_LEN);
+    assert_int_equal(out.prev_until, f->now);
+    memset(v.secret_hash, 0xB2, TSR_HASH_LEN);
+    assert_memory_equal(out.secret_hash, v.secret_hash, TSR_HASH_LEN);
+}
+
 static void test_token_update_new_fields(void **state)
 {
     struct fixture *f = *state;
@@ -2130,6 +2221,7 @@ int main(void)
         T(test_token_new_fields_round_trip),
         T(test_token_last_used_ip),
         T(test_token_update_new_fields),
+        T(test_token_rotate),
         T(test_scope_insert_each_version),
         T(test_scope_remove_in_use),
     };
