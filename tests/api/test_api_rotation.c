@@ -496,11 +496,13 @@ static void test_grace_period(void **state)
               old);
     t1 = tsr_h_now();
 
-    /* Both work, and are the same token with its grants. */
+    /* Both work, and are the same token with its grants; verify tells a
+     * gateway when the old one stops. */
     r = tsr_h_get(srv, VERIFY, old);
     tsr_h_assert_status(r, 204);
     assert_string_equal(hdr(r, "X-Tessera-Token-Id"), t.id);
     assert_string_equal(hdr(r, "X-Tessera-Scopes"), "tokens:read");
+    tsr_h_assert_between(tsr_h_parse_time(hdr(r, "X-Tessera-Expires-At")), t0 + grace, t1 + grace);
     r = tsr_h_get(srv, TOKENS "/self", old);
     tsr_h_assert_status(r, 200);
     assert_string_equal(tsr_h_jstr(tsr_h_jobj(r->json, "data"), "id"), t.id);
@@ -539,11 +541,14 @@ static void test_grace_longest(void **state)
 
 /* A grace period never outlives the old expiry: with a later expiry given,
  * the old secret still stops at the old one; without, both stop there, and
- * then the token, expired, cannot be rotated (409) but can be deleted. */
+ * then the token, expired, cannot be rotated (409) but can be deleted. Nor
+ * does it outlive a shorter expiry given with it. */
 static void test_grace_ends_at_the_old_expiry(void **state)
 {
     struct tsr_h_token moved, kept;
+    struct tsr_h_token shortened;
     char moved_old[TSR_H_SECRET_LEN + 1], kept_old[TSR_H_SECRET_LEN + 1];
+    char shortened_old[TSR_H_SECRET_LEN + 1];
     int64_t exp, later = tsr_h_now() + 10 * TSR_H_DAY;
     const char *snap;
 
@@ -551,15 +556,30 @@ static void test_grace_ends_at_the_old_expiry(void **state)
     exp = early_in_a_second() + 3;
     make_exp(session, exp, NULL, &moved);
     make_exp(session, exp, NULL, &kept);
+    make(session, NULL, &shortened);
     rotate_ok(session, &moved, false,
               tsr_h_fmt("{\"grace_period\":3600,\"expires_at\":\"%s\"}", tsr_h_time(later)),
               tsr_h_time(later), moved_old);
     rotate_ok(session, &kept, false, "{\"grace_period\":3600}", tsr_h_time(exp), kept_old);
-    assert_true(tsr_h_verify(srv, moved_old));
+    /* Nor does it outlive the token: shortened to the same second. */
+    rotate_ok(session, &shortened, false,
+              tsr_h_fmt("{\"grace_period\":3600,\"expires_at\":\"%s\"}", tsr_h_time(exp)),
+              tsr_h_time(exp), shortened_old);
+    struct tsr_h_resp *r = tsr_h_get(srv, VERIFY, moved_old);
+    tsr_h_assert_status(r, 204);
+    assert_string_equal(hdr(r, "X-Tessera-Expires-At"), tsr_h_time(exp));
+    r = tsr_h_get(srv, VERIFY, moved.secret);
+    tsr_h_assert_status(r, 204);
+    assert_string_equal(hdr(r, "X-Tessera-Expires-At"), tsr_h_time(later));
     assert_true(tsr_h_verify(srv, kept_old));
+    r = tsr_h_get(srv, VERIFY, shortened_old);
+    tsr_h_assert_status(r, 204);
+    assert_string_equal(hdr(r, "X-Tessera-Expires-At"), tsr_h_time(exp));
 
     refused_between(moved_old, exp, exp + 2, (const char *const[]){moved.secret, NULL});
     refused_between(kept_old, exp, exp + 2, NULL);
+    refused_between(shortened_old, exp, exp + 2, NULL);
+    assert_false(tsr_h_verify(srv, shortened.secret));
     assert_false(tsr_h_verify(srv, kept.secret));
     assert_true(tsr_h_verify(srv, moved.secret));
     assert_false(tsr_h_verify(srv, moved_old));
@@ -575,6 +595,8 @@ static void test_grace_ends_at_the_old_expiry(void **state)
                        "token_expired", TSR_H_SRC_NONE, NULL);
     tsr_h_assert_error(rotate_raw(session, kept.id, "{\"grace_period\":-1}"), 400, "invalid_field",
                        TSR_H_SRC_POINTER, "/grace_period");
+    tsr_h_assert_error(rotate_raw(session, kept.id, "{\"expires_at\":\"2020-01-01\"}"), 400,
+                       "invalid_field", TSR_H_SRC_POINTER, "/expires_at");
     assert_string_equal(snapshot(kept.id), snap);
     assert_false(tsr_h_verify(srv, kept.secret));
     assert_false(tsr_h_verify(srv, kept_old));
@@ -716,37 +738,46 @@ static void test_self(void **state)
 
     /* A new expiry without tokens:write: refused, nothing changed. */
     snap = snapshot(reader.id);
-    assert_code(rotate_raw(reader.secret, "self", exp_body(tsr_h_now() + TSR_H_DAY)), 403,
-                "insufficient_scope");
-    assert_code(rotate_raw(acts.secret, "self",
-                           tsr_h_fmt("{\"grace_period\":60,\"expires_at\":\"%s\"}",
-                                     tsr_h_time(tsr_h_now() + TSR_H_DAY))),
-                403, "insufficient_scope");
+    r = rotate_raw(reader.secret, "self", exp_body(tsr_h_now() + TSR_H_DAY));
+    tsr_h_assert_error(r, 403, "insufficient_scope", TSR_H_SRC_POINTER, "/expires_at");
+    assert_string_equal(hdr(r, "WWW-Authenticate"),
+                        "Bearer error=\"insufficient_scope\", scope=\"tokens:write\"");
+    tsr_h_assert_error(rotate_raw(acts.secret, "self",
+                                  tsr_h_fmt("{\"grace_period\":60,\"expires_at\":\"%s\"}",
+                                            tsr_h_time(tsr_h_now() + TSR_H_DAY))),
+                       403, "insufficient_scope", TSR_H_SRC_POINTER, "/expires_at");
+    assert_true(tsr_h_verify(srv, acts.secret));
     assert_unchanged(&reader, snap);
     /* Its own id is no "self": that path needs tokens:write. */
     assert_insufficient(rotate_raw(reader.secret, reader.id, NULL), "tokens:write");
     assert_unchanged(&reader, snap);
 
-    /* With tokens:write: a new expiry up to its own, not beyond. */
+    /* The scope is checked once the body is known good: a bad expiry is
+     * 400, whatever the caller may do. */
+    tsr_h_assert_error(rotate_raw(reader.secret, "self", "{\"expires_at\":\"2020-01-01\"}"), 400,
+                       "invalid_field", TSR_H_SRC_POINTER, "/expires_at");
+    assert_unchanged(&reader, snap);
+
+    /* With tokens:write a token may give itself a new expiry, later than
+     * its own too (what rotating a credential before it dies is for), up
+     * to the maximum lifetime; through its own id as well. */
     make_exp(session, own_exp, "\"scopes\":[\"tokens:write\"]", &writer);
-    snap = snapshot(writer.id);
-    tsr_h_assert_error(rotate_raw(writer.secret, "self", exp_body(own_exp + HOUR)), 403,
-                       "insufficient_scope", TSR_H_SRC_POINTER, "/expires_at");
-    assert_unchanged(&writer, snap);
-    rotate_ok(NULL, &writer, true, exp_body(own_exp - HOUR), tsr_h_time(own_exp - HOUR), old);
+    rotate_ok(NULL, &writer, true, exp_body(own_exp + HOUR), tsr_h_time(own_exp + HOUR), old);
     assert_false(tsr_h_verify(srv, old));
-    rotate_ok(NULL, &writer, true, exp_body(own_exp - 2 * HOUR), tsr_h_time(own_exp - 2 * HOUR),
-              NULL);
-    /* Its own expiry is now the shorter one. */
-    tsr_h_assert_error(rotate_raw(writer.secret, "self", exp_body(own_exp - HOUR)), 403,
-                       "insufficient_scope", TSR_H_SRC_POINTER, "/expires_at");
-    assert_true(tsr_h_verify(srv, writer.secret));
+    rotate_ok(NULL, &writer, true, exp_body(own_exp - HOUR), tsr_h_time(own_exp - HOUR), NULL);
+    rotate_ok(writer.secret, &writer, false, exp_body(own_exp + 2 * HOUR),
+              tsr_h_time(own_exp + 2 * HOUR), NULL);
+    snap = snapshot(writer.id);
+    tsr_h_assert_error(rotate_raw(writer.secret, "self", exp_body(tsr_h_now() + 367 * TSR_H_DAY)),
+                       400, "invalid_field", TSR_H_SRC_POINTER, "/expires_at");
+    assert_unchanged(&writer, snap);
+    r = tsr_h_get(srv, VERIFY, writer.secret);
+    tsr_h_assert_status(r, 204);
+    assert_string_equal(hdr(r, "X-Tessera-Expires-At"), tsr_h_time(own_exp + 2 * HOUR));
 
     /* A global token likewise. */
     make_exp(session, own_exp, NULL, &global);
-    rotate_ok(NULL, &global, true, exp_body(own_exp), tsr_h_time(own_exp), NULL);
-    tsr_h_assert_error(rotate_raw(global.secret, "self", exp_body(own_exp + 60)), 403,
-                       "insufficient_scope", TSR_H_SRC_POINTER, "/expires_at");
+    rotate_ok(NULL, &global, true, exp_body(own_exp + 60), tsr_h_time(own_exp + 60), NULL);
 
     /* A session: 404 with or without a body; nothing is rotated. */
     tsr_h_assert_error(rotate_raw(session, "self", NULL), 404, "not_found", TSR_H_SRC_NONE, NULL);
@@ -792,6 +823,11 @@ static void test_scopes_and_escalation(void **state)
     assert_insufficient(rotate_raw(writer.secret, strong.id, NULL), "activity:read");
     assert_insufficient(rotate_raw(writer.secret, strong.id, "{\"grace_period\":60}"),
                         "activity:read");
+    /* That is known only with a good body: a bad one is 400 first. */
+    tsr_h_assert_error(rotate_raw(writer.secret, strong.id, "{\"grace_period\":-1}"), 400,
+                       "invalid_field", TSR_H_SRC_POINTER, "/grace_period");
+    tsr_h_assert_error(rotate_raw(writer.secret, strong.id, "{\"expires_at\":\"2020-01-01\"}"), 400,
+                       "invalid_field", TSR_H_SRC_POINTER, "/expires_at");
     assert_unchanged(&strong, snap);
     snap = snapshot(global.id);
     assert_code(rotate_raw(writer.secret, global.id, NULL), 403, "insufficient_scope");
@@ -955,6 +991,8 @@ static void test_bad_bodies(void **state)
     tsr_h_assert_error(
         rotate_raw(session, "01890a5d-ac96-774b-bcce-b302099a8057", "{\"grace_period\":-1}"), 400,
         "invalid_field", TSR_H_SRC_POINTER, "/grace_period");
+    tsr_h_assert_error(rotate_raw(other, t.id, "{\"expires_at\":\"2020-01-01\"}"), 400,
+                       "invalid_field", TSR_H_SRC_POINTER, "/expires_at");
     assert_unchanged(&t, snap);
 
     /* The edges that are good: 0 and 86400. */
@@ -1099,10 +1137,10 @@ int main(void)
         cmocka_unit_test(test_self),
         cmocka_unit_test(test_scopes_and_escalation),
         cmocka_unit_test(test_not_found),
-        cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_cookie_needs_csrf),
         cmocka_unit_test(test_activity),
         cmocka_unit_test(test_survives_restart),
+        cmocka_unit_test(test_bad_bodies),
     };
     return TSR_H_RUN(tests, setup, NULL);
 }
