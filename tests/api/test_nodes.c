@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -358,20 +359,32 @@ static void test_allowed_ips_change_reaches_everywhere(void **state)
 
 /* ---- rotation ---- */
 
-/* Rotates token id on node n as its admin session with body (NULL: none;
- * must be 200); writes the new secret to secret and returns when the
- * answer came. */
-static int64_t rotate_on(int n, const char *id, const char *body, char secret[TSR_H_SECRET_LEN + 1])
+/* POSTs a rotation of token id to node n as its admin session with body
+ * (NULL: none); asserts nothing. */
+static struct tsr_h_resp *rotate_raw_on(int n, const char *id, const char *body)
 {
     struct tsr_h_req req = {.method = "POST",
                             .path = tsr_h_fmt("%s/%s/rotate", TOKENS_PATH, id),
                             .secret = session[n],
                             .body = body};
-    struct tsr_h_resp *r = tsr_h_req(node[n], &req);
-    int64_t done = tsr_h_mono_ms();
+    return tsr_h_req(node[n], &req);
+}
 
+/* The new secret of a rotation's answer r (must be 200), into secret. */
+static void rotated_secret(const struct tsr_h_resp *r, char secret[TSR_H_SECRET_LEN + 1])
+{
     tsr_h_assert_status(r, 200);
     snprintf(secret, TSR_H_SECRET_LEN + 1, "%s", tsr_h_jstr(tsr_h_jobj(r->json, "data"), "key"));
+}
+
+/* Rotates token id on node n (must be 200); writes the new secret to
+ * secret and returns when the answer came. */
+static int64_t rotate_on(int n, const char *id, const char *body, char secret[TSR_H_SECRET_LEN + 1])
+{
+    struct tsr_h_resp *r = rotate_raw_on(n, id, body);
+    int64_t done = tsr_h_mono_ms();
+
+    rotated_secret(r, secret);
     return done;
 }
 
@@ -496,11 +509,26 @@ static void test_rotation_grace_everywhere(void **state)
     }
 }
 
-/* Two rotations on one node faster than the others sync: after the second
- * (with a grace period), the first secret is refused everywhere within 1 s,
- * the second is good until its grace period ends, the third is good. And
- * when the others have seen the second secret before a rotation without
- * grace, they refuse it within 1 s too. */
+/* Stops (SIGSTOP) or resumes (SIGCONT) every node but the first, so that
+ * they miss what happens on it until they resume. */
+static void others(int sig)
+{
+    for (int n = 1; n < NODES; n++) {
+        if (kill(node[n]->pid, sig) != 0) {
+            fail_msg("kill(node %d, %d) failed", n, sig);
+        }
+    }
+    if (sig == SIGSTOP) {
+        tsr_h_sleep_ms(50);
+    }
+}
+
+/* Two rotations on one node while the others are stopped, so that they
+ * never see the first: once they resume, the first secret is refused
+ * everywhere within 1 s, the second is good until the grace period of the
+ * second rotation ends, the third is good. And when the others have seen
+ * the second secret before a rotation without grace, they refuse it within
+ * 1 s too. */
 static void test_two_rotations_everywhere(void **state)
 {
     const int64_t grace = 3;
@@ -511,9 +539,16 @@ static void test_two_rotations_everywhere(void **state)
     PG_ONLY();
     make_known_everywhere("rotated twice", &t);
     int64_t t0 = early_in_a_second();
-    rotate_on(0, t.id, "{\"grace_period\":3600}", s2);
-    int64_t start = rotate_on(0, t.id, tsr_h_fmt("{\"grace_period\":%lld}", (long long)grace), s3);
+    /* Nothing may fail while they are stopped: they would not stop. */
+    others(SIGSTOP);
+    struct tsr_h_resp *first = rotate_raw_on(0, t.id, "{\"grace_period\":3600}");
+    struct tsr_h_resp *second =
+        rotate_raw_on(0, t.id, tsr_h_fmt("{\"grace_period\":%lld}", (long long)grace));
     int64_t t1 = tsr_h_now();
+    others(SIGCONT);
+    int64_t start = tsr_h_mono_ms();
+    rotated_secret(first, s2);
+    rotated_secret(second, s3);
     assert_false(tsr_h_verify(node[0], t.secret));
     everywhere_within_bound(t.secret, 401, -1, start);
     everywhere_within_bound(s3, 204, -1, start);
