@@ -45,6 +45,10 @@ _tessera()
         COMPREPLY=($(compgen -W "1d 7d 15d 30d 90d 1y" -- "$cur"))
         return
         ;;
+    --grace)
+        COMPREPLY=($(compgen -W "0 15m 1h 24h" -- "$cur"))
+        return
+        ;;
     --scope)
         COMPREPLY=($(compgen -W "$(_tessera_scopes)" -- "$cur"))
         if declare -F __ltrim_colon_completions >/dev/null 2>&1; then
@@ -64,14 +68,15 @@ _tessera()
         w="${words[i]}"
         case "$w" in
         --output | -o | --server | --token | --email | --name | --description | --expires | \
-            --search | --sort | --page | --page-size | --scope | --allow-ip | --not-before)
+            --search | --sort | --page | --page-size | --scope | --allow-ip | --not-before | \
+            --grace)
             ((i++))
             ;;
         -*) ;;
         *)
             if [[ -z $verb ]]; then
                 verb="$w"
-            elif [[ -z $noun && $verb =~ ^(create|list|describe|update|delete)$ ]]; then
+            elif [[ -z $noun && $verb =~ ^(create|list|describe|update|rotate|delete)$ ]]; then
                 noun="$w"
             else
                 ((nargs++))
@@ -84,7 +89,7 @@ _tessera()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "$global --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "login logout whoami create list describe update delete completion help" -- "$cur"))
+            COMPREPLY=($(compgen -W "login logout whoami create list describe update rotate delete completion help" -- "$cur"))
         fi
         return
     fi
@@ -98,10 +103,10 @@ _tessera()
         return
         ;;
     help)
-        COMPREPLY=($(compgen -W "login logout whoami create list describe update delete completion" -- "$cur"))
+        COMPREPLY=($(compgen -W "login logout whoami create list describe update rotate delete completion" -- "$cur"))
         return
         ;;
-    create | list | describe | update | delete)
+    create | list | describe | update | rotate | delete)
         if [[ -z $noun ]]; then
             local nouns="token tokens personal-token personal-tokens"
             [[ $verb == list ]] && nouns="$nouns scope scopes"
@@ -121,9 +126,10 @@ _tessera()
             opts="--name --description --expires --scope --allow-ip --allow-anywhere"
             opts="$opts --not-before --clear-not-before"
             ;;
+        rotate) opts="--grace --expires" ;;
         delete) opts="--yes" ;;
         esac
-        if [[ $cur != -* && $nargs -eq 0 && $verb =~ ^(describe|update|delete)$ ]]; then
+        if [[ $cur != -* && $nargs -eq 0 && $verb =~ ^(describe|update|rotate|delete)$ ]]; then
             COMPREPLY=($(compgen -W "$(_tessera_ids)" -- "$cur"))
             return
         fi

@@ -37,6 +37,7 @@ static const struct opt_def opts[] = {
     {"allow-anywhere", 0, TSR_OPT_ALLOW_ANYWHERE, SWITCH},
     {"not-before", 0, TSR_OPT_NOT_BEFORE, VALUE(not_before)},
     {"clear-not-before", 0, TSR_OPT_CLEAR_NOT_BEFORE, SWITCH},
+    {"grace", 0, TSR_OPT_GRACE, VALUE(grace)},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

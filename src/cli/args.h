@@ -38,6 +38,7 @@ enum tsr_opt {
     TSR_OPT_ALLOW_ANYWHERE = 1u << 17,
     TSR_OPT_NOT_BEFORE = 1u << 18,
     TSR_OPT_CLEAR_NOT_BEFORE = 1u << 19,
+    TSR_OPT_GRACE = 1u << 20,
 };
 
 /* The options every command takes. */
@@ -60,7 +61,7 @@ struct tsr_args {
     size_t nwords;
     unsigned given; /* the tsr_opt bits of the options present */
     const char *output, *server, *token, *email, *name, *description, *expires, *search, *sort,
-        *page, *page_size, *not_before;
+        *page, *page_size, *not_before, *grace;
     struct tsr_args_list scopes, allow_ips; /* --scope, --allow-ip */
 };
 

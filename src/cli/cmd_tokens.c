@@ -1,8 +1,9 @@
-/* cmd_tokens.c - tessera create, list, describe, update and delete token */
+/* cmd_tokens.c - tessera create, list, describe, update, rotate and delete token */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/commands.h"
 #include "cli/expiry.h"
@@ -670,5 +671,177 @@ int tsr_cmd_delete(struct tsr_cli *cli)
     }
 out:
     json_decref(obj);
+    return status;
+}
+
+/* ---- rotate ---- */
+
+/* What a rotation sends: the new expiry and the grace period when given,
+ * else no body at all. Returns TSR_EXIT_OK with *out (NULL for none; the
+ * caller decrefs) and *grace (seconds, 0 when not given), or an exit
+ * status having said why. */
+static int rotate_body(struct tsr_cli *cli, json_t **out, int64_t *grace)
+{
+    const struct tsr_args *a = cli->args;
+    char expires[TSR_TIME_LEN + 1], why[256];
+    json_t *body;
+    bool ok;
+
+    *out = NULL;
+    *grace = 0;
+    if (a->expires != NULL && !parse_expiry(a->expires, expires, why, sizeof(why)))
+        return tsr_cli_usage(cli, "%s", why);
+    /* The server judges too; this spares a request that must fail, and
+     * says it in tessera's terms. */
+    if (a->grace != NULL && tsr_duration_parse(a->grace, "--grace", TSR_GRACE_MAX_SECONDS, grace,
+                                               why, sizeof(why)) != TSR_OK)
+        return tsr_cli_usage(cli, "%s", why);
+    if (a->expires == NULL && a->grace == NULL)
+        return TSR_EXIT_OK;
+    body = json_object();
+    ok = body != NULL;
+    ok = ok &&
+         (a->expires == NULL || json_object_set_new(body, "expires_at", json_string(expires)) == 0);
+    ok = ok &&
+         (a->grace == NULL || json_object_set_new(body, "grace_period", json_integer(*grace)) == 0);
+    if (!ok) {
+        json_decref(body);
+        tsr_cli_error("out of memory");
+        return TSR_EXIT_ERROR;
+    }
+    *out = body;
+    return TSR_EXIT_OK;
+}
+
+/* Whether the token named on the command line is the personal token in
+ * force, whose old secret tessera itself must stop using. For an id, asks
+ * the server which token is in force; when it cannot tell (a token that may
+ * not read itself, no answer), the answer is no, and the rotation itself
+ * then says whatever is wrong. */
+static bool rotates_itself(struct tsr_cli *cli)
+{
+    struct tsr_request req = {
+        .method = "GET", .path = "/v4/iam/personal_tokens/self", .token = cli->token};
+    struct tsr_response resp;
+    const char *id;
+    bool same;
+
+    if (tsr_secret_parse(cli->token, TSR_SECRET_LEN) != TSR_SECRET_PERSONAL)
+        return false;
+    if (strcmp(cli->params[0], "self") == 0)
+        return true;
+    if (tsr_cli_send(cli, &req, &resp) != TSR_EXIT_OK)
+        return false;
+    id = json_string_value(json_object_get(json_object_get(resp.json, "data"), "id"));
+    /* token_path forgave capitals in the id given; the server's are lower. */
+    same = resp.status == 200 && id != NULL && strcasecmp(id, cli->params[0]) == 0;
+    tsr_response_release(&resp);
+    return same;
+}
+
+/* Puts the new secret of the token in force into the credentials file it
+ * came from, keeping the file's server and origin, so that the next command
+ * works; a token from --token or TESSERA_TOKEN can only be told about.
+ * until is when the old secret stops working, "" for at once. Returns an
+ * exit status, having said what happened. */
+static int keep_using(struct tsr_cli *cli, const char *key, const char *until)
+{
+    char why[TSR_CONFIG_PATH_MAX + 256];
+    struct tsr_creds c;
+    bool found = false;
+    int status = TSR_EXIT_OK;
+
+    if (strcmp(cli->token_from, cli->paths.credentials) != 0) {
+        fprintf(stderr, "It was the token in force, from %s: put the new secret there%s%s.\n",
+                cli->token_from, until[0] != '\0' ? " before " : "", until);
+        return TSR_EXIT_OK;
+    }
+    if (tsr_creds_read(&cli->paths, &c, true, &found, why, sizeof(why)) != TSR_OK || !found) {
+        tsr_cli_error("%s", found ? why : "the credentials file is gone");
+        status = TSR_EXIT_ERROR;
+    } else {
+        memcpy(c.token, key, TSR_SECRET_LEN + 1);
+        if (tsr_creds_write(&cli->paths, &c, why, sizeof(why)) != TSR_OK) {
+            tsr_cli_error("%s", why);
+            status = TSR_EXIT_ERROR;
+        }
+    }
+    tsr_creds_wipe(&c);
+    if (status != TSR_EXIT_OK)
+        fprintf(stderr, "It was the token in force, and tessera still holds the old secret: "
+                        "store the new one with 'tessera login --token -'.\n");
+    else if (!cli->json)
+        fprintf(stderr, "It was the token in force: the new secret is stored in %s.\n",
+                cli->paths.credentials);
+    return status;
+}
+
+/* Says what was rotated, and until when the old secret works ("" for no
+ * longer), on standard error. */
+static void say_rotated(const json_t *data, const char *until)
+{
+    char name[TSR_OUT_CELL_MAX], when[96];
+
+    tsr_out_clean(tsr_out_jstr(data, "name"), name, sizeof(name), 0);
+    tsr_out_time(tsr_out_jstr(data, "expires_at"), tsr_time_now(), true, when, sizeof(when));
+    fprintf(stderr,
+            "Rotated token '%s' (id %s), expiring %s. The old secret %s%s.\n"
+            "Copy the new one now: it is shown only this once.\n",
+            name, tsr_out_jstr(data, "id"), when,
+            until[0] != '\0' ? "works until " : "no longer works", until);
+}
+
+int tsr_cmd_rotate(struct tsr_cli *cli)
+{
+    char path[160], until[96] = "", until_time[TSR_TIME_LEN + 1];
+    json_t *body = NULL, *resp = NULL, *data;
+    const char *key;
+    int64_t grace = 0;
+    bool itself;
+    int status = token_path(cli, true, path, sizeof(path)), kept = TSR_EXIT_OK;
+
+    if (status == TSR_EXIT_OK)
+        status = rotate_body(cli, &body, &grace);
+    if (status == TSR_EXIT_OK)
+        status = tsr_cli_auth(cli);
+    if (status != TSR_EXIT_OK)
+        goto out;
+    itself = rotates_itself(cli);
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), "/rotate");
+    status = tsr_cli_call(cli, "POST", path, body, 200, &resp);
+    if (status != TSR_EXIT_OK)
+        goto out;
+    data = json_object_get(resp, "data");
+    key = json_string_value(json_object_get(data, "key"));
+    if (key == NULL || strlen(key) != TSR_SECRET_LEN ||
+        tsr_secret_parse(key, TSR_SECRET_LEN) != TSR_SECRET_PERSONAL) {
+        tsr_cli_error("%s answered without the new secret: is it a Tessera server?", cli->server);
+        status = TSR_EXIT_ERROR;
+        goto out;
+    }
+    if (grace > 0) {
+        /* At the latest: the server never lets it outlive the old expiry. */
+        int64_t now = tsr_time_now();
+
+        tsr_time_format(now + grace, until_time);
+        tsr_out_time(until_time, now, true, until, sizeof(until));
+    }
+    if (!cli->json)
+        say_rotated(data, until);
+    /* Before the secret is printed: a reader of the output that stops
+     * early must not leave the credentials file holding a dead secret. */
+    if (itself)
+        kept = keep_using(cli, key, until);
+    fflush(stderr);
+    /* The secret alone on standard output, as create prints it. */
+    if (cli->json)
+        status = tsr_cli_print_json(resp);
+    else if (printf("%s\n", key) < 0 || fflush(stdout) != 0)
+        status = tsr_cli_write_failed();
+    if (status == TSR_EXIT_OK)
+        status = kept;
+out:
+    json_decref(body);
+    json_decref(resp);
     return status;
 }

@@ -50,6 +50,7 @@ int tsr_cmd_list(struct tsr_cli *cli);
 int tsr_cmd_describe(struct tsr_cli *cli);
 int tsr_cmd_update(struct tsr_cli *cli);
 int tsr_cmd_delete(struct tsr_cli *cli);
+int tsr_cmd_rotate(struct tsr_cli *cli);
 
 /* cmd_scopes.c */
 int tsr_cmd_list_scopes(struct tsr_cli *cli);

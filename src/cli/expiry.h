@@ -1,5 +1,5 @@
 /* expiry.h - what `--expires` and `--not-before` accept: presets, Nd/Nw/Ny,
- * or a date
+ * or a date; and what `--grace` accepts: a length of time
  *
  * Relative forms are counted from now on this machine and sent as an RFC 3339
  * UTC expires_at; the server checks the result against its own clock and
@@ -35,5 +35,16 @@ enum tsr_err tsr_when_parse(const char *text, const char *what, int64_t now, int
 
 /* The forms, for help texts and prompts. */
 #define TSR_EXPIRY_FORMS "1d, 7d, 15d, 30d, 90d, 1y, any Nd, Nw or Ny, or a date such as 2026-12-30"
+
+/* Parses a length of time, "<N><unit>" with the unit s, m, h or d (either
+ * case) and N a whole number, or "0" alone, into seconds from 0 to max
+ * (which must be below INT64_MAX / 10).
+ * Returns TSR_OK and *out, or TSR_ERR_INVALID with a sentence for the user
+ * in why that names the option, what (such as "--grace"); *out untouched. */
+enum tsr_err tsr_duration_parse(const char *text, const char *what, int64_t max, int64_t *out,
+                                char *why, size_t why_size) TSR_MUST_CHECK;
+
+/* The forms of a length of time, for help texts. */
+#define TSR_DURATION_FORMS "such as 0, 90s, 15m, 1h or 1d"
 
 #endif

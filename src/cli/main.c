@@ -27,6 +27,8 @@ const char tsr_help_text[] =
     "  update token ID [--name N] [--description D] [--expires E] [--scope S]...\n"
     "               [--allow-ip CIDR]... [--allow-anywhere] [--not-before T]\n"
     "               [--clear-not-before]\n"
+    "  rotate token ID [--grace D] [--expires E]\n"
+    "                                  a new secret for a token; prints it\n"
     "  delete token ID [--yes]\n"
     "  completion bash                 print the bash completion script\n"
     "  help [COMMAND]                  this text, or a command's\n"
@@ -173,6 +175,25 @@ static const struct tsr_command commands[] = {
      "  tessera update token ID --scope tokens:read\n"
      "  tessera update token ID --allow-anywhere --clear-not-before\n",
      tsr_cmd_update},
+    {"rotate", "token", TSR_OPT_GRACE | TSR_OPT_EXPIRES, 1, 1,
+     "tessera rotate token ID [--grace D] [--expires E]",
+     "Gives a personal token a new secret and prints it once, alone on standard\n"
+     "output, so that $(tessera rotate token ID) captures it; everything else goes\n"
+     "to standard error. The token keeps its id, name, description, scopes and\n"
+     "addresses, and its expiry unless --expires is given. The old secret stops\n"
+     "working at once, or after --grace, so that what uses it can move to the new\n"
+     "one. ID 'self' is the token in force; when that came from 'tessera login',\n"
+     "the new secret is stored in its place. An expired token cannot be rotated,\n"
+     "only deleted.\n"
+     "\n"
+     "  --grace D          how long the old secret keeps working: 0 (the default),\n"
+     "                     or a number and s, m, h or d, such as 90s, 15m or 1h;\n"
+     "                     at most 24h. It never outlives the old expiry\n" EXPIRES_HELP "\n"
+     "Examples:\n"
+     "  NEW=$(tessera rotate token ID --grace 1h)\n"
+     "  tessera rotate token self --expires 90d\n"
+     "  tessera rotate token ID --output json | jq -r .data.key_hint\n",
+     tsr_cmd_rotate},
     {"delete", "token", TSR_OPT_YES, 1, 1, "tessera delete token ID [--yes]",
      "Revokes a personal token at once. On a terminal it shows the token and asks\n"
      "you to type 'delete'; without a terminal it refuses unless given --yes.\n"

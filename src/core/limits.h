@@ -10,6 +10,10 @@
 #define TSR_NAME_MAX_CHARS 100 /* a token's name, in code points */
 #define TSR_DESC_MAX_CHARS 500 /* a token's description, in code points */
 #define TSR_PAGE_SIZE_MAX  100 /* tokens in one page of a list */
+/* How long a rotation may keep the old secret good, in seconds: a day, time
+ * enough to roll the new one out everywhere, short enough that a leaked old
+ * secret does not outlive its replacement by much. */
+#define TSR_GRACE_MAX_SECONDS 86400
 
 /* The numbers as text, for messages and help written at compile time. */
 #define TSR_STR_(x)             #x

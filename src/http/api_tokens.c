@@ -173,8 +173,9 @@ enum MHD_Result tsr__api_tokens_rotate(struct tsr_req *req)
                                 "the body must be JSON, sent as Content-Type: application/json",
                                 TSR_SOURCE_NONE, NULL);
     if (tsr__parse_rotate_body(req->body.p, req->body.len, &root, &in, &bad) != TSR_OK) {
-        json_decref(root);
+        /* bad.field may be a key of root's. */
         bad_body(req, bad.code, bad.detail, bad.field, false, &ret);
+        json_decref(root);
         return ret;
     }
     rc = tsr_tokens_rotate(req->svc, &req->who, req->has_id ? req->id : NULL, &in, req->remote,
@@ -274,7 +275,7 @@ enum MHD_Result tsr__api_tokens_list(struct tsr_req *req)
         return out.results ? ret : MHD_NO;
     }
     p.q.offset = (p.page - 1) * p.q.limit;
-    rc = tsr_tokens_list(req->svc, &req->who, &p.q, add_result, &out, &total);
+    rc = tsr_tokens_list(req->svc, &req->who, &p.q, p.status, add_result, &out, &total);
     if (rc != TSR_OK) {
         json_decref(out.results);
         return tsr__reply_failure(req, rc);

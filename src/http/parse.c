@@ -407,6 +407,23 @@ static enum tsr_err bad_parameter(struct tsr_param_problem *why, const char *nam
     return TSR_ERR_INVALID;
 }
 
+static enum tsr_err take_status(struct tsr_list_params *lp, const char *value, size_t len,
+                                struct tsr_param_problem *why)
+{
+    static const char *const names[] = {"active", "expiring", "expired"};
+    static const enum tsr_list_status statuses[] = {TSR_LIST_ACTIVE, TSR_LIST_EXPIRING,
+                                                    TSR_LIST_EXPIRED};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strlen(names[i]) == len && memcmp(names[i], value, len) == 0) {
+            lp->status = statuses[i];
+            lp->status_text = names[i];
+            return TSR_OK;
+        }
+    }
+    return bad_parameter(why, "status", "status must be one of active, expiring and expired");
+}
+
 static enum tsr_err take_value(struct tsr_list_params *lp, size_t which, const char *value,
                                size_t len, struct tsr_param_problem *why)
 {
@@ -434,6 +451,8 @@ static enum tsr_err take_value(struct tsr_list_params *lp, size_t which, const c
         q->search = value;
         q->search_len = len;
         break;
+    case 4:
+        return take_status(lp, value, len, why);
     default:
         if (!parse_ordering(value, len, q))
             return bad_parameter(why, "ordering",
@@ -462,7 +481,7 @@ enum tsr_err tsr__parse_list_param(struct tsr_list_params *lp, const char *key, 
                                    const char *value, size_t value_size,
                                    struct tsr_param_problem *why)
 {
-    static const char *const names[] = {"page", "page_size", "search", "ordering"};
+    static const char *const names[] = {"page", "page_size", "search", "ordering", "status"};
     size_t known = lp->paging_only ? 2 : sizeof(names) / sizeof(names[0]);
     size_t i;
 

@@ -56,6 +56,8 @@ struct tsr_list_params {
     int64_t page_size_max; /* TSR_PAGE_SIZE_MAX unless the caller raises it */
     const char *ordering;  /* the ordering as given, for links to other pages */
     size_t ordering_len;
+    enum tsr_list_status status;
+    const char *status_text; /* as given, for links; NULL when not */
 };
 
 /* Sets lp to the defaults: page 1 of 20, newest first. Cannot fail. */

@@ -170,7 +170,7 @@ static bool add_param(struct tsr_dynbuf *b, const char *name, const char *value,
 }
 
 /* The path-relative URL of page of the list that p asked for, keeping its
- * page size, search and ordering; NULL when out of memory. */
+ * page size, search, ordering and status; NULL when out of memory. */
 static json_t *page_link(const struct tsr_req *req, const struct tsr_list_params *p, int64_t page)
 {
     struct tsr_dynbuf b;
@@ -182,7 +182,8 @@ static json_t *page_link(const struct tsr_req *req, const struct tsr_list_params
     tsr_dynbuf_init(&b, LINK_MAX);
     if (n > 0 && (size_t)n < sizeof(head) && add_text(&b, head, (size_t)n) &&
         (p->q.search_len == 0 || add_param(&b, "search", p->q.search, p->q.search_len)) &&
-        (p->ordering_len == 0 || add_param(&b, "ordering", p->ordering, p->ordering_len)))
+        (p->ordering_len == 0 || add_param(&b, "ordering", p->ordering, p->ordering_len)) &&
+        (!p->status_text || add_param(&b, "status", p->status_text, strlen(p->status_text))))
         link = json_stringn(b.p, b.len);
     tsr_dynbuf_release(&b);
     return link;

@@ -266,9 +266,22 @@ enum tsr_err tsr_tokens_create_prepare(struct tsr_service *svc, const struct tsr
  * it. Otherwise (out of memory) done is never called. */
 enum tsr_err tsr_tokens_create_submit(struct tsr_create_op *op) TSR_MUST_CHECK;
 
-/* Lists p's personal tokens (q->user_id is set here). See tsr_store_token_list. */
+/* A token expires soon when it expires within this many seconds. */
+#define TSR_EXPIRING_SOON (7 * 86400)
+
+/* Which tokens a list shows by their expiry: all; the active ones (not
+ * expired); those of them that expire soon; the expired ones. */
+enum tsr_list_status {
+    TSR_LIST_ALL,
+    TSR_LIST_ACTIVE,
+    TSR_LIST_EXPIRING,
+    TSR_LIST_EXPIRED,
+};
+
+/* Lists p's personal tokens of the given status (q->user_id and q's expiry
+ * bounds are set here). See tsr_store_token_list. */
 enum tsr_err tsr_tokens_list(struct tsr_service *svc, const struct tsr_principal *p,
-                             struct tsr_token_query *q,
+                             struct tsr_token_query *q, enum tsr_list_status status,
                              enum tsr_err (*each)(const struct tsr_token_row *, void *), void *ctx,
                              int64_t *total) TSR_MUST_CHECK;
 
@@ -293,15 +306,12 @@ enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_princip
                                const char *id, const char *remote,
                                struct tsr_problem *why) TSR_MUST_CHECK;
 
-/* The longest grace period a rotation may give the old secret, seconds. */
-#define TSR_GRACE_MAX 86400
-
 /* A rotation's optional body: a new expiry (the rules of create's), and how
  * long the old secret stays good (has false: 0). */
 struct tsr_rotate_input {
     struct tsr_field expires_at;
     bool has_grace;
-    int64_t grace_period; /* seconds, 0..TSR_GRACE_MAX; others are refused */
+    int64_t grace_period; /* seconds, 0..TSR_GRACE_MAX_SECONDS; others are refused */
 };
 
 /* Gives p's personal token id (NULL: the one p came with) a new secret,

@@ -539,11 +539,18 @@ enum tsr_err tsr_tokens_create(struct tsr_service *svc, const struct tsr_princip
 }
 
 enum tsr_err tsr_tokens_list(struct tsr_service *svc, const struct tsr_principal *p,
-                             struct tsr_token_query *q,
+                             struct tsr_token_query *q, enum tsr_list_status status,
                              enum tsr_err (*each)(const struct tsr_token_row *, void *), void *ctx,
                              int64_t *total)
 {
+    int64_t now = tsr_time_now();
+
     q->user_id = p->user_id;
+    /* The bounds follow tsr__expired: a token expires at expires_at. */
+    q->expires_after = status == TSR_LIST_ACTIVE || status == TSR_LIST_EXPIRING ? now : 0;
+    q->expires_until = status == TSR_LIST_EXPIRING  ? now + TSR_EXPIRING_SOON
+                       : status == TSR_LIST_EXPIRED ? now
+                                                    : 0;
     return tsr_store_token_list(svc->store, q, each, ctx, total);
 }
 
@@ -680,10 +687,10 @@ static enum tsr_err check_rotation(struct tsr_service *svc, const struct tsr_pri
     int64_t grace = in->has_grace ? in->grace_period : 0;
     enum tsr_err rc;
 
-    if (grace < 0 || grace > TSR_GRACE_MAX)
+    if (grace < 0 || grace > TSR_GRACE_MAX_SECONDS)
         return tsr__refuse(why, TSR_ERR_INVALID, "grace_period",
                            "grace_period must be a whole number of seconds from 0 to %d",
-                           TSR_GRACE_MAX);
+                           TSR_GRACE_MAX_SECONDS);
     if (tsr__token_state(before, now) == TSR_TOKEN_EXPIRED)
         return TSR_ERR_EXPIRED;
     if ((rc = may_act_on(p, before, why)) != TSR_OK)

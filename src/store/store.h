@@ -222,10 +222,15 @@ struct tsr_token_query {
     bool descending;
     int64_t offset;
     int64_t limit;
+    /* Only tokens with expires_at > expires_after and <= expires_until;
+     * 0 is no bound. */
+    int64_t expires_after;
+    int64_t expires_until;
 };
 
 /* Lists user_id's personal tokens that are not revoked, filtered by
- * q->search (ASCII letters match either case; no wildcards), ordered by
+ * q->search (ASCII letters match either case; no wildcards) and q's expiry
+ * bounds, ordered by
  * q->order (ties broken by id in the same direction; never-used tokens last
  * in both directions for TSR_ORDER_LAST_USED_AT), and calls each(token, ctx)
  * for those in [offset, offset + limit). *total is the number that match. */

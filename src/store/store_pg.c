@@ -160,9 +160,11 @@ static const char *const migrations[] = {
 #define LIST_WHERE                                                                                 \
     " FROM tokens t WHERE t.user_id = $1 AND t.kind = 'personal' AND t.revoked_at IS NULL"         \
     " AND ($2::text IS NULL OR strpos(lower(t.name), lower($2::text COLLATE \"C\")) > 0"           \
-    " OR strpos(lower(t.description), lower($2::text COLLATE \"C\")) > 0)"
+    " OR strpos(lower(t.description), lower($2::text COLLATE \"C\")) > 0)"                         \
+    " AND ($3::bigint IS NULL OR t.expires_at > $3::bigint)"                                       \
+    " AND ($4::bigint IS NULL OR t.expires_at <= $4::bigint)"
 
-#define LIST_SQL(order) "SELECT " TOKEN_COLS LIST_WHERE " ORDER BY " order " LIMIT $3 OFFSET $4"
+#define LIST_SQL(order) "SELECT " TOKEN_COLS LIST_WHERE " ORDER BY " order " LIMIT $5 OFFSET $6"
 
 enum stmt_id {
     ST_PING,
@@ -1315,6 +1317,8 @@ static enum tsr_err token_list_on(struct conn *c, const struct tsr_token_query *
     }
     p_str(&p, q->user_id, NO_CAP);
     p_str(&p, search != NULL && len > 0 ? search : NULL, len);
+    p_opt_int(&p, q->expires_after);
+    p_opt_int(&p, q->expires_until);
     rc = query_int(c, ST_TOKEN_LIST_COUNT, &p, &n);
     if (rc != TSR_OK)
         return rc;

@@ -160,7 +160,8 @@ static const char *const migrations[] = {
 #define LIST_WHERE                                                                                 \
     " FROM tokens t WHERE t.user_id = ?1 AND t.kind = 'personal' AND t.revoked_at IS NULL"         \
     " AND (?2 IS NULL OR instr(lower(t.name), lower(?2)) > 0"                                      \
-    " OR instr(lower(t.description), lower(?2)) > 0)"
+    " OR instr(lower(t.description), lower(?2)) > 0)"                                              \
+    " AND (?5 IS NULL OR t.expires_at > ?5) AND (?6 IS NULL OR t.expires_at <= ?6)"
 
 #define LIST_SQL(order) "SELECT " TOKEN_COLS LIST_WHERE " ORDER BY " order " LIMIT ?3 OFFSET ?4"
 
@@ -1003,6 +1004,8 @@ static void bind_query(sqlite3_stmt *st, const void *arg, int *src)
         bind_str(st, 2, NULL, 0, src);
     else if (*src == SQLITE_OK)
         *src = sqlite3_bind_text(st, 2, search, (int)len, SQLITE_STATIC);
+    bind_opt_int(st, 5, q->expires_after, src);
+    bind_opt_int(st, 6, q->expires_until, src);
 }
 
 /* bind_query, and q's page as ?3 and ?4. */

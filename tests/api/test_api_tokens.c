@@ -762,6 +762,49 @@ static void test_expires_while_running(void **state)
     tsr_h_assert_error(tsr_h_get(srv, p, admin), 404, "not_found", TSR_H_SRC_NONE, NULL);
 }
 
+/* status= keeps the tokens that are active (not expired), expiring (of
+ * those, the ones that expire within 7 days) or expired; links keep it. */
+static void test_status_filter(void **state)
+{
+    (void)state;
+    int64_t gone = tsr_h_now() + 2;
+    struct tsr_h_token soon, later, expired;
+    tsr_h_create_token(srv, admin, "stat-soon", tsr_h_time(tsr_h_now() + 6 * TSR_H_DAY), &soon);
+    tsr_h_create_token(srv, admin, "stat-later", tsr_h_time(tsr_h_now() + 8 * TSR_H_DAY), &later);
+    tsr_h_create_token(srv, admin, "stat-gone", tsr_h_time(gone), &expired);
+    int64_t end = tsr_h_mono_ms() + 5000;
+    while (tsr_h_now() <= gone && tsr_h_mono_ms() < end) {
+        tsr_h_sleep_ms(100);
+    }
+    assert_true(tsr_h_now() > gone);
+
+    assert_string_equal(names(list(admin, "search=stat-&ordering=name")),
+                        "stat-gone,stat-later,stat-soon");
+    assert_string_equal(names(list(admin, "search=stat-&ordering=name&status=active")),
+                        "stat-later,stat-soon");
+    assert_string_equal(names(list(admin, "search=stat-&ordering=name&status=expiring")),
+                        "stat-soon");
+    json_t *l = list(admin, "search=stat-&status=expired");
+    assert_string_equal(names(l), "stat-gone");
+    assert_int_equal(tsr_h_jint(l, "count"), 1);
+
+    /* Azion's pages link to the next page, with the filter. */
+    struct tsr_h_resp *r =
+        tsr_h_get(srv, "/iam/personal_tokens?search=stat-&status=active&page_size=1", admin);
+    tsr_h_assert_status(r, 200);
+    assert_int_equal(tsr_h_jint(r->json, "count"), 2);
+    assert_non_null(strstr(tsr_h_jstr(tsr_h_jobj(r->json, "links"), "next"), "status=active"));
+
+    tsr_h_assert_error(tsr_h_get(srv, "/v4/iam/personal_tokens?status=revoked", admin), 400,
+                       "invalid_parameter", TSR_H_SRC_PARAMETER, "status");
+    tsr_h_assert_error(
+        tsr_h_get(srv, "/v4/iam/personal_tokens?status=active&status=expired", admin), 400,
+        "invalid_parameter", TSR_H_SRC_PARAMETER, "status");
+    const char *ids[] = {soon.id, later.id, expired.id};
+    for (size_t i = 0; i < 3; i++)
+        tsr_h_assert_status(tsr_h_send(srv, "DELETE", token_path(ids[i]), admin, NULL), 204);
+}
+
 static void test_last_used(void **state)
 {
     (void)state;
@@ -921,6 +964,7 @@ int main(void)
         cmocka_unit_test(test_patch),
         cmocka_unit_test(test_delete),
         cmocka_unit_test(test_expires_while_running),
+        cmocka_unit_test(test_status_filter),
         cmocka_unit_test(test_last_used),
         cmocka_unit_test(test_survives_restart),
         cmocka_unit_test(test_audit),

@@ -1,7 +1,8 @@
 // console.test.mjs - the Console at / in Debian's chromium, step by step as
 // the guide tells a user: log in, Account Menu, Personal Tokens, + Personal
 // Token, Save, the pop-up with its visibility icon and Copy, the row's three
-// points menu with Edit and Delete, the typed confirmation, logging out.
+// points menu with Edit, Regenerate and Delete, the typed confirmations,
+// logging out.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -11,6 +12,7 @@ import {
   DAY,
   PRESETS,
   allowConsole,
+  apiCall,
   apiCreate,
   apiTokens,
   clean,
@@ -291,12 +293,15 @@ test('the three points menu: Edit changes name, description and expiry', async (
   await more.click();
   const menu = row.getByRole('menu');
   assert.ok(await menu.getByRole('menuitem', { name: 'Edit' }).isVisible());
+  assert.ok(await menu.getByRole('menuitem', { name: 'Regenerate' }).isVisible());
   assert.ok(await menu.getByRole('menuitem', { name: 'Delete' }).isVisible());
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Edit', 'focus moves into the menu');
   await page.keyboard.press('ArrowDown');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Regenerate');
+  await page.keyboard.press('ArrowDown');
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Delete');
   await screen(page, 'console-15-row-menu');
-  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Home');
   await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog', { name: 'Edit Personal Token' });
   await dialog.waitFor();
@@ -317,6 +322,95 @@ test('the three points menu: Edit changes name, description and expiry', async (
   await clean(page);
 });
 
+// Opens the row's Regenerate, checks the typed confirmation, chooses the
+// grace period `grace` (its label) and returns the pop-up that shows the
+// new secret.
+async function regenerateInMenu(name, grace, shot) {
+  const row = page.locator('#tokens-body tr', { hasText: name });
+  await row.getByRole('button', { name: 'More actions' }).click();
+  await row.getByRole('menuitem', { name: 'Regenerate' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Regenerate Personal Token' });
+  await dialog.waitFor();
+  assert.match(await dialog.textContent(), new RegExp(name));
+  const button = dialog.getByRole('button', { name: 'Regenerate', exact: true });
+  assert.ok(await button.isDisabled(), 'Regenerate is disabled before the word is typed');
+  const when = dialog.getByLabel('The old token stops working');
+  assert.equal(await when.inputValue(), '0', 'at once, unless a grace period is chosen');
+  const confirm = dialog.getByLabel('Type regenerate to confirm');
+  await confirm.fill('delete');
+  assert.ok(await button.isDisabled(), 'the word to type is regenerate');
+  await confirm.fill('regenerate');
+  assert.ok(await button.isEnabled());
+  await when.selectOption({ label: grace });
+  if (shot) await screen(page, shot);
+  await button.click();
+  await dialog.waitFor({ state: 'hidden' });
+  const pop = page.getByRole('dialog', { name: 'Personal Token regenerated' });
+  await pop.waitFor();
+  return pop;
+}
+
+test('Regenerate: type regenerate, the new secret in the pop-up, the old one refused', async () => {
+  const made = await apiCreate(server.url, session, { name: 'Rotated here', description: 'Regenerated in the Console', expires_at: inSeconds(20 * 86400) });
+  assert.equal(await verifyStatus(server.url, made.key), 204);
+  await page.getByLabel('Search tokens').fill('Rotated here');
+  await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr:not(.skeleton-row)').length === 1);
+  const row = page.locator('#tokens-body tr', { hasText: 'Rotated here' });
+  await row.locator('.key-hint', { hasText: made.key_hint }).waitFor();
+
+  // At once: the pop-up of a create, with the new secret masked.
+  let pop = await regenerateInMenu('Rotated here', 'At once', 'console-18a-regenerate-confirm');
+  assert.match(await pop.textContent(), /will not be shown again/);
+  assert.match(await pop.textContent(), /The old token has stopped working\./);
+  const field = pop.getByLabel('Personal Token', { exact: true });
+  assert.equal(await field.getAttribute('type'), 'password', 'masked at first');
+  await pop.getByRole('button', { name: 'Show token' }).click();
+  const fresh = await field.inputValue();
+  assert.match(fresh, /^tsr_[0-9A-Za-z]{36}$/);
+  assert.notEqual(fresh, made.key);
+  await screen(page, 'console-18b-regenerated');
+  assert.equal(await verifyStatus(server.url, fresh), 204, 'the new secret passes /v4/auth/verify');
+  assert.equal(await verifyStatus(server.url, made.key), 401, 'the old secret is refused at once');
+  await pop.getByRole('button', { name: 'Done' }).click();
+  await pop.waitFor({ state: 'hidden' });
+  assert.equal(await secretLeft(page, fresh), false, 'the secret is gone from the page once the pop-up closes');
+  // The list shows the new key hint; focus is back on the row's menu button.
+  await row.locator('.key-hint', { hasText: fresh.slice(0, 8) }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'More actions');
+  const after = (await apiCall(server.url, session, 'GET', `/v4/iam/personal_tokens/${made.id}`)).body.data;
+  assert.equal(after.key_hint, fresh.slice(0, 8));
+  assert.equal(after.name, 'Rotated here');
+  assert.equal(after.expires_at, made.expires_at, 'the expiry stays');
+
+  // With an hour's grace: both work, and the copy button gives the new one.
+  pop = await regenerateInMenu('Rotated here', 'In 1 hour');
+  assert.match(await pop.textContent(), /The old token keeps working for 1 hour\./);
+  await pop.getByRole('button', { name: 'Copy' }).click();
+  await pop.getByRole('button', { name: 'Copied' }).waitFor();
+  const third = await page.evaluate(() => navigator.clipboard.readText());
+  assert.match(third, /^tsr_[0-9A-Za-z]{36}$/);
+  assert.notEqual(third, fresh);
+  assert.equal(await verifyStatus(server.url, third), 204);
+  assert.equal(await verifyStatus(server.url, fresh), 204, 'the old secret works during the grace period');
+  await pop.getByRole('button', { name: 'Done' }).click();
+  await row.locator('.key-hint', { hasText: third.slice(0, 8) }).waitFor();
+
+  // A token deleted meanwhile: the pop-up says so, and nothing is shown.
+  allowConsole(page, /status of 404/);
+  await row.getByRole('button', { name: 'More actions' }).click();
+  await row.getByRole('menuitem', { name: 'Regenerate' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Regenerate Personal Token' });
+  assert.equal((await apiCall(server.url, session, 'DELETE', `/v4/iam/personal_tokens/${made.id}`)).status, 204);
+  await dialog.getByLabel('Type regenerate to confirm').fill('regenerate');
+  await dialog.getByRole('button', { name: 'Regenerate', exact: true }).click();
+  await dialog.locator('[data-form-error]', { hasText: 'no longer exists' }).waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await verifyStatus(server.url, third), 401);
+  await page.getByLabel('Search tokens').fill('');
+  await clean(page);
+});
+
 test('an expired token shows the Expired badge and can only be deleted', async () => {
   await apiCreate(server.url, session, { name: 'Short lived', expires_at: inSeconds(2) });
   await page.waitForTimeout(3200);
@@ -331,6 +425,7 @@ test('an expired token shows the Expired badge and can only be deleted', async (
   assert.equal(await row.locator('td[data-label="Last used"]').textContent(), 'Never');
   await row.getByRole('button', { name: 'More actions' }).click();
   assert.equal(await row.getByRole('menuitem', { name: 'Edit' }).getAttribute('aria-disabled'), 'true');
+  assert.equal(await row.getByRole('menuitem', { name: 'Regenerate' }).getAttribute('aria-disabled'), 'true');
   await page.keyboard.press('Escape');
   await screen(page, 'console-17-expired-badge');
   await clean(page);

@@ -1,7 +1,8 @@
 // rtm.test.mjs - the Real-Time Manager at /rtm/ in Debian's chromium, with
 // the guide's older labels: Add Personal Token, Personal Token name, Expires
 // in, Personal Token description (optional), Create Token, the visibility
-// icon and the copy token icon, the trash can icon on hover and on focus.
+// icon and the copy token icon, the trash can icon on hover and on focus,
+// and the Regenerate icon beside it.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -11,6 +12,7 @@ import {
   DAY,
   PRESETS,
   allowConsole,
+  apiCall,
   apiCreate,
   apiTokens,
   clean,
@@ -224,8 +226,80 @@ test('an expired token shows the Expired badge', async () => {
   const row = page.locator('#tokens-body tr', { hasText: 'About to expire' });
   await row.locator('.badge', { hasText: 'Expired' }).waitFor();
   assert.equal(await row.getByRole('button', { name: 'Edit' }).getAttribute('aria-disabled'), 'true');
+  assert.equal(await row.getByRole('button', { name: 'Regenerate' }).getAttribute('aria-disabled'), 'true');
   await row.hover();
   await screen(page, 'rtm-13-expired-badge');
+  await clean(page);
+});
+
+// Hovers the row of `name`, opens its Regenerate, checks the typed
+// confirmation, chooses the grace period `grace` (its label) and returns
+// the pop-up that shows the new secret.
+async function regenerateInRow(name, grace, shot) {
+  const row = page.locator('#tokens-body tr', { hasText: name });
+  await row.hover();
+  await row.getByRole('button', { name: 'Regenerate' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Regenerate Personal Token' });
+  await dialog.waitFor();
+  assert.match(await dialog.textContent(), new RegExp(name));
+  const button = dialog.getByRole('button', { name: 'Regenerate', exact: true });
+  assert.ok(await button.isDisabled());
+  const when = dialog.getByLabel('The old token stops working');
+  assert.equal(await when.inputValue(), '0', 'at once, unless a grace period is chosen');
+  await dialog.getByLabel('Type regenerate to confirm').fill('REGENERATE');
+  assert.ok(await button.isDisabled(), 'the word must be typed as shown');
+  await dialog.getByLabel('Type regenerate to confirm').fill('regenerate');
+  await when.selectOption({ label: grace });
+  if (shot) await screen(page, shot);
+  await button.click();
+  await dialog.waitFor({ state: 'hidden' });
+  const pop = page.getByRole('dialog', { name: 'Your Personal Token' });
+  await pop.waitFor();
+  return pop;
+}
+
+test('Regenerate icon → type regenerate → the new token; the old one is refused', async () => {
+  const made = await apiCreate(server.url, session, { name: 'Rotated in RTM', expires_at: inSeconds(20 * 86400) });
+  assert.equal(await verifyStatus(server.url, made.key), 204);
+  await page.getByLabel('Search').fill('Rotated in RTM');
+  const row = page.locator('#tokens-body tr', { hasText: 'Rotated in RTM' });
+  await row.locator('.key-hint', { hasText: made.key_hint }).waitFor();
+
+  let pop = await regenerateInRow('Rotated in RTM', 'At once', 'rtm-13a-regenerate-confirm');
+  assert.match(await pop.textContent(), /will not be shown again/);
+  assert.match(await pop.textContent(), /The old token has stopped working\./);
+  await pop.getByRole('button', { name: 'Copy token' }).click();
+  await pop.getByText('Copied', { exact: true }).waitFor();
+  const fresh = await page.evaluate(() => navigator.clipboard.readText());
+  assert.match(fresh, /^tsr_[0-9A-Za-z]{36}$/);
+  assert.notEqual(fresh, made.key);
+  await pop.getByRole('button', { name: 'Show token' }).click();
+  assert.equal(await pop.getByLabel('Personal Token', { exact: true }).inputValue(), fresh);
+  await screen(page, 'rtm-13b-regenerated');
+  assert.equal(await verifyStatus(server.url, fresh), 204, 'the new secret passes /v4/auth/verify');
+  assert.equal(await verifyStatus(server.url, made.key), 401, 'the old secret is refused at once');
+  await pop.getByRole('button', { name: 'Close' }).click();
+  await pop.waitFor({ state: 'hidden' });
+  assert.equal(await secretLeft(page, fresh), false, 'the secret is gone from the page');
+  await page.locator('#tokens-notice', { hasText: 'The personal token “Rotated in RTM” was regenerated.' }).waitFor();
+  await row.locator('.key-hint', { hasText: fresh.slice(0, 8) }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Regenerate', 'focus goes back to the icon');
+  const after = (await apiCall(server.url, session, 'GET', `/v4/iam/personal_tokens/${made.id}`)).body.data;
+  assert.equal(after.key_hint, fresh.slice(0, 8));
+  assert.equal(after.expires_at, made.expires_at, 'the expiry stays');
+
+  // With 24 hours' grace, both work.
+  pop = await regenerateInRow('Rotated in RTM', 'In 24 hours');
+  assert.match(await pop.textContent(), /The old token keeps working for 24 hours\./);
+  await pop.getByRole('button', { name: 'Show token' }).click();
+  const third = await pop.getByLabel('Personal Token', { exact: true }).inputValue();
+  assert.notEqual(third, fresh);
+  assert.equal(await verifyStatus(server.url, third), 204);
+  assert.equal(await verifyStatus(server.url, fresh), 204, 'the old secret works during the grace period');
+  await pop.getByRole('button', { name: 'Close' }).click();
+  await row.locator('.key-hint', { hasText: third.slice(0, 8) }).waitFor();
+  assert.equal((await apiCall(server.url, session, 'DELETE', `/v4/iam/personal_tokens/${made.id}`)).status, 204);
+  await page.getByLabel('Search').fill('');
   await clean(page);
 });
 

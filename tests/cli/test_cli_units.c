@@ -1,5 +1,5 @@
 /* test_cli_units.c - the CLI's pure parts, without a server: the command
- * line, --expires, times and text as tables show them */
+ * line, --expires, --grace, times and text as tables show them */
 #include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,9 +14,23 @@
 #include "cli/client.h"
 #include "cli/expiry.h"
 #include "cli/output.h"
+#include "core/limits.h"
 #include "core/timefmt.h"
 
 #define DAY INT64_C(86400)
+
+/* A sentence that a test expects, in a buffer that the next call reuses. */
+static const char *sentence(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *sentence(const char *fmt, ...)
+{
+    static char buf[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return buf;
+}
 
 static int64_t civil(int y, int mo, int d, int h, int mi, int s)
 {
@@ -106,6 +120,61 @@ static void test_expiry_dates_and_refusals(void **state)
     assert_int_equal(tsr_when_parse("0w", "the not-before time", 0, &t, why, sizeof(why)),
                      TSR_ERR_INVALID);
     assert_string_equal(why, "the not-before time '0w' must count from 1 to 100000");
+}
+
+static void test_grace_durations(void **state)
+{
+    static const struct {
+        const char *text;
+        int64_t want;
+    } good[] = {
+        {"0", 0},      {"0s", 0},     {"0h", 0},        {"1s", 1},         {"90s", 90},
+        {"15m", 900},  {"15M", 900},  {"1h", 3600},     {"1H", 3600},      {"24h", 86400},
+        {"1d", 86400}, {"1D", 86400}, {"1440m", 86400}, {"86400s", 86400}, {"007h", 25200},
+    };
+    static const char *const not_durations[] = {
+        "",    "s",    "h",   "1",  "3600", "-1h", "+1h", "1 h",  " 1h",
+        "1h ", "1.5h", "1hm", "1w", "1y",   "h1",  "1x",  "0x1h", "1h30m",
+    };
+    static const char *const too_long[] = {
+        "86401s", "1441m", "25h", "2d", "99999999999999999999999999h", "9223372036854775807s",
+    };
+    int64_t t;
+    char why[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        t = -1;
+        if (tsr_duration_parse(good[i].text, "--grace", TSR_GRACE_MAX_SECONDS, &t, why,
+                               sizeof(why)) != TSR_OK)
+            fail_msg("'%s' was refused: %s", good[i].text, why);
+        assert_int_equal(t, good[i].want);
+    }
+    for (size_t i = 0; i < sizeof(not_durations) / sizeof(not_durations[0]); i++) {
+        t = 42;
+        if (tsr_duration_parse(not_durations[i], "--grace", TSR_GRACE_MAX_SECONDS, &t, why,
+                               sizeof(why)) != TSR_ERR_INVALID)
+            fail_msg("'%s' was taken", not_durations[i]);
+        assert_int_equal(t, 42);
+        assert_string_equal(why, sentence("--grace '%s' is not a length of time such as "
+                                          "0, 90s, 15m, 1h or 1d",
+                                          not_durations[i]));
+    }
+    for (size_t i = 0; i < sizeof(too_long) / sizeof(too_long[0]); i++) {
+        t = 42;
+        if (tsr_duration_parse(too_long[i], "--grace", TSR_GRACE_MAX_SECONDS, &t, why,
+                               sizeof(why)) != TSR_ERR_INVALID)
+            fail_msg("'%s' was taken", too_long[i]);
+        assert_int_equal(t, 42);
+        assert_string_equal(why, sentence("--grace '%s' is longer than 24h, the most the "
+                                          "server allows",
+                                          too_long[i]));
+    }
+    /* The limit is said in the unit that counts it whole. */
+    assert_int_equal(tsr_duration_parse("2h", "--x", 5400, &t, why, sizeof(why)), TSR_ERR_INVALID);
+    assert_string_equal(why, "--x '2h' is longer than 90m, the most the server allows");
+    assert_int_equal(tsr_duration_parse("1m", "--x", 59, &t, why, sizeof(why)), TSR_ERR_INVALID);
+    assert_string_equal(why, "--x '1m' is longer than 59s, the most the server allows");
 }
 
 static void test_relative_times(void **state)
@@ -260,6 +329,14 @@ static void test_args(void **state)
     assert_string_equal(a.allow_ips.v[0], "10.0.0.0/8");
     assert_string_equal(a.allow_ips.v[1], "::1");
     assert_int_equal(a.given, TSR_OPT_SCOPE | TSR_OPT_ALLOW_IP | TSR_OPT_ALLOW_ANYWHERE);
+    /* --grace takes a value, in both spellings. */
+    argv = argv_of(&argc, "tessera", "rotate", "token", "self", "--grace", "1h", NULL);
+    assert_int_equal(tsr_args_parse(argc, argv, &a, why, sizeof(why)), TSR_OK);
+    assert_string_equal(a.grace, "1h");
+    assert_int_equal(a.given, TSR_OPT_GRACE);
+    argv = argv_of(&argc, "tessera", "--grace=0", "--grace", NULL);
+    assert_int_equal(tsr_args_parse(argc, argv, &a, why, sizeof(why)), TSR_ERR_INVALID);
+    assert_string_equal(why, "option --grace needs a value");
     argv = argv_of(&argc, "tessera", "--scope", NULL);
     assert_int_equal(tsr_args_parse(argc, argv, &a, why, sizeof(why)), TSR_ERR_INVALID);
     assert_string_equal(why, "option --scope needs a value");
@@ -308,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_expiry_relative),
         cmocka_unit_test(test_expiry_years_are_calendar_years),
         cmocka_unit_test(test_expiry_dates_and_refusals),
+        cmocka_unit_test(test_grace_durations),
         cmocka_unit_test(test_relative_times),
         cmocka_unit_test(test_text_is_cleaned_and_cut),
         cmocka_unit_test(test_table_lines_up),

@@ -27,6 +27,7 @@ static const char *const commands[][3] = {
      "usage: tessera update token ID [--name N] [--description D] [--expires E] "
      "[--scope S]... [--allow-ip CIDR]... [--allow-anywhere] [--not-before T] "
      "[--clear-not-before]\n"},
+    {"rotate", "token", "usage: tessera rotate token ID [--grace D] [--expires E]\n"},
     {"delete", "token", "usage: tessera delete token ID [--yes]"},
     {"completion", NULL, "usage: tessera completion bash"},
 };
@@ -152,7 +153,11 @@ static void test_completion_in_bash(void **state)
                   "t tessera update token x --allow-ip ''\n"
                   "t tessera list scopes --\n"
                   "t tessera login --e\n"
-                  "t tessera login --expires ''\n",
+                  "t tessera login --expires ''\n"
+                  "t tessera rotate ''\n"
+                  "t tessera rotate token x --\n"
+                  "t tessera rotate token x --grace ''\n"
+                  "t tessera rotate token x --grace 1h --e\n",
                   TSR_SOURCE_DIR);
     const char *path = tsr_h_fmt("%s/complete.sh", g_env->home);
     FILE *f = fopen(path, "w");
@@ -171,8 +176,8 @@ static void test_completion_in_bash(void **state)
     buf[n] = '\0';
     assert_int_equal(pclose(p), 0);
     out = buf;
-    assert_string_equal(out, "login logout whoami create list describe update delete completion "
-                             "help\n"
+    assert_string_equal(out, "login logout whoami create list describe update rotate delete "
+                             "completion help\n"
                              "create\n"
                              "token tokens personal-token personal-tokens\n"
                              "--sort\n"
@@ -187,7 +192,11 @@ static void test_completion_in_bash(void **state)
                              "\n"
                              "--page-size --output --server --token --help\n"
                              "--email --expires\n"
-                             "1d 7d 15d 30d 90d 1y\n");
+                             "1d 7d 15d 30d 90d 1y\n"
+                             "token tokens personal-token personal-tokens\n"
+                             "--grace --expires --output --server --token --help\n"
+                             "0 15m 1h 24h\n"
+                             "--expires\n");
 }
 
 static void test_usage_errors_exit_2(void **state)
@@ -236,6 +245,25 @@ static void test_usage_errors_exit_2(void **state)
          "error: option --all takes no value; see 'tessera --help'\n"},
         {"help", "nothing", NULL, NULL, NULL,
          "error: no such command 'nothing'; see 'tessera --help'\n"},
+        {"rotate", "token", "self", "--grace", "25h",
+         "error: --grace '25h' is longer than 24h, the most the server allows; see 'tessera "
+         "rotate token --help'\n"},
+        {"rotate", "token", "self", "--grace", "1 h",
+         "error: --grace '1 h' is not a length of time such as 0, 90s, 15m, 1h or 1d; see "
+         "'tessera rotate token --help'\n"},
+        {"rotate", "token", "self", "--expires", "soon",
+         "error: the expiry 'soon' is not one of 1d, 7d, 15d, 30d, 90d, 1y, any Nd, Nw or Ny, or a "
+         "date such as 2026-12-30"
+         "; see 'tessera rotate token --help'\n"},
+        {"rotate", "token", "self", "--yes", NULL,
+         "error: option --yes does not apply to 'tessera rotate token'; see 'tessera rotate "
+         "token --help'\n"},
+        {"rotate", "token", NULL, NULL, NULL,
+         "error: missing the token id; see 'tessera rotate token --help'\n"},
+        {"rotate", "token", "12345", NULL, NULL,
+         "error: '12345' is not a token id: ids are UUIDs such as "
+         "0193a0b2-7c1e-7d3f-8a4b-1c2d3e4f5a6b, as 'tessera list tokens' shows; see 'tessera "
+         "rotate token --help'\n"},
         {"whoami", "--server", "ftp://x", NULL, NULL,
          "error: the server 'ftp://x' must be a URL such as http://127.0.0.1:8080 (from "
          "--server)\n"},

@@ -1,7 +1,7 @@
 // app.js - the Tessera Console: log in, the account menu, Personal Tokens.
 
 import * as api from '/shared/api.js';
-import { deleteDialog, secretDialog } from '/shared/dialogs.js';
+import { deleteDialog, graceNote, rotateDialog, secretDialog } from '/shared/dialogs.js';
 import { tokenForm } from '/shared/forms.js';
 import { knownScopes, scopesCell, tokenDetails } from '/shared/scopes.js';
 import { isPast } from '/shared/time.js';
@@ -75,17 +75,40 @@ function row(t) {
     icon('pencil', 16),
     'Edit',
   );
+  // An expired token can be neither changed nor given a new secret.
+  const regenerate = h(
+    'button',
+    {
+      type: 'button',
+      role: 'menuitem',
+      class: 'menu-item',
+      tabindex: '-1',
+      'aria-disabled': expired ? 'true' : null,
+      title: expired ? 'An expired token can only be deleted' : null,
+    },
+    icon('rotate', 16),
+    'Regenerate',
+  );
   const del = h(
     'button',
     { type: 'button', role: 'menuitem', class: 'menu-item danger', tabindex: '-1' },
     icon('trash', 16),
     'Delete',
   );
-  const menu = h('div', { class: 'menu', role: 'menu', id: menuId, 'aria-label': `Actions for ${t.name}`, hidden: true }, edit, del);
+  const menu = h(
+    'div',
+    { class: 'menu', role: 'menu', id: menuId, 'aria-label': `Actions for ${t.name}`, hidden: true },
+    edit,
+    regenerate,
+    del,
+  );
   const wrap = h('div', { class: 'row-menu' }, more, menu);
   actionMenu(more, menu);
   edit.addEventListener('click', () => {
     if (!expired) openForm(t, more);
+  });
+  regenerate.addEventListener('click', () => {
+    if (!expired) confirmRotate.open(t, more, $('new-token'));
   });
   del.addEventListener('click', () => confirmDelete.open(t, more, $('new-token')));
 
@@ -202,6 +225,18 @@ const confirmDelete = deleteDialog($('delete-dialog'), {
   async onDeleted(t) {
     await list.load();
     toast($('toasts'), `The personal token “${t.name}” has been deleted.`);
+  },
+});
+
+// ---- regenerate ----
+
+// The list shows the new key hint behind the pop-up with the new secret,
+// which gives focus back to the row's menu button when it closes.
+const confirmRotate = rotateDialog($('rotate-dialog'), {
+  onRotated(t, answer, grace) {
+    list.load();
+    const from = document.querySelector(`[data-focus-key="more-${CSS.escape(t.id)}"]`);
+    secret.open(answer, from, $('tokens-title'), { heading: 'Personal Token regenerated', note: graceNote(grace) });
   },
 });
 

@@ -2,7 +2,7 @@
 // tokens as the Console, in the older layout and with its labels.
 
 import * as api from '/shared/api.js';
-import { deleteDialog, secretDialog } from '/shared/dialogs.js';
+import { deleteDialog, graceNote, rotateDialog, secretDialog } from '/shared/dialogs.js';
 import { tokenForm } from '/shared/forms.js';
 import { knownScopes, tokenDetails } from '/shared/scopes.js';
 import { isPast } from '/shared/time.js';
@@ -92,6 +92,10 @@ function row(t) {
   const nameId = `name-${t.id}`;
   const cell = tokenCells(t, nameId, `#/personal-tokens/${t.id}`);
   const { expired } = cell;
+  // The hint tells tokens of one name apart, and shows a regeneration.
+  cell.name.append(
+    h('div', { class: 'name-hint' }, h('span', { class: 'visually-hidden' }, 'Key hint: '), h('code', { class: 'key-hint' }, `${t.key_hint}…`)),
+  );
   const edit = h(
     'button',
     {
@@ -103,6 +107,19 @@ function row(t) {
       title: expired ? 'An expired token can only be deleted' : 'Edit',
     },
     icon('pencil', 17),
+  );
+  const regenerate = h(
+    'button',
+    {
+      type: 'button',
+      class: 'icon-button',
+      'aria-label': 'Regenerate',
+      'aria-describedby': nameId,
+      'aria-disabled': expired ? 'true' : null,
+      title: expired ? 'An expired token can only be deleted' : 'Regenerate',
+      'data-focus-key': `regenerate-${t.id}`,
+    },
+    icon('rotate', 17),
   );
   const trash = h(
     'button',
@@ -119,6 +136,9 @@ function row(t) {
   edit.addEventListener('click', () => {
     if (!expired) location.hash = `#/personal-tokens/${t.id}/edit`;
   });
+  regenerate.addEventListener('click', () => {
+    if (!expired) confirmRotate.open(t, regenerate, $('add-token'));
+  });
   trash.addEventListener('click', () => confirmDelete.open(t, trash, $('add-token')));
   return h(
     'tr',
@@ -129,7 +149,7 @@ function row(t) {
     cell.expires,
     cell.created,
     cell.lastUsed,
-    h('td', { class: 'cell-actions' }, h('span', { class: 'row-actions' }, edit, trash)),
+    h('td', { class: 'cell-actions' }, h('span', { class: 'row-actions' }, edit, regenerate, trash)),
   );
 }
 
@@ -210,6 +230,19 @@ const confirmDelete = deleteDialog($('delete-dialog'), {
   async onDeleted(t) {
     await list.load();
     notice(`The personal token “${t.name}” was deleted.`);
+  },
+});
+
+// ---- regenerate ----
+
+// The list shows the new key hint behind the pop-up with the new secret.
+const confirmRotate = rotateDialog($('rotate-dialog'), {
+  onRotated(t, answer, grace) {
+    hideNotice();
+    list.load();
+    notice(`The personal token “${t.name}” was regenerated.`);
+    const from = document.querySelector(`[data-focus-key="regenerate-${CSS.escape(t.id)}"]`);
+    secret.open(answer, from, $('tokens-title'), { note: graceNote(grace) });
   },
 });
 

@@ -110,6 +110,13 @@ export const updateToken = (id, fields) =>
   request('PATCH', `/v4/iam/personal_tokens/${encodeURIComponent(id)}`, fields);
 export const deleteToken = (id) =>
   request('DELETE', `/v4/iam/personal_tokens/${encodeURIComponent(id)}`);
+// A new secret for the token; the old one works `gracePeriod` seconds more.
+export const rotateToken = (id, gracePeriod = 0) =>
+  request(
+    'POST',
+    `/v4/iam/personal_tokens/${encodeURIComponent(id)}/rotate`,
+    gracePeriod > 0 ? { grace_period: gracePeriod } : undefined,
+  );
 
 // Every scope a token can be given, all pages of them: Tessera's own first,
 // then the operator's by name.

@@ -1,7 +1,7 @@
-// dialogs.js - the two pop-ups both consoles share: the new token's secret,
-// and the verification before a delete.
+// dialogs.js - the pop-ups both consoles share: the new token's secret, and
+// the typed verification before a delete or a regeneration.
 
-import { deleteToken } from './api.js';
+import { deleteToken, rotateToken } from './api.js';
 import { h, icon, showDialog } from './ui.js';
 import { sentence } from './forms.js';
 import { formatDate } from './time.js';
@@ -40,6 +40,8 @@ export function secretDialog(dialog, { iconCopy = false } = {}) {
   const status = dialog.querySelector('[data-secret-status]');
   const note = dialog.querySelector('[data-secret-copied]');
   const about = dialog.querySelector('[data-secret-about]');
+  const title = dialog.querySelector('[data-secret-title]');
+  const createdTitle = title.textContent;
   let secret = null;
   let field = null;
   let revert = 0;
@@ -96,8 +98,10 @@ export function secretDialog(dialog, { iconCopy = false } = {}) {
   dialog.querySelector('[data-secret-done]').addEventListener('click', closeNow);
 
   return {
-    // token: the API's answer to a create, with the secret in `key`.
-    open({ key, name, expires_at: expiresAt }, from, fallback) {
+    // token: the API's answer to a create or a rotation, with the secret in
+    // `key`; `heading` replaces the pop-up's own, `note` follows what it
+    // says of the token.
+    open({ key, name, expires_at: expiresAt }, from, fallback, { heading = createdTitle, note = '' } = {}) {
       clear();
       secret = key;
       field = h('input', {
@@ -112,24 +116,27 @@ export function secretDialog(dialog, { iconCopy = false } = {}) {
       field.value = key;
       box.prepend(field);
       toggle.setAttribute('aria-controls', 'secret-value');
-      about.textContent = `“${name}” expires on ${formatDate(new Date(expiresAt))}.`;
+      title.textContent = heading;
+      about.textContent = `“${name}” expires on ${formatDate(new Date(expiresAt))}.${note ? ` ${note}` : ''}`;
       showDialog(dialog, from, fallback);
     },
   };
 }
 
-// Type `delete`, then Delete: the button stays disabled until the word is
-// there. The token is deleted through the API, then onDeleted(token) tells
-// the page; an ApiError on the way is shown in the pop-up.
-export function deleteDialog(dialog, { onDeleted }) {
+// Type `word`, then the button: it stays disabled until the word is there.
+// act(token, form) does it through the API; then done(token, result) tells
+// the page, before the pop-up closes or, with `doneAfterClose`, once it has
+// closed and given focus back (for a page that opens another pop-up). An
+// ApiError on the way is shown in the pop-up; `gone` is what a 404 says.
+function typedConfirm(dialog, { word, act, done, doneAfterClose = false, gone, onOpen = () => {} }) {
   const form = dialog.querySelector('form');
   const input = form.elements.namedItem('confirm');
-  const submit = dialog.querySelector('[data-delete-submit]');
-  const nameEl = dialog.querySelector('[data-delete-name]');
+  const submit = dialog.querySelector('[data-confirm-submit]');
+  const nameEl = dialog.querySelector('[data-confirm-name]');
   const error = dialog.querySelector('[data-form-error]');
   let token = null;
 
-  const ready = () => input.value.trim() === 'delete';
+  const ready = () => input.value.trim() === word;
   const sync = () => {
     submit.disabled = !ready() || Boolean(form.dataset.busy);
   };
@@ -143,18 +150,22 @@ export function deleteDialog(dialog, { onDeleted }) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!token || !ready() || form.dataset.busy) return;
+    const t = token;
     form.dataset.busy = '1';
     submit.setAttribute('aria-busy', 'true');
     sync();
     error.hidden = true;
     try {
-      await deleteToken(token.id);
-      await onDeleted(token);
+      const result = await act(t, form);
+      if (doneAfterClose) {
+        dialog.addEventListener('close', () => done(t, result), { once: true });
+      } else {
+        await done(t, result);
+      }
       dialog.close();
     } catch (err) {
       if (err.status !== 401) {
-        error.textContent =
-          err.status === 404 ? 'This token no longer exists: it was already deleted.' : sentence(err.message);
+        error.textContent = err.status === 404 ? gone : sentence(err.message);
         error.hidden = false;
       }
     } finally {
@@ -170,9 +181,49 @@ export function deleteDialog(dialog, { onDeleted }) {
       input.value = '';
       error.hidden = true;
       nameEl.textContent = t.name;
+      onOpen(form);
       sync();
       showDialog(dialog, from, fallback);
       input.focus();
     },
   };
+}
+
+// Type `delete`, then Delete. onDeleted(token) tells the page, which
+// updates the list before the pop-up closes.
+export function deleteDialog(dialog, { onDeleted }) {
+  return typedConfirm(dialog, {
+    word: 'delete',
+    act: (t) => deleteToken(t.id),
+    done: (t) => onDeleted(t),
+    gone: 'This token no longer exists: it was already deleted.',
+  });
+}
+
+// Type `regenerate`, choose how long the old secret keeps working (the
+// form's `grace` select, in seconds; at once by default), then Regenerate.
+// Once the pop-up has closed, onRotated(token, answer, graceSeconds) gets
+// the API's answer, whose `key` is the new secret, for the secret pop-up.
+export function rotateDialog(dialog, { onRotated }) {
+  return typedConfirm(dialog, {
+    word: 'regenerate',
+    onOpen(form) {
+      form.elements.namedItem('grace').value = '0';
+    },
+    async act(t, form) {
+      const grace = Number(form.elements.namedItem('grace').value) || 0;
+      const res = await rotateToken(t.id, grace);
+      return { answer: res.data, grace };
+    },
+    done: (t, { answer, grace }) => onRotated(t, answer, grace),
+    doneAfterClose: true,
+    gone: 'This token no longer exists: it was deleted.',
+  });
+}
+
+// What the secret pop-up adds after a rotation about the old secret.
+export function graceNote(seconds) {
+  if (!seconds) return 'The old token has stopped working.';
+  const hours = seconds / 3600;
+  return `The old token keeps working for ${hours} hour${hours === 1 ? '' : 's'}.`;
 }
