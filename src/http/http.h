@@ -31,12 +31,17 @@ struct tsr_http_config {
     bool per_ip_unlimited;       /* the operator turned that cap off */
     unsigned header_timeout;     /* seconds from a request's first byte until its headers
                                     must all be in; 0: the default */
+    /* GitHub's secret-scanning keys: the JSON GitHub publishes at
+     * https://api.github.com/meta/public_keys/secret_scanning, NUL-terminated
+     * (read by tsr_http_check and tsr_http_start, not kept); NULL: none,
+     * and POST /v4/integrations/github/secret-scanning answers 404. */
+    const char *github_keys_json;
 };
 
 struct tsr_http;
 
 /* Checks what in cfg can be wrong before anything starts: the list of
- * trusted proxies, and that the TLS certificate and key are PEM that
+ * trusted proxies, GitHub's keys, and that the TLS certificate and key are PEM that
  * libmicrohttpd (GnuTLS) takes and that belong together. Returns TSR_OK, or
  * TSR_ERR_INVALID with a sentence for people in err, such as "--tls-cert and
  * --tls-key cannot be used: the certificate and the given key do not match".

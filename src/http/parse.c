@@ -348,6 +348,78 @@ enum tsr_err tsr__parse_rotate_body(const char *body, size_t len, json_t **root,
     return TSR_OK;
 }
 
+/* ---- the body of a leak report ---- */
+
+static void body_problem_init(struct tsr_body_problem *why)
+{
+    why->code = NULL;
+    why->field = NULL;
+    why->field_buf[0] = '\0';
+    why->detail[0] = '\0';
+}
+
+/* Takes the credentials member: an array of 1 to TSR_LEAK_REPORT_MAX strings. */
+static bool take_credentials(json_t *value, struct tsr_leak_report *report,
+                             struct tsr_body_problem *why)
+{
+    size_t i;
+    json_t *item;
+
+    why->code = "invalid_field";
+    why->field = "credentials";
+    if (!json_is_array(value) || json_array_size(value) < 1 ||
+        json_array_size(value) > TSR_LEAK_REPORT_MAX) {
+        snprintf(why->detail, sizeof(why->detail),
+                 "credentials must be an array of 1 to %d strings", TSR_LEAK_REPORT_MAX);
+        return false;
+    }
+    json_array_foreach(value, i, item)
+    {
+        if (!json_is_string(item)) {
+            snprintf(why->field_buf, sizeof(why->field_buf), "credentials/%zu", i);
+            why->field = why->field_buf;
+            snprintf(why->detail, sizeof(why->detail), "credentials/%zu must be a string", i);
+            return false;
+        }
+        report->secrets[i] = json_string_value(item);
+        report->lens[i] = json_string_length(item);
+    }
+    report->n = json_array_size(value);
+    body_problem_init(why);
+    return true;
+}
+
+enum tsr_err tsr__parse_revoke_body(const char *body, size_t len, json_t **root,
+                                    struct tsr_leak_report *report, struct tsr_body_problem *why)
+{
+    const char *key;
+    json_t *value;
+
+    report->n = 0;
+    body_problem_init(why);
+    if (!load_object(body, len, root, why))
+        return TSR_ERR_INVALID;
+    json_object_foreach(*root, key, value)
+    {
+        if (strcmp(key, "credentials") != 0) {
+            report->n = 0;
+            unknown_field(key, why);
+            return TSR_ERR_INVALID;
+        }
+        if (!take_credentials(value, report, why))
+            return TSR_ERR_INVALID;
+    }
+    if (report->n == 0) {
+        why->code = "missing_field";
+        why->field = "credentials";
+        snprintf(why->detail, sizeof(why->detail),
+                 "credentials is required: the secrets found, 1 to %d strings",
+                 TSR_LEAK_REPORT_MAX);
+        return TSR_ERR_INVALID;
+    }
+    return TSR_OK;
+}
+
 /* ---- the token list's query ---- */
 
 static bool parse_count(const char *value, size_t len, int64_t min, int64_t max, int64_t *out)

@@ -47,6 +47,27 @@ enum tsr_err tsr__parse_rotate_body(const char *body, size_t len, json_t **root,
                                     struct tsr_rotate_input *in,
                                     struct tsr_body_problem *why) TSR_MUST_CHECK;
 
+/* The secrets of a leak report: n of them (1 to TSR_LEAK_REPORT_MAX), each
+ * secrets[i] of lens[i] bytes, and for GitHub's reports the type GitHub
+ * gave it; pointers into the parsed document. */
+struct tsr_leak_report {
+    size_t n;
+    const char *secrets[TSR_LEAK_REPORT_MAX];
+    size_t lens[TSR_LEAK_REPORT_MAX];
+    const char *types[TSR_LEAK_REPORT_MAX];
+    size_t type_lens[TSR_LEAK_REPORT_MAX];
+};
+
+/* Parses the len bytes at body as the JSON object of POST /v4/auth/revoke,
+ * {"credentials": [1 to TSR_LEAK_REPORT_MAX strings]} and no other member,
+ * into *report (types unset). Returns TSR_OK, or TSR_ERR_INVALID with *why
+ * filled in. Either way *root is the parsed document or NULL; the caller
+ * json_decref()s it, and the strings of report and why->field stay valid
+ * as long as it. */
+enum tsr_err tsr__parse_revoke_body(const char *body, size_t len, json_t **root,
+                                    struct tsr_leak_report *report,
+                                    struct tsr_body_problem *why) TSR_MUST_CHECK;
+
 /* The query parameters of the token list, as they are read one by one. */
 struct tsr_list_params {
     struct tsr_token_query q; /* q.limit is the page size */

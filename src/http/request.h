@@ -47,6 +47,10 @@ struct tsr_req {
     bool login_full;            /* the hashing queue was full: nothing was queued */
     bool held;                  /* counted by the server until libmicrohttpd is done with it */
     int64_t max_lifetime_days;  /* the server's limit, for the consoles; 0: none */
+    /* GitHub's secret-scanning keys (the server's, heap requests only);
+     * NULL: none configured. */
+    struct tsr_sigkeys *github_keys;
+    bool answered_early; /* answered before its body was read: the rest is let go by */
     /* Headers that the next reply carries; the strings must outlive it. */
     const char *header_names[TSR_MAX_HEADERS];
     const char *header_values[TSR_MAX_HEADERS];
@@ -210,6 +214,14 @@ enum MHD_Result tsr__api_console_config(struct tsr_req *req);
 enum MHD_Result tsr__api_activity_list(struct tsr_req *req);
 enum MHD_Result tsr__api_introspect(struct tsr_req *req);
 enum MHD_Result tsr__api_scopes_list(struct tsr_req *req);
+enum MHD_Result tsr__api_leaks_revoke(struct tsr_req *req);
+enum MHD_Result tsr__api_github_secret_scanning(struct tsr_req *req);
+
+/* Counts a leak report against its address's limit as soon as its headers
+ * are in (router.h's tsr__route_early), so that a refused report costs no
+ * reading of its body: true to go on, else it has queued 429 with
+ * Retry-After (see the convention above). */
+bool tsr__leaks_admit(struct tsr_req *req, enum MHD_Result *answered);
 
 /* ---- waiting without holding a thread ---- */
 

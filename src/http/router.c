@@ -63,12 +63,38 @@ static const struct tsr_route routes[] = {
     {"/v4/auth/introspect",
      {{"POST", tsr__api_introspect, 0, false, true, NULL}},
      TSR_STYLE_TESSERA},
+    /* Leaked secrets, reported by anyone: no authentication, and a limit on
+     * reports per address that refuses before the body is read (below). */
+    {"/v4/auth/revoke", {{"POST", tsr__api_leaks_revoke, 0, true, false, NULL}}, TSR_STYLE_TESSERA},
+    /* GitHub's secret scanning authenticates by a signature over the body,
+     * which its handler checks before the content type and the query. */
+    {"/v4/integrations/github/secret-scanning",
+     {{"POST", tsr__api_github_secret_scanning, 0, false, true, NULL}},
+     TSR_STYLE_TESSERA},
     /* Azion's paths, as its CLI, SDK and guide call them (docs/azion.md). */
     {"/tokens", {LOGIN}, TSR_STYLE_AZION},
     {"/user/me", {ME}, TSR_STYLE_AZION},
     {"/iam/personal_tokens", {TOKENS_LIST, TOKEN_MAKE}, TSR_STYLE_AZION},
     {"/iam/personal_tokens/{id}", {TOKEN_GET, TOKEN_DROP}, TSR_STYLE_AZION},
 };
+
+/* The endpoints with a check before their body is read: a table of their
+ * own, so that the rows above need no field that nearly all leave empty. */
+static const struct {
+    tsr_handler handler;
+    tsr_early_check check;
+} early_checks[] = {
+    {tsr__api_leaks_revoke, tsr__leaks_admit},
+};
+
+tsr_early_check tsr__route_early(const struct tsr_endpoint *ep)
+{
+    for (size_t i = 0; i < sizeof(early_checks) / sizeof(early_checks[0]); i++) {
+        if (early_checks[i].handler == ep->handler)
+            return early_checks[i].check;
+    }
+    return NULL;
+}
 
 #define ID_HOLE "{id}"
 

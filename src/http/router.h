@@ -39,6 +39,13 @@ const struct tsr_route *tsr__route_find(const char *path, size_t len, char id[TS
 /* The route's endpoint for method (HEAD finds GET's), or NULL. */
 const struct tsr_endpoint *tsr__route_endpoint(const struct tsr_route *route, const char *method);
 
+/* A check that an endpoint makes as soon as a request's headers are in,
+ * before its body is read, by the step convention of request.h. */
+typedef bool (*tsr_early_check)(struct tsr_req *req, enum MHD_Result *answered);
+
+/* The endpoint's early check, or NULL (most have none). */
+tsr_early_check tsr__route_early(const struct tsr_endpoint *ep);
+
 /* Writes the route's methods as an Allow header value, "GET, HEAD, POST". */
 void tsr__route_allow(const struct tsr_route *route, char *out, size_t size);
 

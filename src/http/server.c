@@ -17,6 +17,7 @@
 
 #include "http/assets.h"
 #include "http/conns.h"
+#include "http/github.h"
 #include "http/http.h"
 #include "http/parse.h"
 #include "http/proxy.h"
@@ -60,8 +61,9 @@ struct tsr_http {
     struct tsr_service *svc;
     int fd;
     int64_t max_lifetime_days;
-    struct tsr_proxies proxies; /* n == 0: X-Forwarded-For is never read */
-    struct tsr_conns *conns;    /* per-address counts and the header deadline */
+    struct tsr_proxies proxies;      /* n == 0: X-Forwarded-For is never read */
+    struct tsr_conns *conns;         /* per-address counts and the header deadline */
+    struct tsr_sigkeys *github_keys; /* NULL: none configured */
     bool tls;
     /* libmicrohttpd aborts the process when its daemon stops with a
      * connection suspended: a stop refuses new suspensions and waits for
@@ -489,6 +491,7 @@ static struct tsr_req *heap_request(struct tsr_http *http, struct MHD_Connection
         tsr_dynbuf_init(&req->body, TSR_BODY_MAX);
         req->http = http;
         req->max_lifetime_days = http->max_lifetime_days;
+        req->github_keys = http->github_keys;
         req->tls = http->tls;
         *con_cls = req;
     }
@@ -612,6 +615,27 @@ static enum MHD_Result uri_too_long(struct tsr_http *http, struct MHD_Connection
                             NULL);
 }
 
+/* Runs the check that req's endpoint makes before its body is read
+ * (tsr__route_early), if it has one; true to go on (request.h's
+ * convention). The route is found again by dispatch, which answers for a
+ * path or method that has none. */
+static bool early_ok(struct tsr_req *req, enum MHD_Result *answered)
+{
+    char id[TSR_UUID_LEN + 1];
+    bool has_id;
+    const struct tsr_route *route = tsr__route_find(req->path, strlen(req->path), id, &has_id);
+    const struct tsr_endpoint *ep = route ? tsr__route_endpoint(route, req->method) : NULL;
+    tsr_early_check check = ep ? tsr__route_early(ep) : NULL;
+
+    if (!check)
+        return true;
+    client_address(req);
+    if (check(req, answered))
+        return true;
+    req->answered_early = true;
+    return false;
+}
+
 /* libmicrohttpd calls this once when the headers are in, once per piece of
  * body, and once more at the end: answering only at the end keeps the
  * connection alive. */
@@ -660,10 +684,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req = heap_request(http, conn, url, method, con_cls);
         if (!req)
             return MHD_NO;
+        if (!early_ok(req, &ret))
+            return ret;
         if (declared_too_large(conn)) {
             req->body_failed = TSR_ERR_TOOBIG;
             return too_large(req);
         }
+        return MHD_YES;
+    }
+    if (req->answered_early) {
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -831,16 +861,46 @@ static enum tsr_err check_tls(const struct tsr_http_config *cfg, char *err, size
     return TSR_OK;
 }
 
+/* Reads GitHub's keys of cfg into *out (NULL when there are none). */
+static enum tsr_err github_keys(const struct tsr_http_config *cfg, struct tsr_sigkeys **out,
+                                char *err, size_t err_size)
+{
+    char why[WHY_MAX];
+    enum tsr_err rc;
+
+    *out = NULL;
+    if (!cfg->github_keys_json)
+        return TSR_OK;
+    rc = tsr_sigkeys_new(out);
+    if (rc == TSR_OK)
+        rc = tsr__github_keys_parse(cfg->github_keys_json, strlen(cfg->github_keys_json), *out, why,
+                                    sizeof(why));
+    if (rc != TSR_OK)
+        snprintf(err, err_size, "--github-keys-file: %s",
+                 rc == TSR_ERR_INVALID ? why : tsr_strerror(rc));
+    if (rc != TSR_OK) {
+        tsr_sigkeys_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 enum tsr_err tsr_http_check(const struct tsr_http_config *cfg, char *err, size_t err_size)
 {
     struct tsr_proxies proxies;
+    struct tsr_sigkeys *keys;
     char why[WHY_MAX];
+    enum tsr_err rc;
 
     if (cfg->trusted_proxies &&
         tsr__proxies_parse(cfg->trusted_proxies, &proxies, why, sizeof(why)) != TSR_OK) {
         snprintf(err, err_size, "--trusted-proxy: %s", why);
         return TSR_ERR_INVALID;
     }
+    rc = github_keys(cfg, &keys, err, err_size);
+    tsr_sigkeys_free(keys);
+    if (rc != TSR_OK)
+        return rc;
     return check_tls(cfg, err, err_size);
 }
 
@@ -850,6 +910,7 @@ static void start_failed(struct tsr_http *http)
     if (http->fd >= 0)
         close(http->fd);
     tsr__conns_free(http->conns);
+    tsr_sigkeys_free(http->github_keys);
     tsr__reply_release();
     pthread_cond_destroy(&http->changed);
     pthread_mutex_destroy(&http->lock);
@@ -909,7 +970,8 @@ enum tsr_err tsr_http_start(struct tsr_service *svc, const struct tsr_http_confi
     }
     if (check_tls(cfg, err, err_size) != TSR_OK ||
         (cfg->trusted_proxies &&
-         tsr__proxies_parse(cfg->trusted_proxies, &http->proxies, err, err_size) != TSR_OK)) {
+         tsr__proxies_parse(cfg->trusted_proxies, &http->proxies, err, err_size) != TSR_OK) ||
+        github_keys(cfg, &http->github_keys, err, err_size) != TSR_OK) {
         start_failed(http);
         return TSR_ERR_INVALID;
     }
@@ -995,6 +1057,7 @@ void tsr_http_stop(struct tsr_http *http)
     /* Closes the listen socket too: it was never quiesced. */
     MHD_stop_daemon(http->daemon);
     tsr__conns_free(http->conns);
+    tsr_sigkeys_free(http->github_keys);
     tsr__reply_release();
     pthread_cond_destroy(&http->changed);
     pthread_mutex_destroy(&http->lock);

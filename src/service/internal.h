@@ -45,6 +45,8 @@ struct tsr_service {
     struct tsr_index *index;
     /* Failed logins per address key (tsr_addr_key), and per email text. */
     struct tsr_ratelimit *logins, *accounts;
+    /* Leak reports per address key, in a sliding hour (leaks.c). */
+    struct tsr_slidelimit *leak_reports;
     pthread_mutex_t sync_lock; /* one sync at a time */
     int64_t synced_seq;        /* the change_seq the index reflects; under sync_lock */
     /* Verified against when an email is unknown, so that refusing it costs

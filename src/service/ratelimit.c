@@ -1,4 +1,5 @@
-/* ratelimit.c - failed attempts counted per key (an address, an email), in fixed windows */
+/* ratelimit.c - attempts counted per key (an address, an email): failures in fixed windows, and
+ * requests in a sliding window */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -59,15 +60,20 @@ void tsr__ratelimit_free(struct tsr_ratelimit *rl)
     free(rl);
 }
 
-static uint64_t tag_of(const struct tsr_ratelimit *rl, const char *key)
+static uint64_t keyed_tag(const unsigned char secret[crypto_shorthash_KEYBYTES], const char *key)
 {
     unsigned char h[crypto_shorthash_BYTES];
     uint64_t tag;
 
     key = key && *key ? key : "-";
-    crypto_shorthash(h, (const unsigned char *)key, strlen(key), rl->key);
+    crypto_shorthash(h, (const unsigned char *)key, strlen(key), secret);
     memcpy(&tag, h, sizeof(tag));
     return tag;
+}
+
+static uint64_t tag_of(const struct tsr_ratelimit *rl, const char *key)
+{
+    return keyed_tag(rl->key, key);
 }
 
 /* A window that counts nothing now: free, given back, or past. */
@@ -204,4 +210,183 @@ void tsr__ratelimit_fail(struct tsr_ratelimit *rl, const char *key, int64_t now)
 {
     if (rl->max > 0)
         (void)count(rl, key, now, false, NULL);
+}
+
+/* ---- requests in a sliding window ---- */
+
+#define SLIDE_SLOTS    8192 /* keys tracked at once; a power of two */
+#define SLIDE_OVERFLOW SLIDE_SLOTS
+
+/* A key's requests: the times of the last ones let through, at most max of
+ * them (the table's times from slot * max on), in no particular order, so
+ * that a clock that steps back never makes one look older than it is. */
+struct slide {
+    uint64_t tag;
+    int64_t newest; /* the latest of its times */
+    int64_t used;   /* how many of its times are set */
+};
+
+struct tsr_slidelimit {
+    pthread_mutex_t lock;
+    int64_t max;
+    int64_t window;
+    unsigned char key[crypto_shorthash_KEYBYTES];
+    struct slide *slots; /* SLIDE_SLOTS, then the overflow window */
+    int64_t *times;      /* max per slot */
+};
+
+enum tsr_err tsr__slidelimit_new(int64_t max, int64_t window, struct tsr_slidelimit **out)
+{
+    struct tsr_slidelimit *sl;
+
+    if (max > TSR_SLIDELIMIT_MAX)
+        return TSR_ERR_INVALID;
+    if (sodium_init() < 0)
+        return TSR_ERR_NOMEM;
+    sl = calloc(1, sizeof(*sl));
+    if (!sl)
+        return TSR_ERR_NOMEM;
+    sl->max = max > 0 ? max : 0;
+    sl->window = window > 0 ? window : 1;
+    sl->slots = calloc(SLIDE_SLOTS + 1, sizeof(*sl->slots));
+    /* Untouched pages of a large calloc cost no memory: a table that few
+     * keys use stays small. */
+    sl->times =
+        calloc((size_t)(SLIDE_SLOTS + 1) * (size_t)(sl->max ? sl->max : 1), sizeof(*sl->times));
+    if (!sl->slots || !sl->times) {
+        free(sl->slots);
+        free(sl->times);
+        free(sl);
+        return TSR_ERR_NOMEM;
+    }
+    pthread_mutex_init(&sl->lock, NULL);
+    randombytes_buf(sl->key, sizeof(sl->key));
+    *out = sl;
+    return TSR_OK;
+}
+
+void tsr__slidelimit_free(struct tsr_slidelimit *sl)
+{
+    if (!sl)
+        return;
+    pthread_mutex_destroy(&sl->lock);
+    sodium_memzero(sl->key, sizeof(sl->key));
+    free(sl->times);
+    free(sl->slots);
+    free(sl);
+}
+
+static int64_t *times_of(const struct tsr_slidelimit *sl, size_t s)
+{
+    return sl->times + s * (size_t)sl->max;
+}
+
+/* A slot that counts nothing at now: free, or every time in it past. */
+static bool slide_idle(const struct tsr_slidelimit *sl, const struct slide *w, int64_t now)
+{
+    return w->used == 0 || now - w->newest >= sl->window;
+}
+
+/* How many of the slot's requests fall in the window that ends at now. */
+static int64_t in_window(const struct tsr_slidelimit *sl, size_t s, int64_t now)
+{
+    const int64_t *t = times_of(sl, s);
+    int64_t n = 0;
+
+    for (int64_t i = 0; i < sl->slots[s].used; i++)
+        n += now - t[i] < sl->window;
+    return n;
+}
+
+/* As near_limit above: such a key is never evicted. */
+static bool slide_near_limit(const struct tsr_slidelimit *sl, int64_t requests)
+{
+    int64_t margin = sl->max / 4 > 1 ? sl->max / 4 : 1;
+
+    return requests >= sl->max - margin;
+}
+
+/* The slot that counts tag at now, as find does for failures: its own, a
+ * fresh one (*fresh set: an idle slot, or in place of the key with the
+ * fewest requests in its window unless that one is near its limit), or
+ * else the shared overflow window. Changes nothing. */
+static size_t slide_find(const struct tsr_slidelimit *sl, uint64_t tag, int64_t now, bool *fresh)
+{
+    size_t home = (size_t)tag & (SLIDE_SLOTS - 1), spare = SLIDE_OVERFLOW, fewest = SLIDE_OVERFLOW;
+    int64_t fewest_n = 0;
+
+    *fresh = false;
+    for (size_t i = 0; i < PROBES; i++) {
+        size_t s = (home + i) & (SLIDE_SLOTS - 1);
+        const struct slide *w = &sl->slots[s];
+
+        if (w->tag == tag && !slide_idle(sl, w, now))
+            return s;
+        if (spare == SLIDE_OVERFLOW && slide_idle(sl, w, now))
+            spare = s;
+    }
+    if (spare != SLIDE_OVERFLOW) {
+        *fresh = true;
+        return spare;
+    }
+    /* Every slot probed is in use: counting their requests is the rare case. */
+    for (size_t i = 0; i < PROBES; i++) {
+        size_t s = (home + i) & (SLIDE_SLOTS - 1);
+        int64_t n = in_window(sl, s, now);
+
+        if (fewest == SLIDE_OVERFLOW || n < fewest_n) {
+            fewest = s;
+            fewest_n = n;
+        }
+    }
+    if (slide_near_limit(sl, fewest_n))
+        return SLIDE_OVERFLOW;
+    *fresh = true;
+    return fewest;
+}
+
+/* Lets one request of the slot through at now and notes its time, or
+ * returns the seconds until its oldest request in the window leaves it. */
+static int64_t slide_admit(struct tsr_slidelimit *sl, size_t s, int64_t now)
+{
+    struct slide *w = &sl->slots[s];
+    int64_t *t = times_of(sl, s);
+    int64_t live = 0, oldest = 0;
+
+    for (int64_t i = 0; i < w->used; i++) {
+        live += now - t[i] < sl->window;
+        if (t[i] < t[oldest])
+            oldest = i;
+    }
+    if (live >= sl->max)
+        return t[oldest] + sl->window - now;
+    /* With every place taken, fewer than max in the window means the oldest
+     * time is past it: the new one takes its place. */
+    if (w->used < sl->max)
+        oldest = w->used++;
+    t[oldest] = now;
+    if (w->used == 1 || now > w->newest)
+        w->newest = now;
+    return 0;
+}
+
+int64_t tsr__slidelimit_take(struct tsr_slidelimit *sl, const char *key, int64_t now)
+{
+    uint64_t tag;
+    int64_t wait;
+    bool fresh;
+    size_t s;
+
+    if (sl->max <= 0)
+        return 0;
+    tag = keyed_tag(sl->key, key);
+    pthread_mutex_lock(&sl->lock);
+    s = slide_find(sl, tag, now, &fresh);
+    if (fresh) {
+        sl->slots[s].tag = tag;
+        sl->slots[s].used = 0;
+    }
+    wait = slide_admit(sl, s, now);
+    pthread_mutex_unlock(&sl->lock);
+    return wait;
 }

@@ -1,4 +1,5 @@
-/* ratelimit.h - failed attempts counted per key (an address, an email), in fixed windows */
+/* ratelimit.h - attempts counted per key (an address, an email): failures in fixed windows, and
+ * requests in a sliding window */
 #ifndef TSR_SERVICE_RATELIMIT_H
 #define TSR_SERVICE_RATELIMIT_H
 
@@ -48,5 +49,35 @@ void tsr__ratelimit_release(struct tsr_ratelimit *rl, const struct tsr_ratelimit
 /* Counts one failure of key at now, whatever its count (as take does, but
  * never refused). Cannot fail. */
 void tsr__ratelimit_fail(struct tsr_ratelimit *rl, const char *key, int64_t now);
+
+/* ---- requests in a sliding window ---- */
+
+/* The most requests a sliding limiter lets a key make in one window: each
+ * key keeps the times of that many requests. */
+#define TSR_SLIDELIMIT_MAX 1000
+
+struct tsr_slidelimit;
+
+/* A limiter that lets a key make at most max requests in any window
+ * seconds: a request counts from the moment it is let through until window
+ * seconds later, so that a key's allowance comes back one request at a
+ * time, never all at once at the edge of a fixed window. max 0 turns it
+ * off; TSR_ERR_INVALID above TSR_SLIDELIMIT_MAX. Keyed with a secret of its
+ * own, chosen here, as tsr__ratelimit_new's table is. */
+enum tsr_err tsr__slidelimit_new(int64_t max, int64_t window,
+                                 struct tsr_slidelimit **out) TSR_MUST_CHECK;
+
+/* Frees the limiter; NULL is a no-op. */
+void tsr__slidelimit_free(struct tsr_slidelimit *sl);
+
+/* Checks and counts one request of key at now, in one step: 0 when it may
+ * go ahead (it is counted), or the seconds until key's next request would
+ * be let through, when max requests of key fall in the window that ends at
+ * now (nothing counted: a refusal does not push that moment back).
+ * Parallel requests therefore never pass the limit. A full table never
+ * stops the counting: it evicts the key with the fewest requests in its
+ * window unless that one is near its limit, else counts key in one shared
+ * overflow window with the same limit. Cannot fail. */
+int64_t tsr__slidelimit_take(struct tsr_slidelimit *sl, const char *key, int64_t now);
 
 #endif

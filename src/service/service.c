@@ -390,6 +390,8 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
         rc = tsr__ratelimit_new(svc->cfg.login_account_max_failures, svc->cfg.login_account_window,
                                 &svc->accounts);
     if (rc == TSR_OK)
+        rc = tsr__slidelimit_new(TSR_LEAK_REPORTS_PER_HOUR, 3600, &svc->leak_reports);
+    if (rc == TSR_OK)
         rc = load_index(svc);
     if (rc == TSR_OK)
         rc = tsr__catalog_new(&svc->catalog);
@@ -440,6 +442,7 @@ void tsr_service_free(struct tsr_service *svc)
     tsr__catalog_free(svc->catalog);
     tsr__ratelimit_free(svc->logins);
     tsr__ratelimit_free(svc->accounts);
+    tsr__slidelimit_free(svc->leak_reports);
     sodium_memzero(svc->dummy_hash, sizeof(svc->dummy_hash));
     free(svc);
 }

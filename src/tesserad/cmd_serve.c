@@ -35,8 +35,9 @@ struct serve_options {
     int64_t max_connections;
     int64_t idle_timeout;
     const char *trusted_proxies;
-    int64_t per_ip;         /* 0: no cap */
-    int64_t header_timeout; /* seconds */
+    int64_t per_ip;          /* 0: no cap */
+    int64_t header_timeout;  /* seconds */
+    const char *github_keys; /* a path: GitHub's secret-scanning keys */
 };
 
 static const char *env_text(const char *name)
@@ -71,6 +72,7 @@ static bool defaults(struct serve_options *o)
     o->tls_cert = env_text("TESSERA_TLS_CERT");
     o->tls_key = env_text("TESSERA_TLS_KEY");
     o->trusted_proxies = env_text("TESSERA_TRUSTED_PROXY");
+    o->github_keys = env_text("TESSERA_GITHUB_KEYS_FILE");
     o->max_connections = TSR_HTTP_MAX_CONNECTIONS;
     o->idle_timeout = TSR_HTTP_IDLE_TIMEOUT;
     o->per_ip = TSR_HTTP_PER_IP;
@@ -124,6 +126,7 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         {"hash-queue", required_argument, NULL, 'Q'},
         {"max-connections-per-ip", required_argument, NULL, 'P'},
         {"header-timeout", required_argument, NULL, 'H'},
+        {"github-keys-file", required_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     int64_t threads = 0, hash_threads = 0, hash_queue = 0;
@@ -201,6 +204,9 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
             break;
         case 'H':
             ok = number_flag("--header-timeout", optarg, 1, 3600, &o->header_timeout);
+            break;
+        case 'G':
+            o->github_keys = optarg;
             break;
         case 'f':
             ok = strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0;
@@ -398,29 +404,41 @@ static int serve(const struct tsr_http_config *hc, struct tsr_service *svc, sigs
     return EXIT_OK;
 }
 
-/* Reads the TLS files and checks the HTTP settings into hc, before anything
- * is opened: what is wrong with them is a usage error. */
-static int http_config(const struct serve_options *o, struct tsr_http_config *hc, char **cert,
-                       char **key)
+/* The files that serve reads before anything is opened; each NULL when not
+ * given. */
+struct serve_files {
+    char *cert;
+    char *key;
+    char *github_keys;
+};
+
+/* Reads the TLS files and GitHub's keys and checks the HTTP settings into
+ * hc, before anything is opened: what is wrong with them is a usage error. */
+static int http_config(const struct serve_options *o, struct tsr_http_config *hc,
+                       struct serve_files *files)
 {
     char err[512];
 
-    *cert = *key = NULL;
-    if (o->tls_cert &&
-        (!read_pem("--tls-cert", o->tls_cert, cert) || !read_pem("--tls-key", o->tls_key, key)))
+    *files = (struct serve_files){.cert = NULL};
+    if (o->tls_cert && (!read_pem("--tls-cert", o->tls_cert, &files->cert) ||
+                        !read_pem("--tls-key", o->tls_key, &files->key)))
+        return EXIT_USAGE;
+    /* Not PEM but JSON, read the same way: a small text file, whole. */
+    if (o->github_keys && !read_pem("--github-keys-file", o->github_keys, &files->github_keys))
         return EXIT_USAGE;
     *hc = (struct tsr_http_config){
         .listen = o->listen,
         .threads = o->threads,
         .max_lifetime_days = o->svc.max_lifetime_days,
-        .tls_cert_pem = *cert,
-        .tls_key_pem = *key,
+        .tls_cert_pem = files->cert,
+        .tls_key_pem = files->key,
         .max_connections = (unsigned)o->max_connections,
         .idle_timeout = (unsigned)o->idle_timeout,
         .trusted_proxies = o->trusted_proxies,
         .per_ip_limit = (unsigned)o->per_ip,
         .per_ip_unlimited = o->per_ip == 0,
         .header_timeout = (unsigned)o->header_timeout,
+        .github_keys_json = files->github_keys,
     };
     if (tsr_http_check(hc, err, sizeof(err)) != TSR_OK) {
         die_message("%s", err);
@@ -435,13 +453,13 @@ int cmd_serve(int argc, char **argv)
     struct tsr_http_config hc;
     struct tsr_store *store = NULL;
     struct tsr_service *svc;
-    char *cert = NULL, *key = NULL;
+    struct serve_files files = {.cert = NULL};
     int status = parse_options(argc, argv, &o);
     sigset_t set;
     enum tsr_err rc;
 
     if (status == EXIT_OK)
-        status = http_config(&o, &hc, &cert, &key);
+        status = http_config(&o, &hc, &files);
     if (status != EXIT_OK)
         goto out;
     block_signals(&set);
@@ -462,8 +480,9 @@ int cmd_serve(int argc, char **argv)
     tsr_service_free(svc); /* writes what it still holds */
 out:
     tsr_store_close(store);
-    free_pem(cert);
-    free_pem(key);
+    free_pem(files.cert);
+    free_pem(files.key);
+    free_pem(files.github_keys);
     if (status == EXIT_OK)
         tsr_log(TSR_LOG_INFO, "stopped");
     return status;
