@@ -7,13 +7,16 @@
  * token revoked on one is refused on every node within 1 s (NOTIFY wakes
  * each node's sync); a change of expiry, of scopes or of the address list,
  * and an operator's `tesserad user remove` reach every node (the last three
- * within 1 s).
+ * within 1 s). A rotation reaches every node within 1 s too: the old secret
+ * refused, or good there until its grace period ends and not after.
  */
 #include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #define NODES         3
 #define ROUNDS        20 /* revocations timed */
@@ -249,8 +252,8 @@ static long long answers_after(int n, const char *path, const char *secret, long
             return ms;
         }
         if (tsr_h_mono_ms() - start_ms > 3 * BOUND_MS) {
-            fail_msg("node %d still answers %ld, not %ld, %lld ms after a change on node 0", n, got,
-                     want, (long long)(tsr_h_mono_ms() - start_ms));
+            fail_msg("node %d still answers %ld, not %ld, %lld ms after the change", n, got, want,
+                     (long long)(tsr_h_mono_ms() - start_ms));
         }
         tsr_h_sleep_ms(1);
     }
@@ -354,6 +357,250 @@ static void test_allowed_ips_change_reaches_everywhere(void **state)
                   worst_change_ms);
 }
 
+/* ---- rotation ---- */
+
+/* POSTs a rotation of token id to node n as its admin session with body
+ * (NULL: none); asserts nothing. */
+static struct tsr_h_resp *rotate_raw_on(int n, const char *id, const char *body)
+{
+    struct tsr_h_req req = {.method = "POST",
+                            .path = tsr_h_fmt("%s/%s/rotate", TOKENS_PATH, id),
+                            .secret = session[n],
+                            .body = body};
+    return tsr_h_req(node[n], &req);
+}
+
+/* The new secret of a rotation's answer r (must be 200), into secret. */
+static void rotated_secret(const struct tsr_h_resp *r, char secret[TSR_H_SECRET_LEN + 1])
+{
+    tsr_h_assert_status(r, 200);
+    snprintf(secret, TSR_H_SECRET_LEN + 1, "%s", tsr_h_jstr(tsr_h_jobj(r->json, "data"), "key"));
+}
+
+/* Rotates token id on node n (must be 200); writes the new secret to
+ * secret and returns when the answer came. */
+static int64_t rotate_on(int n, const char *id, const char *body, char secret[TSR_H_SECRET_LEN + 1])
+{
+    struct tsr_h_resp *r = rotate_raw_on(n, id, body);
+    int64_t done = tsr_h_mono_ms();
+
+    rotated_secret(r, secret);
+    return done;
+}
+
+/* A grace period or a lifetime short enough to wait for, long enough for
+ * the requests a test makes in it: longer under a wrapper (valgrind). */
+static int64_t short_wait(void)
+{
+    return tsr_h_wrapper() ? 15 : 3;
+}
+
+/* Waits until the wall clock is early in a second, so that a request sent
+ * now is served in the second tsr_h_now() says; returns that second. */
+static int64_t early_in_a_second(void)
+{
+    struct timespec ts;
+
+    for (;;) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (ts.tv_nsec >= 20 * 1000000L && ts.tv_nsec < 500 * 1000000L) {
+            return (int64_t)ts.tv_sec;
+        }
+        tsr_h_sleep_ms(10);
+    }
+}
+
+/* Asserts that every node but `except` (-1: none) answers verify of secret
+ * with want within BOUND_MS of start_ms. */
+static void everywhere_within_bound(const char *secret, long want, int except, int64_t start_ms)
+{
+    for (int n = 0; n < NODES; n++) {
+        if (n != except) {
+            tsr_h_assert_between(
+                answers_after(n, "/v4/auth/verify", secret, want, "none", start_ms), 0, BOUND_MS);
+        }
+    }
+}
+
+/* Polls every node's verify of an old secret in its grace period until each
+ * refuses it: fails when a node refuses it before the second earliest (no
+ * clock can have reached it) or still accepts it once the clock is past
+ * latest; until a node refuses it, that node must accept keep too. */
+static void grace_ends_everywhere(const char *old, const char *keep, int64_t earliest,
+                                  int64_t latest)
+{
+    bool refused[NODES] = {false};
+    int left = NODES;
+
+    while (left > 0) {
+        for (int n = 0; n < NODES; n++) {
+            if (refused[n]) {
+                continue;
+            }
+            int64_t sent = tsr_h_now();
+            bool good = tsr_h_verify(node[n], old);
+            int64_t now = tsr_h_now();
+            if (!good && now < earliest) {
+                fail_msg("node %d refuses a secret in its grace period at %s; it ends at %s", n,
+                         tsr_h_time(now), tsr_h_time(earliest));
+            }
+            if (good && sent > latest) {
+                fail_msg("node %d still accepts at %s a secret whose grace period ended at %s", n,
+                         tsr_h_time(sent), tsr_h_time(earliest));
+            }
+            if (!good) {
+                refused[n] = true;
+                left--;
+            } else if (!tsr_h_verify(node[n], keep)) {
+                fail_msg("node %d refuses the new secret in the grace period", n);
+            }
+        }
+        tsr_h_sleep_ms(50);
+    }
+}
+
+/* A token whose secret every node's index holds. */
+static void make_known_everywhere(const char *name, struct tsr_h_token *t)
+{
+    tsr_h_create_token(node[0], session[0], name, NULL, t);
+    for (int n = 0; n < NODES; n++) {
+        assert_true(tsr_h_verify(node[n], t->secret));
+    }
+}
+
+/* Rotated on one node without a grace period: the old secret is refused on
+ * every other within 1 s, the new one accepted there within 1 s. */
+static void test_rotated_everywhere(void **state)
+{
+    (void)state;
+    PG_ONLY();
+    worst_change_ms = 0;
+    for (int round = 0; round < 2 * NODES; round++) {
+        int from = round % NODES;
+        struct tsr_h_token t;
+        char fresh[TSR_H_SECRET_LEN + 1];
+
+        make_known_everywhere(tsr_h_fmt("rotate %d", round), &t);
+        int64_t start = rotate_on(from, t.id, NULL, fresh);
+        assert_false(tsr_h_verify(node[from], t.secret));
+        everywhere_within_bound(t.secret, 401, from, start);
+        everywhere_within_bound(fresh, 204, -1, start);
+    }
+    print_message("rotated on one node, old refused and new accepted on the others: worst %lld "
+                  "ms\n",
+                  worst_change_ms);
+}
+
+/* With a grace period, every node accepts both secrets until it ends, then
+ * only the new one. */
+static void test_rotation_grace_everywhere(void **state)
+{
+    const int64_t grace = short_wait();
+    struct tsr_h_token t;
+    char fresh[TSR_H_SECRET_LEN + 1];
+
+    (void)state;
+    PG_ONLY();
+    make_known_everywhere("graced", &t);
+    int64_t t0 = early_in_a_second();
+    int64_t start =
+        rotate_on(0, t.id, tsr_h_fmt("{\"grace_period\":%lld}", (long long)grace), fresh);
+    int64_t t1 = tsr_h_now();
+    everywhere_within_bound(fresh, 204, -1, start);
+    for (int n = 0; n < NODES; n++) {
+        assert_true(tsr_h_verify(node[n], t.secret));
+    }
+    grace_ends_everywhere(t.secret, fresh, t0 + grace, t1 + grace + 2);
+    for (int n = 0; n < NODES; n++) {
+        assert_true(tsr_h_verify(node[n], fresh));
+    }
+}
+
+/* Stops (SIGSTOP) or resumes (SIGCONT) every node but the first, so that
+ * they miss what happens on it until they resume. */
+static void others(int sig)
+{
+    for (int n = 1; n < NODES; n++) {
+        if (kill(node[n]->pid, sig) != 0) {
+            fail_msg("kill(node %d, %d) failed", n, sig);
+        }
+    }
+    if (sig == SIGSTOP) {
+        tsr_h_sleep_ms(50);
+    }
+}
+
+/* Two rotations on one node while the others are stopped, so that they
+ * never see the first: once they resume, the first secret is refused
+ * everywhere within 1 s, the second is good until the grace period of the
+ * second rotation ends, the third is good. And when the others have seen
+ * the second secret before a rotation without grace, they refuse it within
+ * 1 s too. */
+static void test_two_rotations_everywhere(void **state)
+{
+    const int64_t grace = short_wait();
+    struct tsr_h_token t;
+    char s2[TSR_H_SECRET_LEN + 1], s3[TSR_H_SECRET_LEN + 1], s4[TSR_H_SECRET_LEN + 1];
+
+    (void)state;
+    PG_ONLY();
+    make_known_everywhere("rotated twice", &t);
+    int64_t t0 = early_in_a_second();
+    /* Nothing may fail while they are stopped: they would not stop. */
+    others(SIGSTOP);
+    struct tsr_h_resp *first = rotate_raw_on(0, t.id, "{\"grace_period\":3600}");
+    struct tsr_h_resp *second =
+        rotate_raw_on(0, t.id, tsr_h_fmt("{\"grace_period\":%lld}", (long long)grace));
+    int64_t t1 = tsr_h_now();
+    others(SIGCONT);
+    int64_t start = tsr_h_mono_ms();
+    rotated_secret(first, s2);
+    rotated_secret(second, s3);
+    assert_false(tsr_h_verify(node[0], t.secret));
+    everywhere_within_bound(t.secret, 401, -1, start);
+    everywhere_within_bound(s3, 204, -1, start);
+    grace_ends_everywhere(s2, s3, t0 + grace, t1 + grace + 2);
+    for (int n = 0; n < NODES; n++) {
+        assert_false(tsr_h_verify(node[n], t.secret));
+        assert_true(tsr_h_verify(node[n], s3));
+    }
+
+    /* The second secret in every index, then a rotation without grace. */
+    rotate_on(0, t.id, "{\"grace_period\":3600}", s4);
+    for (int n = 0; n < NODES; n++) {
+        assert_true(tsr_h_verify(node[n], s3));
+        assert_true(tsr_h_verify(node[n], s4));
+    }
+    char s5[TSR_H_SECRET_LEN + 1];
+    start = rotate_on(0, t.id, NULL, s5);
+    everywhere_within_bound(s3, 401, -1, start);
+    everywhere_within_bound(s4, 401, -1, start);
+    everywhere_within_bound(s5, 204, -1, start);
+}
+
+/* Revoked on one node in its grace period, a token's both secrets are
+ * refused on every node within 1 s. */
+static void test_revoked_in_grace_everywhere(void **state)
+{
+    struct tsr_h_token t;
+    char fresh[TSR_H_SECRET_LEN + 1];
+
+    (void)state;
+    PG_ONLY();
+    make_known_everywhere("revoked in grace", &t);
+    rotate_on(0, t.id, "{\"grace_period\":3600}", fresh);
+    for (int n = 0; n < NODES; n++) {
+        assert_true(tsr_h_verify(node[n], t.secret));
+        assert_true(tsr_h_verify(node[n], fresh));
+    }
+    struct tsr_h_resp *r =
+        tsr_h_send(node[1], "DELETE", tsr_h_fmt("%s/%s", TOKENS_PATH, t.id), session[1], NULL);
+    int64_t start = tsr_h_mono_ms();
+    tsr_h_assert_status(r, 204);
+    everywhere_within_bound(t.secret, 401, -1, start);
+    everywhere_within_bound(fresh, 401, -1, start);
+}
+
 /* Made-up secrets that no node holds: refused, and the database is asked
  * at a bounded rate (nothing to see from outside but the refusals). */
 static void test_unknown_refused(void **state)
@@ -378,6 +625,10 @@ int main(void)
         cmocka_unit_test(test_user_numbers_same_everywhere),
         cmocka_unit_test(test_scopes_change_reaches_everywhere),
         cmocka_unit_test(test_allowed_ips_change_reaches_everywhere),
+        cmocka_unit_test(test_rotated_everywhere),
+        cmocka_unit_test(test_rotation_grace_everywhere),
+        cmocka_unit_test(test_two_rotations_everywhere),
+        cmocka_unit_test(test_revoked_in_grace_everywhere),
         cmocka_unit_test(test_unknown_refused),
     };
     return TSR_H_RUN(tests, setup, NULL);
