@@ -765,26 +765,34 @@ static void test_self(void **state)
                        "invalid_field", TSR_H_SRC_POINTER, "/expires_at");
     assert_unchanged(&reader, snap);
 
-    /* With tokens:write a token may give itself a new expiry, later than
-     * its own too (what rotating a credential before it dies is for), up
-     * to the maximum lifetime; through its own id as well. */
+    /* With tokens:write a token may give itself a new expiry, but no later
+     * than its own, as on PATCH: a leaked token cannot keep itself alive
+     * by rotating; through its own id as well. A session may extend it. */
     make_exp(session, own_exp, "\"scopes\":[\"tokens:write\"]", &writer);
-    rotate_ok(NULL, &writer, true, exp_body(own_exp + HOUR), tsr_h_time(own_exp + HOUR), old);
+    snap = snapshot(writer.id);
+    tsr_h_assert_error(rotate_raw(writer.secret, "self", exp_body(own_exp + HOUR)), 403,
+                       "insufficient_scope", TSR_H_SRC_POINTER, "/expires_at");
+    tsr_h_assert_error(rotate_raw(writer.secret, writer.id, exp_body(own_exp + HOUR)), 403,
+                       "insufficient_scope", TSR_H_SRC_POINTER, "/expires_at");
+    assert_unchanged(&writer, snap);
+    rotate_ok(NULL, &writer, true, exp_body(own_exp - HOUR), tsr_h_time(own_exp - HOUR), old);
     assert_false(tsr_h_verify(srv, old));
-    rotate_ok(NULL, &writer, true, exp_body(own_exp - HOUR), tsr_h_time(own_exp - HOUR), NULL);
-    rotate_ok(writer.secret, &writer, false, exp_body(own_exp + 2 * HOUR),
-              tsr_h_time(own_exp + 2 * HOUR), NULL);
+    rotate_ok(writer.secret, &writer, false, exp_body(own_exp - 2 * HOUR),
+              tsr_h_time(own_exp - 2 * HOUR), NULL);
     snap = snapshot(writer.id);
     tsr_h_assert_error(rotate_raw(writer.secret, "self", exp_body(tsr_h_now() + 367 * TSR_H_DAY)),
                        400, "invalid_field", TSR_H_SRC_POINTER, "/expires_at");
     assert_unchanged(&writer, snap);
+    rotate_ok(session, &writer, false, exp_body(own_exp + HOUR), tsr_h_time(own_exp + HOUR), NULL);
     r = tsr_h_get(srv, VERIFY, writer.secret);
     tsr_h_assert_status(r, 204);
-    assert_string_equal(hdr(r, "X-Tessera-Expires-At"), tsr_h_time(own_exp + 2 * HOUR));
+    assert_string_equal(hdr(r, "X-Tessera-Expires-At"), tsr_h_time(own_exp + HOUR));
 
     /* A global token likewise. */
     make_exp(session, own_exp, NULL, &global);
-    rotate_ok(NULL, &global, true, exp_body(own_exp + 60), tsr_h_time(own_exp + 60), NULL);
+    rotate_ok(NULL, &global, true, exp_body(own_exp - 60), tsr_h_time(own_exp - 60), NULL);
+    tsr_h_assert_error(rotate_raw(global.secret, "self", exp_body(own_exp)), 403,
+                       "insufficient_scope", TSR_H_SRC_POINTER, "/expires_at");
 
     /* A session: 404 with or without a body; nothing is rotated. */
     tsr_h_assert_error(rotate_raw(session, "self", NULL), 404, "not_found", TSR_H_SRC_NONE, NULL);
