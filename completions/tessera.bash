@@ -45,6 +45,10 @@ _tessera()
         COMPREPLY=($(compgen -W "1d 7d 15d 30d 90d 1y" -- "$cur"))
         return
         ;;
+    --status)
+        COMPREPLY=($(compgen -W "active expiring expired" -- "$cur"))
+        return
+        ;;
     --grace)
         COMPREPLY=($(compgen -W "0 15m 1h 24h" -- "$cur"))
         return
@@ -69,7 +73,7 @@ _tessera()
         case "$w" in
         --output | -o | --server | --token | --email | --name | --description | --expires | \
             --search | --sort | --page | --page-size | --scope | --allow-ip | --not-before | \
-            --grace)
+            --grace | --status)
             ((i++))
             ;;
         -*) ;;
@@ -119,7 +123,7 @@ _tessera()
             if [[ $noun == scope || $noun == scopes ]]; then
                 opts="--page-size"
             else
-                opts="--search --sort --page --page-size --all"
+                opts="--search --sort --page --page-size --all --expiring --status"
             fi
             ;;
         update)

@@ -38,6 +38,8 @@ static const struct opt_def opts[] = {
     {"not-before", 0, TSR_OPT_NOT_BEFORE, VALUE(not_before)},
     {"clear-not-before", 0, TSR_OPT_CLEAR_NOT_BEFORE, SWITCH},
     {"grace", 0, TSR_OPT_GRACE, VALUE(grace)},
+    {"status", 0, TSR_OPT_STATUS, VALUE(status)},
+    {"expiring", 0, TSR_OPT_EXPIRING, SWITCH},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -39,6 +39,8 @@ enum tsr_opt {
     TSR_OPT_NOT_BEFORE = 1u << 18,
     TSR_OPT_CLEAR_NOT_BEFORE = 1u << 19,
     TSR_OPT_GRACE = 1u << 20,
+    TSR_OPT_STATUS = 1u << 21,
+    TSR_OPT_EXPIRING = 1u << 22,
 };
 
 /* The options every command takes. */
@@ -61,7 +63,7 @@ struct tsr_args {
     size_t nwords;
     unsigned given; /* the tsr_opt bits of the options present */
     const char *output, *server, *token, *email, *name, *description, *expires, *search, *sort,
-        *page, *page_size, *not_before, *grace;
+        *page, *page_size, *not_before, *grace, *status;
     struct tsr_args_list scopes, allow_ips; /* --scope, --allow-ip */
 };
 

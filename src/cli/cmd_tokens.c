@@ -359,11 +359,46 @@ static bool whole(const char *s, long min, long max, long *out)
     return true;
 }
 
+/* The values of --status, which are the API's, and what a list of none
+ * says. */
+static const char *const statuses[][2] = {
+    {"active", "No active tokens."},
+    {"expiring", "No expiring tokens: none expires within " TSR_EXPIRING_SOON_DAYS_TEXT " days."},
+    {"expired", "No expired tokens."},
+};
+
+#define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
+
 struct listing {
     long page, page_size;
     char ordering[16];
-    json_t *all; /* results of every page (--all) */
+    const char *const *status; /* a row of statuses, or NULL for every token */
+    json_t *all;               /* results of every page (--all) */
 };
+
+/* The status that --status or --expiring asks for, into ls->status.
+ * Returns TSR_EXIT_OK, or TSR_EXIT_USAGE having said why. */
+static int status_of(struct tsr_cli *cli, struct listing *ls)
+{
+    const struct tsr_args *a = cli->args;
+    const char *want = a->status != NULL ? a->status : "expiring";
+    bool expiring = (a->given & TSR_OPT_EXPIRING) != 0;
+    size_t i;
+
+    if (a->status == NULL && !expiring)
+        return TSR_EXIT_OK;
+    for (i = 0; i < NSTATUSES && strcmp(statuses[i][0], want) != 0; i++)
+        continue;
+    if (i == NSTATUSES)
+        return tsr_cli_usage(cli, "--status must be active, expiring or expired, not '%.32s'",
+                             want);
+    /* --expiring is a short --status expiring: it may repeat it, not
+     * contradict it. */
+    if (expiring && strcmp(want, "expiring") != 0)
+        return tsr_cli_usage(cli, "--expiring and --status %s cannot be used together", want);
+    ls->status = statuses[i];
+    return TSR_EXIT_OK;
+}
 
 static int list_path(struct tsr_cli *cli, const struct listing *ls, long page, char *path,
                      size_t size)
@@ -385,6 +420,8 @@ static int list_path(struct tsr_cli *cli, const struct listing *ls, long page, c
                 tsr_client_query(cli->client, path, size, "search", cli->args->search) == TSR_OK);
     ok = ok && (ls->ordering[0] == '\0' ||
                 tsr_client_query(cli->client, path, size, "ordering", ls->ordering) == TSR_OK);
+    ok = ok && (ls->status == NULL ||
+                tsr_client_query(cli->client, path, size, "status", ls->status[0]) == TSR_OK);
     if (!ok)
         return tsr_cli_usage(cli, "the search text is too long");
     return TSR_EXIT_OK;
@@ -435,7 +472,38 @@ static void scopes_cell(const json_t *t, char *out, size_t size)
     }
 }
 
-static int print_list(struct tsr_cli *cli, const json_t *obj, long page, bool all)
+/* The STATUS cell of t: the server's status, except that an active token
+ * that expires within the window that status=expiring selects reads
+ * "expiring", so that the table shows what is about to stop working. */
+static const char *status_cell(const json_t *t, int64_t now)
+{
+    const char *status = tsr_out_jstr(t, "status");
+    const char *at = tsr_out_jstr(t, "expires_at");
+    int64_t expires;
+
+    if (strcmp(status, "active") == 0 && tsr_time_parse(at, strlen(at), &expires) == TSR_OK &&
+        expires > now && expires - now <= TSR_EXPIRING_SOON)
+        return "expiring";
+    return status;
+}
+
+/* Says on standard error that the list is empty, and why it may be. */
+static void say_none(const struct tsr_cli *cli, const struct listing *ls, long long count,
+                     long long pages)
+{
+    if (count > 0)
+        fprintf(stderr, "No tokens on page %ld: there %s %lld page%s.\n", ls->page,
+                pages == 1 ? "is" : "are", pages, pages == 1 ? "" : "s");
+    else if (cli->args->search != NULL)
+        fprintf(stderr, "No %s%stokens match that search.\n", ls->status ? ls->status[0] : "",
+                ls->status ? " " : "");
+    else if (ls->status != NULL)
+        fprintf(stderr, "%s\n", ls->status[1]);
+    else
+        fprintf(stderr, "No tokens yet: make one with 'tessera create token'.\n");
+}
+
+static int print_list(struct tsr_cli *cli, const struct listing *ls, const json_t *obj, bool all)
 {
     const json_t *results = json_object_get(obj, "results");
     json_int_t count = json_integer_value(json_object_get(obj, "count"));
@@ -447,13 +515,7 @@ static int print_list(struct tsr_cli *cli, const json_t *obj, long page, bool al
     int status = TSR_EXIT_OK;
 
     if (json_array_size(results) == 0) {
-        if (count == 0 && cli->args->search != NULL)
-            fprintf(stderr, "No tokens match that search.\n");
-        else if (count == 0)
-            fprintf(stderr, "No tokens yet: make one with 'tessera create token'.\n");
-        else
-            fprintf(stderr, "No tokens on page %ld: there %s %lld page%s.\n", page,
-                    pages == 1 ? "is" : "are", (long long)pages, pages == 1 ? "" : "s");
+        say_none(cli, ls, (long long)count, (long long)pages);
         return TSR_EXIT_OK;
     }
     tsr_table_init(&table, sizeof(list_heads) / sizeof(list_heads[0]), list_heads);
@@ -462,8 +524,8 @@ static int print_list(struct tsr_cli *cli, const json_t *obj, long page, bool al
         char name[TSR_OUT_CELL_MAX], scopes[TSR_OUT_CELL_MAX], hint[32];
         char created[TSR_OUT_WHEN_LEN + 1], expires[96], used[64];
         const json_t *u = json_object_get(t, "last_used_at");
-        const char *cells[] = {tsr_out_jstr(t, "id"),    name, scopes, hint, created, expires, used,
-                               tsr_out_jstr(t, "status")};
+        const char *cells[] = {tsr_out_jstr(t, "id"), name, scopes, hint, created, expires, used,
+                               status_cell(t, now)};
         int64_t when;
 
         tsr_out_clean(tsr_out_jstr(t, "name"), name, sizeof(name), NAME_COLS);
@@ -490,13 +552,13 @@ static int print_list(struct tsr_cli *cli, const json_t *obj, long page, bool al
         status = tsr_cli_write_failed();
     }
     tsr_table_release(&table);
-    if (status == TSR_EXIT_OK && !all && page < pages)
+    if (status == TSR_EXIT_OK && !all && ls->page < pages)
         fprintf(stderr,
                 "Page %ld of %lld (%lld tokens): see the next with --page %ld, or all "
                 "with --all.\n",
-                page, (long long)pages, (long long)count, page + 1);
+                ls->page, (long long)pages, (long long)count, ls->page + 1);
     else if (status == TSR_EXIT_OK && !all && pages > 1)
-        fprintf(stderr, "Page %ld of %lld (%lld tokens).\n", page, (long long)pages,
+        fprintf(stderr, "Page %ld of %lld (%lld tokens).\n", ls->page, (long long)pages,
                 (long long)count);
     return status;
 }
@@ -528,6 +590,8 @@ int tsr_cmd_list(struct tsr_cli *cli)
                                  a->sort);
         snprintf(ls.ordering, sizeof(ls.ordering), "%s%s", desc ? "-" : "", ordering);
     }
+    if ((status = status_of(cli, &ls)) != TSR_EXIT_OK)
+        return status;
     if (all && ls.page_size == 0)
         ls.page_size = TSR_PAGE_SIZE_MAX;
     status = tsr_cli_auth(cli);
@@ -541,7 +605,7 @@ int tsr_cmd_list(struct tsr_cli *cli)
             status = tsr_cli_call(cli, "GET", path, NULL, 200, &obj);
     }
     if (status == TSR_EXIT_OK)
-        status = cli->json ? tsr_cli_print_json(obj) : print_list(cli, obj, ls.page, all);
+        status = cli->json ? tsr_cli_print_json(obj) : print_list(cli, &ls, obj, all);
     json_decref(obj);
     return status;
 }

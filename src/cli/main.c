@@ -22,6 +22,7 @@ const char tsr_help_text[] =
     "  create token --name N --expires E [--description D] [--scope S]...\n"
     "               [--allow-ip CIDR]... [--not-before T]\n"
     "  list tokens [--search S] [--sort [-]FIELD] [--page N] [--page-size N] [--all]\n"
+    "              [--expiring | --status active|expiring|expired]\n"
     "  list scopes [--page-size N]     the scopes a token can be given\n"
     "  describe token ID\n"
     "  update token ID [--name N] [--description D] [--expires E] [--scope S]...\n"
@@ -118,13 +119,21 @@ static const struct tsr_command commands[] = {
      "  TOKEN=$(tessera create token --name nightly --expires 2026-12-31)\n" LIMITS_EXAMPLE,
      tsr_cmd_create},
     {"list", "token",
-     TSR_OPT_SEARCH | TSR_OPT_SORT | TSR_OPT_PAGE | TSR_OPT_PAGE_SIZE | TSR_OPT_ALL, 0, 0,
-     "tessera list tokens [--search S] [--sort [-]FIELD] [--page N] [--page-size N] [--all]",
+     TSR_OPT_SEARCH | TSR_OPT_SORT | TSR_OPT_PAGE | TSR_OPT_PAGE_SIZE | TSR_OPT_ALL |
+         TSR_OPT_STATUS | TSR_OPT_EXPIRING,
+     0, 0,
+     "tessera list tokens [--search S] [--sort [-]FIELD] [--page N] [--page-size N] [--all] "
+     "[--expiring | --status S]",
      "Lists your personal tokens: id, name, scopes (a long list is cut: 'describe'\n"
      "shows it whole), hint (the secret's first characters), when made, when they\n"
-     "expire, when last used, and status; times in UTC.\n"
+     "expire, when last used, and status: active, expiring (active, but it expires\n"
+     "within " TSR_EXPIRING_SOON_DAYS_TEXT " days) or expired; times in UTC.\n"
      "\n"
      "  --search S         only tokens whose name or description holds S\n"
+     "  --status S         only tokens of status S: active (not expired), expiring\n"
+     "                     (active, and expiring within " TSR_EXPIRING_SOON_DAYS_TEXT
+     " days) or expired\n"
+     "  --expiring         the same as --status expiring\n"
      "  --sort [-]FIELD    name, created, expires or last_used; '-' for descending\n"
      "                     (default: -created, the newest first)\n"
      "  --page N           page N (from 1)\n"
@@ -134,6 +143,7 @@ static const struct tsr_command commands[] = {
      "\n"
      "Examples:\n"
      "  tessera list tokens --sort expires\n"
+     "  tessera list tokens --expiring --sort expires\n"
      "  tessera list tokens --all --output json | jq -r '.results[].id'\n",
      tsr_cmd_list},
     {"list", "scope", TSR_OPT_PAGE_SIZE, 0, 0, "tessera list scopes [--page-size N]",

@@ -14,12 +14,23 @@
  * enough to roll the new one out everywhere, short enough that a leaked old
  * secret does not outlive its replacement by much. */
 #define TSR_GRACE_MAX_SECONDS 86400
+/* A token expires soon, for lists filtered by status=expiring and for the
+ * marks that the CLI and the consoles put on such tokens, when it expires
+ * within this many days. */
+#define TSR_EXPIRING_SOON_DAYS 7
+/* In seconds, spelled out token for token as service/service.h spells its
+ * own: a C compiler refuses two definitions of one macro that differ, so
+ * neither can change alone while both exist. */
+#define TSR_EXPIRING_SOON (7 * 86400)
+_Static_assert(TSR_EXPIRING_SOON == TSR_EXPIRING_SOON_DAYS * 86400,
+               "the expiring window in days and in seconds must agree");
 
 /* The numbers as text, for messages and help written at compile time. */
-#define TSR_STR_(x)             #x
-#define TSR_STR(x)              TSR_STR_(x)
-#define TSR_NAME_MAX_CHARS_TEXT TSR_STR(TSR_NAME_MAX_CHARS)
-#define TSR_DESC_MAX_CHARS_TEXT TSR_STR(TSR_DESC_MAX_CHARS)
-#define TSR_PAGE_SIZE_MAX_TEXT  TSR_STR(TSR_PAGE_SIZE_MAX)
+#define TSR_STR_(x)                 #x
+#define TSR_STR(x)                  TSR_STR_(x)
+#define TSR_NAME_MAX_CHARS_TEXT     TSR_STR(TSR_NAME_MAX_CHARS)
+#define TSR_DESC_MAX_CHARS_TEXT     TSR_STR(TSR_DESC_MAX_CHARS)
+#define TSR_PAGE_SIZE_MAX_TEXT      TSR_STR(TSR_PAGE_SIZE_MAX)
+#define TSR_EXPIRING_SOON_DAYS_TEXT TSR_STR(TSR_EXPIRING_SOON_DAYS)
 
 #endif

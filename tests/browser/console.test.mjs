@@ -19,6 +19,7 @@ import {
   dayInZone,
   inSeconds,
   rowNames,
+  rowsAfter,
   screen,
   secretLeft,
   setUp,
@@ -428,6 +429,80 @@ test('an expired token shows the Expired badge and can only be deleted', async (
   assert.equal(await row.getByRole('menuitem', { name: 'Regenerate' }).getAttribute('aria-disabled'), 'true');
   await page.keyboard.press('Escape');
   await screen(page, 'console-17-expired-badge');
+  await clean(page);
+});
+
+test('Expires soon: the badge within 7 days, and the status filter asks the server', async () => {
+  const gone = await apiCreate(server.url, session, { name: 'Filter gone', expires_at: inSeconds(2) });
+  await apiCreate(server.url, session, { name: 'Filter soon', description: 'Two days left', expires_at: inSeconds(2 * 86400) });
+  await apiCreate(server.url, session, { name: 'Filter later', expires_at: inSeconds(30 * 86400) });
+  const status = page.getByLabel('Status', { exact: true });
+  assert.equal(await status.inputValue(), '', 'every token at first');
+
+  let names = await rowsAfter(page, { search: 'Filter', ordering: 'name' }, async () => {
+    await page.getByLabel('Search tokens').fill('Filter');
+    await page.waitForTimeout(300);
+    await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
+  });
+  assert.ok(names.includes('Filter soon') && names.includes('Filter later'), names.join());
+  const soon = page.locator('#tokens-body tr', { hasText: 'Filter soon' });
+  const later = page.locator('#tokens-body tr', { hasText: 'Filter later' });
+  const badge = soon.locator('td[data-label="Expires"] .badge');
+  assert.equal(await badge.textContent(), 'Expires soon', 'in words, not only in colour');
+  assert.equal(await badge.getAttribute('title'), 'Expires within 7 days');
+  assert.equal(await later.locator('td[data-label="Expires"] .badge').count(), 0, '30 days away is not soon');
+  await screen(page, 'console-19a-expires-soon');
+
+  // Expiring: only the first. The one made to expire in 2 s is expiring
+  // until then, so wait for it to have expired.
+  while (Date.now() <= Date.parse(gone.expires_at) + 500) await page.waitForTimeout(100);
+  names = await rowsAfter(page, { status: 'expiring', search: 'Filter', ordering: 'name' }, () => status.selectOption({ label: 'Expiring' }));
+  assert.deepEqual(names, ['Filter soon']);
+  await screen(page, 'console-19b-filter-expiring');
+  // Ordering changes under the filter.
+  names = await rowsAfter(page, { status: 'expiring', ordering: '-name' }, () => page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click());
+  assert.deepEqual(names, ['Filter soon']);
+
+  // Active, over every page: the pager counts what the server counts.
+  const active = (await apiCall(server.url, session, 'GET', '/v4/iam/personal_tokens?status=active&page_size=1')).body.count;
+  assert.ok(active > 20, `${active} active tokens make more than one page`);
+  await rowsAfter(page, { status: 'active', page: '1', search: null }, async () => {
+    await status.selectOption({ label: 'Active' });
+    await page.getByLabel('Search tokens').fill('');
+  });
+  await page.locator('#pager-range', { hasText: `1–20 of ${active}` }).waitFor();
+  names = await rowsAfter(page, { status: 'active', page: '2' }, () => page.getByRole('button', { name: 'Next page' }).click());
+  assert.equal(names.length, Math.min(20, active - 20));
+  assert.ok(!names.includes('Filter gone'));
+
+  // Expired: the one that has.
+  names = await rowsAfter(page, { status: 'expired', search: 'Filter' }, async () => {
+    await page.getByLabel('Search tokens').fill('Filter');
+    await page.waitForTimeout(300);
+    await status.selectOption({ label: 'Expired' });
+  });
+  assert.deepEqual(names, ['Filter gone']);
+  await page.locator('#tokens-body tr', { hasText: 'Filter gone' }).locator('.badge', { hasText: 'Expired' }).waitFor();
+
+  // Nothing of that status: the empty state says so and offers every token.
+  await rowsAfter(page, { status: 'expired', search: 'Filter later' }, () => page.getByLabel('Search tokens').fill('Filter later'));
+  await page.getByText('No expired token has “Filter later” in its name or description.').waitFor();
+  await screen(page, 'console-19c-filter-empty');
+  names = await rowsAfter(page, { search: 'Filter later', status: null }, () => page.getByRole('button', { name: 'Show all tokens' }).click());
+  assert.deepEqual(names, ['Filter later']);
+  assert.equal(await status.inputValue(), '');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'status-filter', 'focus goes to the filter');
+
+  // The details say it too.
+  await page.getByLabel('Search tokens').fill('Filter soon');
+  await page.waitForFunction(() => [...document.querySelectorAll('#tokens-body .token-name')].map((e) => e.textContent).join() === 'Filter soon');
+  await page.locator('#tokens-body .token-name', { hasText: 'Filter soon' }).click();
+  const details = page.getByRole('dialog', { name: 'Personal Token details' });
+  await details.waitFor();
+  await details.locator('.badge', { hasText: 'Expires soon' }).waitFor();
+  await screen(page, 'console-19d-details-expires-soon');
+  await details.getByRole('button', { name: 'Close' }).click();
+  await page.getByLabel('Search tokens').fill('');
   await clean(page);
 });
 

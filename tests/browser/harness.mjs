@@ -277,3 +277,17 @@ export function secretLeft(page, secret) {
 export function rowNames(page) {
   return page.locator('#tokens-body tr .token-name').allTextContents();
 }
+
+// The rows of the tokens table once the page has asked for a list whose
+// query holds each of `params` (null: without that parameter), after
+// act(), and drawn the answer.
+export async function rowsAfter(page, params, act) {
+  const answered = page.waitForResponse((r) => {
+    const u = new URL(r.url());
+    return u.pathname === '/v4/iam/personal_tokens' && Object.entries(params).every(([k, v]) => u.searchParams.get(k) === v);
+  });
+  await act();
+  assert.equal((await answered).status(), 200);
+  await page.waitForFunction(() => document.getElementById('tokens-table').getAttribute('aria-busy') === 'false');
+  return rowNames(page);
+}

@@ -19,6 +19,7 @@ import {
   dayInZone,
   inSeconds,
   rowNames,
+  rowsAfter,
   screen,
   secretLeft,
   setUp,
@@ -299,6 +300,66 @@ test('Regenerate icon → type regenerate → the new token; the old one is refu
   await pop.getByRole('button', { name: 'Close' }).click();
   await row.locator('.key-hint', { hasText: third.slice(0, 8) }).waitFor();
   assert.equal((await apiCall(server.url, session, 'DELETE', `/v4/iam/personal_tokens/${made.id}`)).status, 204);
+  await page.getByLabel('Search').fill('');
+  await clean(page);
+});
+
+test('Expires soon: the badge within 7 days, and the status filter asks the server', async () => {
+  const gone = await apiCreate(server.url, session, { name: 'Filter gone', expires_at: inSeconds(2) });
+  await apiCreate(server.url, session, { name: 'Filter soon', expires_at: inSeconds(2 * 86400) });
+  await apiCreate(server.url, session, { name: 'Filter later', expires_at: inSeconds(30 * 86400) });
+  const status = page.getByLabel('Status', { exact: true });
+  assert.equal(await status.inputValue(), '', 'every token at first');
+
+  let names = await rowsAfter(page, { search: 'Filter' }, () => page.getByLabel('Search').fill('Filter'));
+  assert.ok(names.includes('Filter soon') && names.includes('Filter later'), names.join());
+  const soon = page.locator('#tokens-body tr', { hasText: 'Filter soon' });
+  const badge = soon.locator('td[data-label="Expires"] .badge');
+  assert.equal(await badge.textContent(), 'Expires soon', 'in words, not only in colour');
+  assert.equal(await page.locator('#tokens-body tr', { hasText: 'Filter later' }).locator('td[data-label="Expires"] .badge').count(), 0);
+  await screen(page, 'rtm-15a-expires-soon');
+
+  // Expiring: only the first. The one made to expire in 2 s is expiring
+  // until then, so wait for it to have expired.
+  while (Date.now() <= Date.parse(gone.expires_at) + 500) await page.waitForTimeout(100);
+  names = await rowsAfter(page, { status: 'expiring', search: 'Filter' }, () => status.selectOption({ label: 'Expiring' }));
+  assert.deepEqual(names, ['Filter soon']);
+  await screen(page, 'rtm-15b-filter-expiring');
+  names = await rowsAfter(page, { status: 'expiring' }, () => page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click());
+  assert.deepEqual(names, ['Filter soon']);
+
+  const active = (await apiCall(server.url, session, 'GET', '/v4/iam/personal_tokens?status=active&page_size=1')).body.count;
+  assert.ok(active > 20, `${active} active tokens make more than one page`);
+  await rowsAfter(page, { status: 'active', page: '1', search: null }, async () => {
+    await status.selectOption({ label: 'Active' });
+    await page.getByLabel('Search').fill('');
+  });
+  await page.locator('#pager-range', { hasText: `Showing 1–20 of ${active}` }).waitFor();
+  names = await rowsAfter(page, { status: 'active', page: '2' }, () => page.getByRole('button', { name: 'Next' }).click());
+  assert.equal(names.length, Math.min(20, active - 20));
+
+  names = await rowsAfter(page, { status: 'expired', search: 'Filter' }, async () => {
+    await page.getByLabel('Search').fill('Filter');
+    await page.waitForTimeout(300);
+    await status.selectOption({ label: 'Expired' });
+  });
+  assert.deepEqual(names, ['Filter gone']);
+  await page.locator('#tokens-body tr', { hasText: 'Filter gone' }).locator('.badge', { hasText: 'Expired' }).waitFor();
+
+  await rowsAfter(page, { status: 'expired', search: 'Filter soon' }, () => page.getByLabel('Search').fill('Filter soon'));
+  await page.getByText('No expired token has “Filter soon” in its name or description.').waitFor();
+  await screen(page, 'rtm-15c-filter-empty');
+  names = await rowsAfter(page, { search: 'Filter soon', status: null }, () => page.getByRole('button', { name: 'Show all tokens' }).click());
+  assert.deepEqual(names, ['Filter soon']);
+  assert.equal(await status.inputValue(), '');
+
+  // The details page says it too.
+  await page.locator('#tokens-body .token-name', { hasText: 'Filter soon' }).click();
+  await heading('Personal Token details').waitFor();
+  await page.locator('#details-body .badge', { hasText: 'Expires soon' }).waitFor();
+  await screen(page, 'rtm-15d-details-expires-soon');
+  await page.locator('#crumbs').getByRole('link', { name: 'Personal Tokens' }).click();
+  await tokensPage().waitFor();
   await page.getByLabel('Search').fill('');
   await clean(page);
 });

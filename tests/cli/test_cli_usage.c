@@ -157,7 +157,12 @@ static void test_completion_in_bash(void **state)
                   "t tessera rotate ''\n"
                   "t tessera rotate token x --\n"
                   "t tessera rotate token x --grace ''\n"
-                  "t tessera rotate token x --grace 1h --e\n",
+                  "t tessera rotate token x --grace 1h --e\n"
+                  "t tessera list tokens --exp\n"
+                  "t tessera list tokens --st\n"
+                  "t tessera list tokens --status ''\n"
+                  "t tessera list tokens --status expi\n"
+                  "t tessera list tokens --status active --sea\n",
                   TSR_SOURCE_DIR);
     const char *path = tsr_h_fmt("%s/complete.sh", g_env->home);
     FILE *f = fopen(path, "w");
@@ -196,7 +201,12 @@ static void test_completion_in_bash(void **state)
                              "token tokens personal-token personal-tokens\n"
                              "--grace --expires --output --server --token --help\n"
                              "0 15m 1h 24h\n"
-                             "--expires\n");
+                             "--expires\n"
+                             "--expiring\n"
+                             "--status\n"
+                             "active expiring expired\n"
+                             "expiring expired\n"
+                             "--search\n");
 }
 
 static void test_usage_errors_exit_2(void **state)

@@ -99,9 +99,10 @@ export async function logout() {
 export const me = () => request('GET', '/v4/iam/users/me');
 export const config = () => request('GET', '/v4/console/config');
 
-export function listTokens({ page, pageSize, search, ordering }) {
+export function listTokens({ page, pageSize, search, ordering, filter }) {
   const q = new URLSearchParams({ page: String(page), page_size: String(pageSize), ordering });
   if (search) q.set('search', search);
+  if (filter) q.set('status', filter);
   return request('GET', `/v4/iam/personal_tokens?${q}`);
 }
 

@@ -1,5 +1,6 @@
-// list.js - the state of a token list: page, page size, search, ordering;
-// loads pages from the API and drops answers that arrive out of turn.
+// list.js - the state of a token list: page, page size, search, ordering,
+// status filter; loads pages from the API and drops answers that arrive out
+// of turn.
 
 import { listTokens } from './api.js';
 
@@ -9,6 +10,7 @@ export function tokenList(render, { pageSize = 20 } = {}) {
     pageSize,
     search: '',
     ordering: '-created',
+    filter: '', // the API's status=: active, expiring, expired; '' for all
     count: 0,
     totalPages: 0,
     results: [],
@@ -65,6 +67,11 @@ export function tokenList(render, { pageSize = 20 } = {}) {
       s.page = 1;
       return load();
     },
+    setFilter(filter) {
+      s.filter = filter;
+      s.page = 1;
+      return load();
+    },
     goTo(page) {
       s.page = Math.max(1, Math.min(page, Math.max(1, s.totalPages)));
       return load();
@@ -80,6 +87,7 @@ export function tokenList(render, { pageSize = 20 } = {}) {
         page: 1,
         search: '',
         ordering: '-created',
+        filter: '',
         count: 0,
         totalPages: 0,
         results: [],

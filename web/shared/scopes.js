@@ -1,11 +1,11 @@
 // scopes.js - what a token may do and from where, as both consoles show it:
 // the form's choice of Global or of scopes (Tessera's own, then the
 // operator's grouped by the part of the name before ':'), the table's
-// compact cell, and the details of one token.
+// compact cell, the badge of an expiry, and the details of one token.
 
 import { listScopes } from './api.js';
-import { formatDateTime, formatLong } from './time.js';
-import { h } from './ui.js';
+import { SOON_DAYS, expiresSoon, formatDateTime, formatLong, isPast } from './time.js';
+import { h, icon } from './ui.js';
 
 export const GLOBAL = 'global';
 
@@ -163,6 +163,16 @@ export function scopesCell(scopes) {
 const none = (text) => h('span', { class: 'muted' }, text);
 
 // A <dl> of everything the API says about token `t` but its secret.
+// "Expired", or "Expires soon" within the window of status=expiring, or
+// nothing: words, so that the colour is never the only sign.
+export function expiryBadge(t) {
+  if (t.status === 'expired' || isPast(t.expires_at)) return h('span', { class: 'badge badge-expired' }, 'Expired');
+  return (
+    expiresSoon(t.expires_at) &&
+    h('span', { class: 'badge badge-soon', title: `Expires within ${SOON_DAYS} days` }, icon('clock', 12), 'Expires soon')
+  );
+}
+
 export function tokenDetails(t) {
   const describe = (n) => catalog.find((s) => s.name === n)?.description;
   const scopes = isGlobal(t.scopes)
@@ -184,7 +194,7 @@ export function tokenDetails(t) {
     ['Allowed addresses', ips],
     ['Not before', when(t.not_before, 'Not set: usable at once')],
     ['Created', when(t.created)],
-    ['Expires', when(t.expires_at)],
+    ['Expires', h('span', { class: 'expires' }, when(t.expires_at), expiryBadge(t))],
     ['Last used', when(t.last_used_at, 'Never')],
     ['Last used IP', t.last_used_ip ? h('code', {}, t.last_used_ip) : none('Never used')],
   ];

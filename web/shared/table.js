@@ -1,12 +1,12 @@
 // table.js - the tokens table both consoles draw from a tokenList: the
 // cells they have in common, the sort indicators, the loading, error and
-// empty states, the pager and the search box. Each console gives its own
-// rows and texts.
+// empty states, the pager, the search box and the status filter. Each
+// console gives its own rows and texts.
 
 import { sentence } from './forms.js';
 import { rangeText, tokenList } from './list.js';
-import { formatDateTime, formatRelative, isPast } from './time.js';
-import { scopesCell } from './scopes.js';
+import { SOON_DAYS, formatDateTime, formatRelative, isPast } from './time.js';
+import { expiryBadge, scopesCell } from './scopes.js';
 import { h, icon } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -43,11 +43,18 @@ export function tokenCells(t, nameId, open) {
     expires: h(
       'td',
       { 'data-label': 'Expires' },
-      h('span', { class: 'expires' }, timeCell(t.expires_at), expired && h('span', { class: 'badge badge-expired' }, 'Expired')),
+      h('span', { class: 'expires' }, timeCell(t.expires_at), expiryBadge(t)),
     ),
     lastUsed: h('td', { 'data-label': 'Last used' }, t.last_used_at ? timeCell(t.last_used_at) : none('Never')),
   };
 }
+
+// What an empty list says under each status filter.
+const NONE = {
+  active: 'You have no active tokens.',
+  expiring: `None of your tokens expires within ${SOON_DAYS} days.`,
+  expired: 'You have no expired tokens.',
+};
 
 function stateBox(kind, iconName, title, text, action) {
   return h(
@@ -70,6 +77,7 @@ export function tokenTable(opts) {
   const state = $('tokens-state');
   const pager = $('pager');
   const search = $('search');
+  const filter = $('status-filter');
   const list = tokenList(render);
 
   function render(s) {
@@ -85,6 +93,7 @@ export function tokenTable(opts) {
       button.replaceChildren(button.textContent, icon(name, opts.sortIconSize));
     }
     $('sort-select').value = s.ordering;
+    filter.value = s.filter;
 
     if (s.status === 'loading' && !s.loaded) {
       pager.hidden = true;
@@ -104,7 +113,15 @@ export function tokenTable(opts) {
     if (s.results.length === 0) {
       table.hidden = true;
       pager.hidden = true;
-      if (s.search) {
+      if (s.filter) {
+        const all = h('button', { type: 'button', class: 'button' }, 'Show all tokens');
+        all.addEventListener('click', () => {
+          list.setFilter('');
+          filter.focus();
+        });
+        const text = s.search ? `No ${s.filter} token has “${s.search}” in its name or description.` : NONE[s.filter];
+        state.replaceChildren(stateBox('', 'search', 'No matching tokens', text, all));
+      } else if (s.search) {
         const clear = h('button', { type: 'button', class: 'button' }, 'Clear search');
         clear.addEventListener('click', () => {
           search.value = '';
@@ -129,6 +146,7 @@ export function tokenTable(opts) {
 
   for (const b of table.querySelectorAll('button.sort')) b.addEventListener('click', () => list.sort(b.dataset.sort));
   $('sort-select').addEventListener('change', (e) => list.setOrdering(e.target.value));
+  filter.addEventListener('change', () => list.setFilter(filter.value));
   $('page-prev').addEventListener('click', () => list.goTo(list.state.page - 1));
   $('page-next').addEventListener('click', () => list.goTo(list.state.page + 1));
   $('page-size')?.addEventListener('change', (e) => list.setPageSize(Number(e.target.value)));
@@ -142,6 +160,7 @@ export function tokenTable(opts) {
   list.clear = () => {
     list.reset();
     search.value = '';
+    filter.value = '';
   };
   return list;
 }

@@ -54,6 +54,14 @@ export function formatRelative(iso, from = now()) {
 
 export const isPast = (iso, from = now()) => Date.parse(iso) <= from;
 
+// Whether a token that has not expired expires within 7 days: what the
+// API's status=expiring selects (TSR_EXPIRING_SOON in core/limits.h).
+export const SOON_DAYS = 7;
+export function expiresSoon(iso, from = now()) {
+  const left = Date.parse(iso) - from;
+  return left > 0 && left <= SOON_DAYS * DAY;
+}
+
 const pad = (n) => String(n).padStart(2, '0');
 
 // "2026-12-30" for the local calendar day of d.
