@@ -266,9 +266,6 @@ enum tsr_err tsr_tokens_create_prepare(struct tsr_service *svc, const struct tsr
  * it. Otherwise (out of memory) done is never called. */
 enum tsr_err tsr_tokens_create_submit(struct tsr_create_op *op) TSR_MUST_CHECK;
 
-/* A token expires soon when it expires within this many seconds. */
-#define TSR_EXPIRING_SOON (7 * 86400)
-
 /* Which tokens a list shows by their expiry: all; the active ones (not
  * expired); those of them that expire soon; the expired ones. */
 enum tsr_list_status {
