@@ -857,7 +857,8 @@ static void say_rotated(const json_t *data, const char *until)
 
 int tsr_cmd_rotate(struct tsr_cli *cli)
 {
-    char path[160], until[96] = "", until_time[TSR_TIME_LEN + 1];
+    char path[160], rotate_path[sizeof(path) + sizeof("/rotate")];
+    char until[96] = "", until_time[TSR_TIME_LEN + 1];
     json_t *body = NULL, *resp = NULL, *data;
     const char *key;
     int64_t grace = 0;
@@ -871,8 +872,8 @@ int tsr_cmd_rotate(struct tsr_cli *cli)
     if (status != TSR_EXIT_OK)
         goto out;
     itself = rotates_itself(cli);
-    snprintf(path + strlen(path), sizeof(path) - strlen(path), "/rotate");
-    status = tsr_cli_call(cli, "POST", path, body, 200, &resp);
+    snprintf(rotate_path, sizeof(rotate_path), "%s/rotate", path);
+    status = tsr_cli_call(cli, "POST", rotate_path, body, 200, &resp);
     if (status != TSR_EXIT_OK)
         goto out;
     data = json_object_get(resp, "data");
