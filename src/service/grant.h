@@ -18,6 +18,7 @@
 
 #include "core/cidr.h"
 #include "core/err.h"
+#include "core/ipset.h"
 #include "core/scope.h"
 #include "store/store.h"
 
@@ -29,8 +30,15 @@ struct tsr_grant {
     size_t nscopes; /* names in scopes */
     size_t nnets;   /* blocks in nets; 0: anywhere */
     size_t scopes_len;
-    struct tsr_cidr *nets;
-    char *scopes; /* the row's text: "global" or sorted names, one space apart */
+    struct tsr_cidr *nets;        /* as stored, for what a new token may be given */
+    struct tsr_ipset match;       /* the same, for what a request comes from */
+    char *scopes;                 /* the row's text: "global" or sorted names, one space apart */
+    struct tsr_grant_name *names; /* the nscopes names of scopes, in byte order */
+};
+
+/* One name of a grant's scopes, as a place in its text. */
+struct tsr_grant_name {
+    uint32_t at, len;
 };
 
 /* Builds the grant of row t into *out: NULL when t is unrestricted (see
