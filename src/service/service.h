@@ -27,6 +27,30 @@
 #define TSR_DEFAULT_TOKEN_RETENTION 30  /* days */
 #define TSR_DEFAULT_AUDIT_RETENTION 365 /* days */
 
+/* What one attempt at sending a delivery came to. */
+struct tsr_send_result {
+    int64_t status; /* the receiver's HTTP status or the relay's SMTP reply code; 0: none */
+    char error[TSR_DELIVERY_ERROR_MAX + 1]; /* for people; "" when it worked */
+};
+
+/* How deliveries leave the service: the program gives the transports (the
+ * notify adapter), the service keeps the rules (what is sent, signed,
+ * retried). Each call runs on the service's delivery thread and returns
+ * within its timeout. */
+struct tsr_senders {
+    /* POSTs the JSON body of len bytes to url with the n headers ("Name:
+     * value"); true when the receiver answered 2xx. NULL: no webhooks. */
+    bool (*post)(void *ctx, const char *url, const char *body, size_t len,
+                 const char *const *headers, size_t n, long timeout_s, struct tsr_send_result *out);
+    /* Sends a plain-text mail; true when the relay took it. NULL: no e-mail
+     * (owners are not mailed, and no e-mail delivery is made). */
+    bool (*mail)(void *ctx, const char *to, const char *subject, const char *text, long timeout_s,
+                 struct tsr_send_result *out);
+    void *ctx;
+};
+
+#define TSR_NOTIFY_WINDOWS_MAX 8
+
 struct tsr_service_config {
     int64_t max_lifetime_days;    /* 0: no limit */
     int64_t max_tokens;           /* unrevoked personal tokens a user holds; 0: no limit */
@@ -42,6 +66,20 @@ struct tsr_service_config {
      * from any address, in a window of seconds; 0: no limit. */
     int64_t login_account_max_failures;
     int64_t login_account_window;
+    /* Expiry notices: token.expiring this many seconds before expires_at
+     * (ascending, positive; 7 and 1 days by default), looked for every
+     * notice_interval_ms. */
+    int64_t notify_before[TSR_NOTIFY_WINDOWS_MAX];
+    size_t notify_windows;
+    int notice_interval_ms;
+    /* Deliveries: the first retry after retry_first_s seconds, each next
+     * one after twice as long (at most an hour), until give_up_s after the
+     * event; then the delivery is failed. */
+    int64_t retry_first_s;
+    int64_t give_up_s;
+    struct tsr_senders senders;
+    /* Where people log in, for the links in e-mails ("" for none). */
+    char console_url[TSR_HOOK_URL_MAX + 1];
 };
 
 /* Fills cfg with the documented defaults. Cannot fail. */

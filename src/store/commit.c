@@ -265,7 +265,16 @@ enum tsr_err tsr__list_order(const struct tsr_token_query *q, int *out)
  * record are durable together. */
 static enum tsr_err audit_with(struct tsr__committer *q, const struct tsr_audit_row *audit)
 {
-    return audit == NULL ? TSR_OK : q->ops->audit_add(q->engine, audit);
+    char event_id[TSR_UUID_LEN + 1];
+    enum tsr_err rc;
+
+    if (audit == NULL)
+        return TSR_OK;
+    rc = q->ops->audit_add(q->engine, audit);
+    if (rc != TSR_OK || audit->event[0] == '\0')
+        return rc;
+    tsr_uuid7_new(event_id);
+    return q->ops->event_add(q->engine, audit, event_id);
 }
 
 struct insert_job {

@@ -58,6 +58,10 @@ struct tsr__tx_ops {
     enum tsr_err (*token_revoke)(void *engine, const char *user_id, const char *id,
                                  enum tsr_token_kind kind, int64_t now);
     enum tsr_err (*audit_add)(void *engine, const struct tsr_audit_row *row);
+    /* Records row->event as event_id, raised at row->at, for the token
+     * row->token_id as it is in the open transaction, with its deliveries
+     * (store.h's tsr_audit_row). */
+    enum tsr_err (*event_add)(void *engine, const struct tsr_audit_row *row, const char *event_id);
 };
 
 struct tsr__write_job;

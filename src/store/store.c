@@ -237,6 +237,58 @@ enum tsr_err tsr_store_scope_version(struct tsr_store *store, int64_t *out)
     return store->ops->scope_version(store, out);
 }
 
+enum tsr_err tsr_store_webhook_insert(struct tsr_store *store, const struct tsr_webhook_row *hook)
+{
+    return store->ops->webhook_insert(store, hook);
+}
+
+enum tsr_err tsr_store_webhook_remove(struct tsr_store *store, const char *id, int64_t now)
+{
+    return store->ops->webhook_remove(store, id, now);
+}
+
+enum tsr_err tsr_store_webhook_each(struct tsr_store *store,
+                                    enum tsr_err (*each)(const struct tsr_webhook_row *, void *),
+                                    void *ctx)
+{
+    return store->ops->webhook_each(store, each, ctx);
+}
+
+enum tsr_err tsr_store_delivery_claim(struct tsr_store *store, unsigned channels, int64_t now,
+                                      int64_t claimed_until, size_t max,
+                                      struct tsr_delivery_row *out, size_t *n)
+{
+    *n = 0;
+    if (max == 0)
+        return TSR_OK;
+    return store->ops->delivery_claim(store, channels, now, claimed_until, max, out, n);
+}
+
+enum tsr_err tsr_store_delivery_finish(struct tsr_store *store, int64_t id,
+                                       enum tsr_delivery_state state, int64_t next_at,
+                                       int64_t status, const char *error, int64_t now)
+{
+    return store->ops->delivery_finish(store, id, state, next_at, status, error ? error : "", now);
+}
+
+enum tsr_err tsr_store_delivery_each(struct tsr_store *store, const char *webhook_id,
+                                     enum tsr_delivery_state state, int64_t limit,
+                                     enum tsr_err (*each)(const struct tsr_delivery_row *, void *),
+                                     void *ctx)
+{
+    return store->ops->delivery_each(store, webhook_id, state, limit, each, ctx);
+}
+
+enum tsr_err tsr_store_expiry_notices(struct tsr_store *store, int64_t now, const int64_t *before,
+                                      size_t n, int64_t expired_since, bool mail_owner,
+                                      int64_t *raised)
+{
+    int64_t none;
+
+    return store->ops->expiry_notices(store, now, before, n, expired_since, mail_owner,
+                                      raised ? raised : &none);
+}
+
 bool tsr_store_shared(struct tsr_store *store)
 {
     return store->ops->shared != NULL && store->ops->shared(store);

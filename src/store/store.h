@@ -26,11 +26,16 @@
 #include "core/secret.h"
 #include "core/uuid.h"
 
-#define TSR_EMAIL_MAX      254
-#define TSR_PWHASH_MAX     128 /* an Argon2id string from libsodium, with room */
-#define TSR_NAME_MAX_BYTES 400 /* 100 code points of at most 4 bytes */
-#define TSR_DESC_MAX_BYTES 2000
-#define TSR_ADDR_MAX       46 /* an IPv6 address in text */
+#define TSR_EMAIL_MAX          254
+#define TSR_PWHASH_MAX         128 /* an Argon2id string from libsodium, with room */
+#define TSR_NAME_MAX_BYTES     400 /* 100 code points of at most 4 bytes */
+#define TSR_DESC_MAX_BYTES     2000
+#define TSR_ADDR_MAX           46 /* an IPv6 address in text */
+#define TSR_EVENT_TYPE_MAX     24 /* "token.expiring" and the like */
+#define TSR_HOOK_URL_MAX       2048
+#define TSR_HOOK_KEY_MAX       256 /* a webhook's signing key */
+#define TSR_HOOK_EVENTS_MAX    256 /* a webhook's event types as text */
+#define TSR_DELIVERY_ERROR_MAX 200
 
 struct tsr_store;
 
@@ -105,6 +110,13 @@ struct tsr_audit_row {
     char remote_addr[TSR_ADDR_MAX + 1];
     char outcome[16]; /* "success" or "failure" */
     int64_t count;    /* events this row stands for (>= 1) */
+    /* The event the change raises for subscribers ("token.created", ...; ""
+     * for none). The token writes below record it in their transaction, as
+     * the token is after the change, with one delivery for each webhook that
+     * takes that event, and one by e-mail to the token's owner when
+     * mail_owner. tsr_store_audit_append ignores both. */
+    char event[TSR_EVENT_TYPE_MAX + 1];
+    bool mail_owner;
 };
 
 /* ---- users ---- */
@@ -172,7 +184,9 @@ enum tsr_err tsr_store_token_insert_many(struct tsr_store *store,
 
 /* Housekeeping: deletes the tokens revoked or expired before tokens_before
  * (except the one holding the highest change_seq) and the audit records
- * older than audit_before, in batches; *tokens and *audits count them. */
+ * older than audit_before, in batches; *tokens and *audits count them.
+ * Events older than audit_before go too, with their deliveries, once none
+ * of those is pending; so do expiry notices of tokens that are gone. */
 enum tsr_err tsr_store_purge(struct tsr_store *store, int64_t tokens_before, int64_t audit_before,
                              int64_t *tokens, int64_t *audits) TSR_MUST_CHECK;
 
@@ -364,6 +378,123 @@ enum tsr_err tsr_store_audit_list(struct tsr_store *store, const char *user_id, 
                                   int64_t limit,
                                   enum tsr_err (*each)(const struct tsr_audit_entry *, void *),
                                   void *ctx, int64_t *total) TSR_MUST_CHECK;
+
+/* ---- events for subscribers: webhooks and e-mail ---- */
+
+/* An event, with the token as it was when the event was raised. */
+struct tsr_event_row {
+    char id[TSR_UUID_LEN + 1];
+    char type[TSR_EVENT_TYPE_MAX + 1];
+    int64_t at;
+    char user_id[TSR_UUID_LEN + 1];
+    char token_id[TSR_UUID_LEN + 1];
+    char name[TSR_NAME_MAX_BYTES + 1];
+    char key_hint[TSR_KEY_HINT_LEN + 1];
+    int64_t expires_at;
+    char scopes[TSR_SCOPES_TEXT_MAX + 1];
+    int64_t notice_before; /* token.expiring: the window that raised it, in seconds; else 0 */
+};
+
+/* A webhook the operator set (tesserad webhook add). */
+struct tsr_webhook_row {
+    char id[TSR_UUID_LEN + 1];
+    char url[TSR_HOOK_URL_MAX + 1];
+    char key[TSR_HOOK_KEY_MAX + 1];       /* signs each body (HMAC-SHA256) */
+    char events[TSR_HOOK_EVENTS_MAX + 1]; /* event types, one space apart; "" for every one */
+    int64_t created;
+};
+
+/* Inserts a webhook. TSR_ERR_EXISTS when a webhook has that id or url. */
+enum tsr_err tsr_store_webhook_insert(struct tsr_store *store,
+                                      const struct tsr_webhook_row *hook) TSR_MUST_CHECK;
+
+/* Removes webhook id; its deliveries still pending become dropped (at now),
+ * in the same transaction. TSR_ERR_NOT_FOUND when none. */
+enum tsr_err tsr_store_webhook_remove(struct tsr_store *store, const char *id,
+                                      int64_t now) TSR_MUST_CHECK;
+
+/* Calls each(hook, ctx) for every webhook, oldest first; stops early and
+ * returns what each returned when that is not TSR_OK. */
+enum tsr_err tsr_store_webhook_each(struct tsr_store *store,
+                                    enum tsr_err (*each)(const struct tsr_webhook_row *, void *),
+                                    void *ctx) TSR_MUST_CHECK;
+
+enum tsr_channel {
+    TSR_CHANNEL_WEBHOOK = 1,
+    TSR_CHANNEL_EMAIL = 2,
+};
+
+enum tsr_delivery_state {
+    TSR_DELIVERY_PENDING = 1, /* to be tried (again) at next_at */
+    TSR_DELIVERY_DONE = 2,    /* delivered */
+    TSR_DELIVERY_FAILED = 3,  /* given up on */
+    TSR_DELIVERY_DROPPED = 4, /* its webhook was removed first */
+};
+
+/* One event for one subscriber. */
+struct tsr_delivery_row {
+    int64_t id;
+    enum tsr_channel channel;
+    enum tsr_delivery_state state;
+    struct tsr_event_row event;
+    /* TSR_CHANNEL_WEBHOOK: the webhook ("" and empty once it is removed). */
+    char webhook_id[TSR_UUID_LEN + 1];
+    char url[TSR_HOOK_URL_MAX + 1];
+    char key[TSR_HOOK_KEY_MAX + 1];
+    /* TSR_CHANNEL_EMAIL: the address of the token's owner ("" when the
+     * user is gone). */
+    char email[TSR_EMAIL_MAX + 1];
+    int64_t created;
+    int64_t attempts;
+    int64_t next_at;     /* pending: when it is due */
+    int64_t finished_at; /* done, failed, dropped: when; else 0 */
+    int64_t last_status; /* the receiver's HTTP status or SMTP reply code; 0: none */
+    char last_error[TSR_DELIVERY_ERROR_MAX + 1]; /* "" when none */
+};
+
+/* Claims at most max due deliveries of the channels in the mask channels
+ * (TSR_CHANNEL_* or-ed): pending ones with next_at <= now that no claim
+ * holds after now, oldest first. Each is claimed until claimed_until and
+ * copied to out[0..*n). Several processes may claim at once (PostgreSQL:
+ * FOR UPDATE SKIP LOCKED): none gets a delivery another holds. */
+enum tsr_err tsr_store_delivery_claim(struct tsr_store *store, unsigned channels, int64_t now,
+                                      int64_t claimed_until, size_t max,
+                                      struct tsr_delivery_row *out, size_t *n) TSR_MUST_CHECK;
+
+/* Records an attempt at delivery id: attempts grows by one, last_status
+ * and last_error (NULL: "") are written, the claim ends; state becomes
+ * `state`: TSR_DELIVERY_PENDING again at next_at, or DONE or FAILED
+ * (finished_at = now). TSR_ERR_NOT_FOUND when it is not pending (its
+ * webhook was removed meanwhile). */
+enum tsr_err tsr_store_delivery_finish(struct tsr_store *store, int64_t id,
+                                       enum tsr_delivery_state state, int64_t next_at,
+                                       int64_t status, const char *error,
+                                       int64_t now) TSR_MUST_CHECK;
+
+/* Calls each(delivery, ctx) for the deliveries of webhook_id (NULL: of
+ * every channel and webhook) in state (0: any), newest first, at most
+ * limit; stops early and returns what each returned when that is not
+ * TSR_OK. A delivery's key is left empty. */
+enum tsr_err tsr_store_delivery_each(struct tsr_store *store, const char *webhook_id,
+                                     enum tsr_delivery_state state, int64_t limit,
+                                     enum tsr_err (*each)(const struct tsr_delivery_row *, void *),
+                                     void *ctx) TSR_MUST_CHECK;
+
+/* Raises the expiry notices that are due at now, each once, in one
+ * transaction, with their deliveries as a change's event has them
+ * (mail_owner for all). Of personal tokens that are not revoked, of live
+ * users:
+ * - token.expiring, notice_before = before[i], for those with expires_at
+ *   in (now + before[i - 1], now + before[i]] (before[-1] is 0) that were
+ *   made before expires_at - before[i] (no notice of a window a token was
+ *   born in), once per token, window and expires_at: a new expiry arms
+ *   its notices again. before[0..n) is ascending and positive.
+ * - token.expired for those with expires_at in (expired_since, now], once
+ *   per token and expires_at.
+ * *raised (may be NULL) counts the events. */
+enum tsr_err tsr_store_expiry_notices(struct tsr_store *store, int64_t now, const int64_t *before,
+                                      size_t n, int64_t expired_since, bool mail_owner,
+                                      int64_t *raised) TSR_MUST_CHECK;
 
 /* ---- changes made elsewhere ---- */
 

@@ -79,6 +79,25 @@ struct tsr__store_ops {
                                void *ctx);
     enum tsr_err (*scope_version)(struct tsr_store *store, int64_t *out);
 
+    enum tsr_err (*webhook_insert)(struct tsr_store *store, const struct tsr_webhook_row *hook);
+    enum tsr_err (*webhook_remove)(struct tsr_store *store, const char *id, int64_t now);
+    enum tsr_err (*webhook_each)(struct tsr_store *store,
+                                 enum tsr_err (*each)(const struct tsr_webhook_row *, void *),
+                                 void *ctx);
+    enum tsr_err (*delivery_claim)(struct tsr_store *store, unsigned channels, int64_t now,
+                                   int64_t claimed_until, size_t max, struct tsr_delivery_row *out,
+                                   size_t *n);
+    enum tsr_err (*delivery_finish)(struct tsr_store *store, int64_t id,
+                                    enum tsr_delivery_state state, int64_t next_at, int64_t status,
+                                    const char *error, int64_t now);
+    enum tsr_err (*delivery_each)(struct tsr_store *store, const char *webhook_id,
+                                  enum tsr_delivery_state state, int64_t limit,
+                                  enum tsr_err (*each)(const struct tsr_delivery_row *, void *),
+                                  void *ctx);
+    enum tsr_err (*expiry_notices)(struct tsr_store *store, int64_t now, const int64_t *before,
+                                   size_t n, int64_t expired_since, bool mail_owner,
+                                   int64_t *raised);
+
     /* Optional (NULL): an engine without them is not shared and hears of no
      * change; store.c answers for it. */
     enum tsr_err (*wait_change)(struct tsr_store *store, int timeout_ms);
