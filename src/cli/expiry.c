@@ -1,6 +1,7 @@
 /* expiry.c - what `--expires` and `--not-before` accept: presets, Nd/Nw/Ny,
  * or a date; and what `--grace` accepts: a length of time */
 #include "cli/expiry.h"
+#include "core/duration.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -89,66 +90,27 @@ enum tsr_err tsr_when_parse(const char *text, const char *what, int64_t now, int
     return TSR_ERR_INVALID;
 }
 
-/* Seconds in one unit of a length of time; 0 for a letter that is none. */
-static int64_t unit_seconds(char unit)
-{
-    switch (unit) {
-    case 's':
-    case 'S':
-        return 1;
-    case 'm':
-    case 'M':
-        return 60;
-    case 'h':
-    case 'H':
-        return 3600;
-    case 'd':
-    case 'D':
-        return DAY;
-    default:
-        return 0;
-    }
-}
-
-/* seconds in the largest of h, m and s that counts it whole, as "24h". */
-static void format_duration(int64_t seconds, char *out, size_t size)
-{
-    if (seconds > 0 && seconds % 3600 == 0)
-        snprintf(out, size, "%lldh", (long long)(seconds / 3600));
-    else if (seconds > 0 && seconds % 60 == 0)
-        snprintf(out, size, "%lldm", (long long)(seconds / 60));
-    else
-        snprintf(out, size, "%llds", (long long)seconds);
-}
-
 enum tsr_err tsr_duration_parse(const char *text, const char *what, int64_t max, int64_t *out,
                                 char *why, size_t why_size)
 {
-    size_t len = strlen(text);
-    int64_t n = 0, unit = len >= 2 ? unit_seconds(text[len - 1]) : 0;
     char limit[32];
 
-    if (strcmp(text, "0") == 0) {
-        *out = 0;
+    switch (tsr_duration_seconds(text, max, out)) {
+    case TSR_DURATION_OK:
         return TSR_OK;
-    }
-    for (size_t i = 0; unit != 0 && i + 1 < len; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            unit = 0;
-        else if (n <= max) /* past max it is too long whatever follows: stop counting */
-            n = n * 10 + (text[i] - '0');
-    }
-    if (unit == 0) {
+    case TSR_DURATION_MALFORMED:
         snprintf(why, why_size, "%s '%.64s' is not a length of time " TSR_DURATION_FORMS, what,
                  text);
-        return TSR_ERR_INVALID;
-    }
-    if (n > max / unit) {
-        format_duration(max, limit, sizeof(limit));
+        break;
+    case TSR_DURATION_TOO_LONG:
+        /* In hours at most, as people write a grace period. */
+        if (max > 0 && max % 3600 == 0)
+            snprintf(limit, sizeof(limit), "%lldh", (long long)(max / 3600));
+        else
+            tsr_duration_format(max, limit, sizeof(limit));
         snprintf(why, why_size, "%s '%.64s' is longer than %s, the most the server allows", what,
                  text, limit);
-        return TSR_ERR_INVALID;
+        break;
     }
-    *out = n * unit;
-    return TSR_OK;
+    return TSR_ERR_INVALID;
 }
