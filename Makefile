@@ -19,7 +19,7 @@ CMAKE_FLAGS ?= -DTSR_WERROR=ON
 FORMAT_SOURCES = $(shell git ls-files -- 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 'tools/*.[ch]' 2>/dev/null)
 
 .PHONY: all deps build build-asan build-release run test test-plain test-asan test-tsan test-fuzz \
-	check-format fuzz bench bench-pg install clean
+	check-format fuzz bench bench-instructions bench-pg install clean
 
 all: build
 
@@ -83,6 +83,11 @@ bench: build
 
 # PostgreSQL: a revocation's way to three nodes, and CPU per verify
 # on a PostgreSQL node against a SQLite one; a throwaway cluster on loopback.
+# Instructions per verify under callgrind, for each kind of token: a count,
+# not a time, so it means the same on a busy machine (bench/instructions).
+bench-instructions: build
+	@BUILD=$(BUILD) bench/instructions
+
 bench-pg: build
 	@BUILD=$(BUILD) bench/pg
 
