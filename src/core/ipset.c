@@ -102,21 +102,16 @@ static size_t sort_and_merge(struct tsr_ip_range *r, size_t n)
     return kept + 1;
 }
 
-bool tsr_ipset_init(struct tsr_ipset *set, const struct tsr_cidr *nets, size_t n)
+void tsr_ipset_init(struct tsr_ipset *set, const struct tsr_cidr *nets, size_t n,
+                    struct tsr_ip_range *ranges)
 {
-    struct tsr_ip_range *v6;
-    size_t n6 = 0;
+    size_t n4 = 0, n6 = 0, v4_blocks = 0;
 
-    memset(set, 0, sizeof(*set));
+    *set = (struct tsr_ipset){.ranges = ranges};
     if (n == 0)
-        return true;
-    set->ranges = calloc(n, sizeof(*set->ranges));
-    v6 = calloc(n, sizeof(*v6));
-    if (!set->ranges || !v6) {
-        free(v6);
-        tsr_ipset_free(set);
-        return false;
-    }
+        return;
+    for (size_t i = 0; i < n; i++)
+        v4_blocks += nets[i].ip.family == TSR_IP_V4;
     for (size_t i = 0; i < n; i++) {
         struct tsr_ip_range r;
         uint8_t family;
@@ -124,15 +119,14 @@ bool tsr_ipset_init(struct tsr_ipset *set, const struct tsr_cidr *nets, size_t n
         if (!range_of(&nets[i], &r, &family))
             continue;
         if (family == TSR_IP_V4)
-            set->ranges[set->n4++] = r;
+            ranges[n4++] = r;
         else
-            v6[n6++] = r;
+            ranges[v4_blocks + n6++] = r;
     }
-    set->n4 = sort_and_merge(set->ranges, set->n4);
-    set->n6 = sort_and_merge(v6, n6);
-    memcpy(set->ranges + set->n4, v6, set->n6 * sizeof(*v6));
-    free(v6);
-    return true;
+    n4 = sort_and_merge(ranges, n4);
+    n6 = sort_and_merge(ranges + v4_blocks, n6);
+    memmove(ranges + n4, ranges + v4_blocks, n6 * sizeof(*ranges));
+    *set = (struct tsr_ipset){.ranges = ranges, .n4 = n4, .n6 = n6};
 }
 
 bool tsr_ipset_contains(const struct tsr_ipset *set, const struct tsr_ip *ip)
@@ -156,10 +150,4 @@ bool tsr_ipset_contains(const struct tsr_ipset *set, const struct tsr_ip *ip)
             hi = mid;
     }
     return lo > 0 && key_cmp(&k, &r[lo - 1].last) <= 0;
-}
-
-void tsr_ipset_free(struct tsr_ipset *set)
-{
-    free(set->ranges);
-    memset(set, 0, sizeof(*set));
 }

@@ -24,19 +24,19 @@ struct tsr_ip_range {
     struct tsr_ip_key first, last;
 };
 
+/* The set lives in the caller's memory, so that it can sit beside what
+ * else a look-up reads. */
 struct tsr_ipset {
-    struct tsr_ip_range *ranges; /* IPv4's [0, n4), then IPv6's [n4, n4 + n6) */
+    const struct tsr_ip_range *ranges; /* IPv4's [0, n4), then IPv6's [n4, n4 + n6) */
     size_t n4, n6;
 };
 
-/* Builds set from the n blocks nets (a block of neither family is left
- * out: it matches nothing). False when out of memory, set then empty. */
-bool tsr_ipset_init(struct tsr_ipset *set, const struct tsr_cidr *nets, size_t n);
+/* Builds set from the n blocks nets into ranges, room for n of them (a
+ * block of neither family is left out: it matches nothing). Cannot fail. */
+void tsr_ipset_init(struct tsr_ipset *set, const struct tsr_cidr *nets, size_t n,
+                    struct tsr_ip_range *ranges);
 
 /* True when ip lies in one of the set's blocks. Cannot fail. */
 bool tsr_ipset_contains(const struct tsr_ipset *set, const struct tsr_ip *ip);
-
-/* Frees what init allocated; the set is empty afterwards. */
-void tsr_ipset_free(struct tsr_ipset *set);
 
 #endif

@@ -58,6 +58,8 @@ enum tsr_err tsr_auth_secret(struct tsr_service *svc, const char *secret, size_t
         tsr__audit_later(svc, NULL, NULL, out->secret_hash, remote);
         return TSR_ERR_UNAUTHORIZED;
     }
+    /* The grant's lines arrive while the ids are written out. */
+    tsr__grant_prefetch(hit.grant);
     tsr_uuid_from_bytes(hit.user_id, out->user_id);
     tsr_uuid_from_bytes(hit.token_id, out->token_id);
     rc = usable(&hit, now, remote);

@@ -77,38 +77,56 @@ static bool parse_nets(const char *text, struct tsr_grant *g)
     return true;
 }
 
-static void grant_free(struct tsr_grant *g)
+static size_t align_up(size_t n, size_t to)
 {
-    tsr_ipset_free(&g->match);
-    free(g->names);
-    free(g->nets);
-    free(g->scopes);
-    free(g);
+    return (n + to - 1) / to * to;
+}
+
+/* Where each part of a grant sits in its one block: what a verify reads
+ * first (the struct, the scopes' text, their index, the ranges), then the
+ * blocks as stored, which only a create or a change reads. One block, so
+ * that a verify's reads can be fetched from memory at once (prefetch). */
+struct layout {
+    size_t scopes, names, ranges, hot, nets, total;
+};
+
+static struct layout layout_of(size_t scopes_len, size_t nscopes, size_t nnets)
+{
+    struct layout l;
+
+    l.scopes = sizeof(struct tsr_grant);
+    l.names = align_up(l.scopes + scopes_len + 1, _Alignof(struct tsr_grant_name));
+    l.ranges =
+        align_up(l.names + nscopes * sizeof(struct tsr_grant_name), _Alignof(struct tsr_ip_range));
+    l.hot = l.ranges + nnets * sizeof(struct tsr_ip_range);
+    l.nets = align_up(l.hot, _Alignof(struct tsr_cidr));
+    l.total = l.nets + nnets * sizeof(struct tsr_cidr);
+    return l;
 }
 
 enum tsr_err tsr__grant_from_row(const struct tsr_token_row *t, struct tsr_grant **out)
 {
-    size_t nnets = words(t->allowed_ips);
+    size_t nnets = words(t->allowed_ips), nscopes = words(t->scopes), len = strlen(t->scopes);
+    struct layout l = layout_of(len, nscopes, nnets);
     struct tsr_grant *g;
+    char *block;
 
     *out = NULL;
     if (is_global(t->scopes) && nnets == 0 && t->not_before == 0)
         return TSR_OK;
-    g = calloc(1, sizeof(*g));
-    if (!g)
+    block = calloc(1, l.total);
+    if (!block)
         return TSR_ERR_NOMEM;
+    g = (struct tsr_grant *)(void *)block;
     atomic_init(&g->refs, 1);
     g->global = is_global(t->scopes);
     g->not_before = t->not_before;
-    g->nscopes = words(t->scopes);
-    g->scopes_len = strlen(t->scopes);
-    g->scopes = strdup(t->scopes);
-    g->names = calloc(g->nscopes ? g->nscopes : 1, sizeof(*g->names));
-    g->nets = nnets ? calloc(nnets, sizeof(*g->nets)) : NULL;
-    if (!g->scopes || !g->names || (nnets && !g->nets)) {
-        grant_free(g);
-        return TSR_ERR_NOMEM;
-    }
+    g->nscopes = nscopes;
+    g->scopes_len = len;
+    g->scopes = memcpy(block + l.scopes, t->scopes, len + 1);
+    g->names = (struct tsr_grant_name *)(void *)(block + l.names);
+    g->nets = (struct tsr_cidr *)(void *)(block + l.nets);
+    g->hot_bytes = l.hot;
     index_names(g);
     if (!parse_nets(t->allowed_ips, g) || g->nscopes == 0) {
         tsr_log(TSR_LOG_WARN,
@@ -116,12 +134,20 @@ enum tsr_err tsr__grant_from_row(const struct tsr_token_row *t, struct tsr_grant
                 "it is refused everywhere",
                 t->id);
         g->deny_all = true;
-    } else if (!tsr_ipset_init(&g->match, g->nets, g->nnets)) {
-        grant_free(g);
-        return TSR_ERR_NOMEM;
+    } else {
+        tsr_ipset_init(&g->match, g->nets, g->nnets,
+                       (struct tsr_ip_range *)(void *)(block + l.ranges));
     }
     *out = g;
     return TSR_OK;
+}
+
+void tsr__grant_prefetch(const struct tsr_grant *g)
+{
+    if (!g)
+        return;
+    for (size_t at = 64; at < g->hot_bytes; at += 64)
+        __builtin_prefetch((const char *)g + at);
 }
 
 struct tsr_grant *tsr__grant_ref(struct tsr_grant *g)
@@ -134,7 +160,7 @@ struct tsr_grant *tsr__grant_ref(struct tsr_grant *g)
 void tsr__grant_unref(struct tsr_grant *g)
 {
     if (g && atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
-        grant_free(g);
+        free(g);
 }
 
 static bool named(const struct tsr_grant *g, const char *s, size_t len)

@@ -30,6 +30,7 @@ struct tsr_grant {
     size_t nscopes; /* names in scopes */
     size_t nnets;   /* blocks in nets; 0: anywhere */
     size_t scopes_len;
+    size_t hot_bytes;             /* what a verify reads: the first bytes of the grant's block */
     struct tsr_cidr *nets;        /* as stored, for what a new token may be given */
     struct tsr_ipset match;       /* the same, for what a request comes from */
     char *scopes;                 /* the row's text: "global" or sorted names, one space apart */
@@ -52,6 +53,10 @@ struct tsr_grant *tsr__grant_ref(struct tsr_grant *g);
 
 /* Gives one back, freeing g with the last; NULL is a no-op. */
 void tsr__grant_unref(struct tsr_grant *g);
+
+/* Asks the CPU to fetch what a verify will read of g (NULL: nothing), so
+ * that its cache misses overlap instead of coming one after another. */
+void tsr__grant_prefetch(const struct tsr_grant *g);
 
 /* Whether a credential of grant g (NULL: everything) holds scope s (len
  * bytes), when known says whether s names a scope that exists: a name that
