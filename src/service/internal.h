@@ -75,6 +75,9 @@ struct tsr_service {
     pthread_mutex_t ask_lock;
     double ask_budget;
     int64_t ask_refilled_ms;
+
+    /* Sends events' deliveries (deliver.c); NULL without a sender. */
+    struct tsr__deliverer *deliverer;
 };
 
 #define TSR_MISS_ASKS_PER_SEC 500

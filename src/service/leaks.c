@@ -5,6 +5,7 @@
 #include "core/addr.h"
 #include "core/secret.h"
 #include "core/timefmt.h"
+#include "service/events.h"
 #include "service/internal.h"
 #include "service/log.h"
 
@@ -29,17 +30,6 @@ static bool opens(const struct tsr_token_row *t, const uint8_t hash[TSR_HASH_LEN
            now < t->prev_until;
 }
 
-/* Where the owner of a token revoked as leaked is to be told of it, by the
- * webhook event token.leaked and by e-mail where configured: neither exists
- * yet, so until they do the owner learns of it from their activity log
- * (token.leaked), which tsr__token_revoke has written. */
-static void notify_owner(struct tsr_service *svc, const struct tsr_token_row *t, const char *remote)
-{
-    (void)svc;
-    (void)t;
-    (void)remote;
-}
-
 /* Revokes the token whose secret the hash is, if it is one of a token that
  * is not revoked; *found says whether it was. */
 static enum tsr_err revoke_hash(struct tsr_service *svc, const uint8_t hash[TSR_HASH_LEN],
@@ -56,7 +46,10 @@ static enum tsr_err revoke_hash(struct tsr_service *svc, const uint8_t hash[TSR_
         return rc;
     if (!opens(&t, hash, tsr_time_now()))
         return TSR_OK;
+    /* The event tells its webhooks, and its owner by e-mail, in the
+     * revocation's own transaction. */
     tsr__audit_success(&audit, "token.leaked", t.user_id, t.id, remote);
+    tsr__audit_event(svc, &audit, TSR_EVENT_LEAKED);
     rc = tsr__token_revoke(svc, &t, &audit);
     /* Revoked in between (its owner, another report): nothing left to do. */
     if (rc == TSR_ERR_NOT_FOUND)
@@ -67,7 +60,6 @@ static enum tsr_err revoke_hash(struct tsr_service *svc, const uint8_t hash[TSR_
     tsr_log(TSR_LOG_INFO, "token revoked as leaked id=%s user=%s kind=%s reported from %s", t.id,
             t.user_id, t.kind == TSR_TOKEN_SESSION ? "session" : "personal",
             remote && *remote ? remote : "-");
-    notify_owner(svc, &t, remote);
     return TSR_OK;
 }
 

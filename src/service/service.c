@@ -9,11 +9,14 @@
 
 #include "core/dynbuf.h"
 #include "core/timefmt.h"
+#include "service/events.h"
 #include "service/internal.h"
 #include "service/log.h"
 
 void tsr_service_config_defaults(struct tsr_service_config *cfg)
 {
+    /* No sender and no console URL unless the program gives them. */
+    *cfg = (struct tsr_service_config){0};
     cfg->max_lifetime_days = TSR_DEFAULT_MAX_LIFETIME;
     cfg->max_tokens = TSR_DEFAULT_MAX_TOKENS;
     /* Every few seconds: at a million tokens, each flush is one UPDATE per
@@ -29,6 +32,11 @@ void tsr_service_config_defaults(struct tsr_service_config *cfg)
     cfg->audit_retention_days = TSR_DEFAULT_AUDIT_RETENTION;
     cfg->hash_threads = tsr__hashpool_default_threads();
     cfg->hash_queue = TSR_HASH_QUEUE_DEFAULT;
+    cfg->notify_before[0] = 86400;
+    cfg->notify_before[1] = 7 * 86400;
+    cfg->notify_windows = 2;
+    cfg->retry_first_s = 30;
+    cfg->give_up_s = 86400;
 }
 
 enum tsr_err tsr__refuse(struct tsr_problem *why, enum tsr_err rc, const char *field,
@@ -406,6 +414,8 @@ enum tsr_err tsr_service_new(struct tsr_store *store, const struct tsr_service_c
                                tsr__login_run, &svc->hashers);
     if (rc == TSR_OK)
         rc = start_writer(svc);
+    if (rc == TSR_OK)
+        rc = tsr__deliver_start(svc, &svc->deliverer);
     if (rc != TSR_OK) {
         tsr_service_free(svc);
         return rc;
@@ -421,6 +431,8 @@ void tsr_service_free(struct tsr_service *svc)
     /* Logins still queued finish first: what they record goes out with the
      * writer's last flush. */
     tsr__hashpool_free(svc->hashers);
+    /* Each delivery thread finishes the attempt it is making first. */
+    tsr__deliver_stop(svc->deliverer);
     if (svc->writer_started) {
         pthread_mutex_lock(&svc->lock);
         svc->stopping = true;

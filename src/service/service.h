@@ -416,6 +416,42 @@ enum tsr_err tsr_scopes_list(struct tsr_service *svc, int64_t offset, int64_t li
                                                   void *),
                              void *ctx, int64_t *total) TSR_MUST_CHECK;
 
+/* ---- webhooks and deliveries (tesserad webhook) ---- */
+
+/* The event types, one space apart, as a webhook's --events names them. */
+#define TSR_EVENT_TYPES                                                                            \
+    "token.created token.updated token.rotated token.revoked token.leaked token.expiring "         \
+    "token.expired"
+
+/* Adds a webhook that receives the events named in events (types one
+ * comma or space apart; NULL or "" for every one), signed with key (1 to
+ * TSR_HOOK_KEY_MAX bytes of printable ASCII). url is http:// or https://
+ * with a host, and no credentials in it. TSR_ERR_INVALID with *why for
+ * what breaks these rules, TSR_ERR_EXISTS when a webhook has that url. On
+ * TSR_OK, *out (may be NULL) is the webhook. A running server posts to it
+ * from its next event on. */
+enum tsr_err tsr_webhooks_add(struct tsr_service *svc, const char *url, const char *key,
+                              const char *events, struct tsr_webhook_row *out,
+                              struct tsr_problem *why) TSR_MUST_CHECK;
+
+/* Removes webhook id; what it had still to receive is dropped.
+ * TSR_ERR_NOT_FOUND when none, TSR_ERR_INVALID with *why for an id that is
+ * not a UUID. */
+enum tsr_err tsr_webhooks_remove(struct tsr_service *svc, const char *id,
+                                 struct tsr_problem *why) TSR_MUST_CHECK;
+
+/* Calls each(hook, ctx) for every webhook, oldest first (keys left empty). */
+enum tsr_err tsr_webhooks_list(struct tsr_service *svc,
+                               enum tsr_err (*each)(const struct tsr_webhook_row *, void *),
+                               void *ctx) TSR_MUST_CHECK;
+
+/* Calls each(delivery, ctx) for the newest deliveries, at most limit, of
+ * webhook_id (NULL: every channel) in state (0: any). */
+enum tsr_err tsr_deliveries_list(struct tsr_service *svc, const char *webhook_id,
+                                 enum tsr_delivery_state state, int64_t limit,
+                                 enum tsr_err (*each)(const struct tsr_delivery_row *, void *),
+                                 void *ctx) TSR_MUST_CHECK;
+
 /* ---- the audit log ---- */
 
 /* Calls each for p's user's own audit records, newest first, at most limit

@@ -11,6 +11,7 @@
 #include "core/dynbuf.h"
 #include "core/scope.h"
 #include "service/grant.h"
+#include "service/events.h"
 #include "service/internal.h"
 #include "service/log.h"
 
@@ -36,7 +37,11 @@ enum tsr_err tsr__token_revoke(struct tsr_service *svc, const struct tsr_token_r
     int64_t now = tsr_time_now();
     enum tsr_err rc = tsr_store_token_revoke(svc->store, t->user_id, t->id, t->kind, now, audit);
 
-    return rc == TSR_OK ? tsr__index_revoke_token(svc->index, t, now) : rc;
+    if (rc != TSR_OK)
+        return rc;
+    if (audit && audit->event[0] != '\0')
+        tsr__deliver_wake(svc->deliverer);
+    return tsr__index_revoke_token(svc->index, t, now);
 }
 
 /* An expired token cannot change, only be deleted: the store says what the
@@ -482,6 +487,7 @@ enum tsr_err tsr_tokens_create_prepare(struct tsr_service *svc, const struct tsr
         return rc;
     new_token(p, now, &op->token, op->secret);
     tsr__audit_success(&op->audit, "token.create", p->user_id, op->token.id, remote);
+    tsr__audit_event(svc, &op->audit, TSR_EVENT_CREATED);
     return TSR_OK;
 }
 
@@ -500,6 +506,7 @@ static enum tsr_err created(struct tsr_create_op *op, enum tsr_err rc)
         sodium_memzero(op->secret, sizeof(op->secret));
         return rc;
     }
+    tsr__deliver_wake(svc->deliverer);
     tsr_log(TSR_LOG_INFO, "token created id=%s user=%s", op->token.id, op->user_id);
     return TSR_OK;
 }
@@ -581,8 +588,12 @@ static enum tsr_err token_update(struct tsr_service *svc, const char *user_id, c
     enum tsr_err rc;
 
     tsr__audit_success(&audit, "token.update", user_id, id, remote);
+    tsr__audit_event(svc, &audit, TSR_EVENT_UPDATED);
     rc = tsr_store_token_update(svc->store, user_id, id, fields, values, out, &audit);
-    return rc == TSR_OK ? tsr__index_put(svc->index, out, now) : rc;
+    if (rc != TSR_OK)
+        return rc;
+    tsr__deliver_wake(svc->deliverer);
+    return tsr__index_put(svc->index, out, now);
 }
 
 /* The rules of a change that need the token as it is: it has not expired
@@ -645,6 +656,7 @@ enum tsr_err tsr_tokens_revoke(struct tsr_service *svc, const struct tsr_princip
     if (rc != TSR_OK)
         return rc;
     tsr__audit_success(&audit, "token.delete", p->user_id, t.id, remote);
+    tsr__audit_event(svc, &audit, TSR_EVENT_REVOKED);
     rc = tsr__token_revoke(svc, &t, &audit);
     if (rc != TSR_OK)
         return rc;
@@ -735,9 +747,12 @@ enum tsr_err tsr_tokens_rotate(struct tsr_service *svc, const struct tsr_princip
     tsr_secret_hash(secret, TSR_SECRET_LEN, values.secret_hash);
     tsr_secret_hint(secret, values.key_hint);
     tsr__audit_success(&audit, "token.rotate", p->user_id, target, remote);
+    tsr__audit_event(svc, &audit, TSR_EVENT_ROTATED);
     rc = tsr_store_token_update(svc->store, p->user_id, target, fields, &values, out, &audit);
-    if (rc == TSR_OK)
+    if (rc == TSR_OK) {
+        tsr__deliver_wake(svc->deliverer);
         rc = tsr__index_put(svc->index, out, now);
+    }
     if (rc != TSR_OK) {
         sodium_memzero(secret, TSR_SECRET_LEN + 1);
         return rc;
