@@ -17,6 +17,7 @@
 #include "service/log.h"
 #include "service/service.h"
 #include "tesserad/commands.h"
+#include "tesserad/serve_events.h"
 
 #define ADMIN_PASSWORD_FILE "admin-password"
 #define PEM_MAX             (1024 * 1024) /* a certificate chain or key file, at most */
@@ -38,6 +39,7 @@ struct serve_options {
     int64_t per_ip;          /* 0: no cap */
     int64_t header_timeout;  /* seconds */
     const char *github_keys; /* a path: GitHub's secret-scanning keys */
+    struct serve_events events;
 };
 
 static const char *env_text(const char *name)
@@ -77,7 +79,8 @@ static bool defaults(struct serve_options *o)
     o->idle_timeout = TSR_HTTP_IDLE_TIMEOUT;
     o->per_ip = TSR_HTTP_PER_IP;
     o->header_timeout = TSR_HTTP_HEADER_TIMEOUT;
-    return env_number("TESSERA_MAX_CONNECTIONS", 1, 1000000, &o->max_connections) &&
+    return events_defaults(&o->events, &o->svc) &&
+           env_number("TESSERA_MAX_CONNECTIONS", 1, 1000000, &o->max_connections) &&
            env_number("TESSERA_MAX_CONNECTIONS_PER_IP", 0, 1000000, &o->per_ip) &&
            env_number("TESSERA_HEADER_TIMEOUT", 1, 3600, &o->header_timeout) &&
            env_number("TESSERA_IDLE_TIMEOUT", 1, 86400, &o->idle_timeout) &&
@@ -127,6 +130,12 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         {"max-connections-per-ip", required_argument, NULL, 'P'},
         {"header-timeout", required_argument, NULL, 'H'},
         {"github-keys-file", required_argument, NULL, 'G'},
+        {"notify-before", required_argument, NULL, 'N'},
+        {"delivery-retry", required_argument, NULL, 'r'},
+        {"smtp-url", required_argument, NULL, 'S'},
+        {"smtp-from", required_argument, NULL, 'F'},
+        {"smtp-credentials-file", required_argument, NULL, 'U'},
+        {"public-url", required_argument, NULL, 'u'},
         {NULL, 0, NULL, 0},
     };
     int64_t threads = 0, hash_threads = 0, hash_queue = 0;
@@ -208,6 +217,24 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         case 'G':
             o->github_keys = optarg;
             break;
+        case 'N':
+            ok = notify_before_flag("--notify-before", optarg, &o->svc);
+            break;
+        case 'r':
+            ok = delivery_retry_flag("--delivery-retry", optarg, &o->svc);
+            break;
+        case 'S':
+            o->events.smtp_url = optarg;
+            break;
+        case 'F':
+            o->events.smtp_from = optarg;
+            break;
+        case 'U':
+            o->events.smtp_credentials = optarg;
+            break;
+        case 'u':
+            o->events.public_url = optarg;
+            break;
         case 'f':
             ok = strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0;
             o->log_json = strcmp(optarg, "json") == 0;
@@ -232,7 +259,7 @@ static int parse_options(int argc, char **argv, struct serve_options *o)
         die_message("--tls-cert and --tls-key go together: give both or neither");
         return EXIT_USAGE;
     }
-    return EXIT_OK;
+    return events_setup(&o->events, &o->svc) ? EXIT_OK : EXIT_USAGE;
 }
 
 /* Reads the PEM file at path (named by flag in messages) into a new
@@ -464,6 +491,11 @@ int cmd_serve(int argc, char **argv)
         goto out;
     block_signals(&set);
     tsr_log_set_json(o.log_json);
+    if (!tsr_notify_global_init()) {
+        die_message("cannot start libcurl, which sends webhooks and e-mail");
+        status = EXIT_FAIL;
+        goto out;
+    }
     raise_files_limit(o.max_connections);
     store = open_store(o.db);
     if (!store) {
@@ -483,6 +515,8 @@ out:
     free_pem(files.cert);
     free_pem(files.key);
     free_pem(files.github_keys);
+    sodium_memzero(&o.events.smtp, sizeof(o.events.smtp));
+    tsr_notify_global_cleanup();
     if (status == EXIT_OK)
         tsr_log(TSR_LOG_INFO, "stopped");
     return status;

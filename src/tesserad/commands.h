@@ -50,5 +50,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_scope(int argc, char **argv);
+int cmd_webhook(int argc, char **argv);
 
 #endif

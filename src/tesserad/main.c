@@ -15,6 +15,8 @@ static const char usage[] =
     "       tesserad user list [--db PATH]\n"
     "       tesserad scope add NAME [--description TEXT] [--db PATH]\n"
     "       tesserad scope list | remove NAME [--db PATH]\n"
+    "       tesserad webhook add URL --secret-file FILE [--events TYPE,...] [--db PATH]\n"
+    "       tesserad webhook list | remove ID | deliveries [ID] [--db PATH]\n"
     "       tesserad backup DEST [--db PATH]\n"
     "       tesserad --help | --version\n"
     "\n"
@@ -167,6 +169,8 @@ int main(int argc, char **argv)
         return cmd_user(argc - 1, argv + 1);
     if (strcmp(cmd, "scope") == 0)
         return cmd_scope(argc - 1, argv + 1);
+    if (strcmp(cmd, "webhook") == 0)
+        return cmd_webhook(argc - 1, argv + 1);
     if (strcmp(cmd, "backup") == 0)
         return cmd_backup(argc - 1, argv + 1);
     die_message("unknown command '%s'; see 'tesserad --help'", cmd);
