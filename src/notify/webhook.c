@@ -47,37 +47,42 @@ static bool header_valid(const char *h)
     return true;
 }
 
-/* curl_slist_append takes "Name:" to mean "send no Name"; "Name;" is its
- * way of sending one with an empty value, as the caller asked. */
-static struct curl_slist *append_header(struct curl_slist *list, const char *h)
+/* curl_slist_append that frees the list when it fails, so that a chain of
+ * them is checked once, at its end. */
+static struct curl_slist *append(struct curl_slist *list, const char *line)
 {
-    size_t name_len = (size_t)(strchr(h, ':') - h);
-    const char *value = h + name_len + 1;
-    struct curl_slist *grown;
-    char name[HEADER_NAME_MAX + 2];
+    struct curl_slist *grown = curl_slist_append(list, line);
 
-    value += strspn(value, " \t");
-    if (*value != '\0')
-        grown = curl_slist_append(list, h);
-    else {
-        memcpy(name, h, name_len);
-        memcpy(name + name_len, ";", 2);
-        grown = curl_slist_append(list, name);
-    }
     if (grown == NULL)
         curl_slist_free_all(list);
     return grown;
 }
 
+/* curl takes "Name:" to mean "send no Name"; "Name;" is its way of sending
+ * one with an empty value, as the caller asked. */
+static struct curl_slist *append_header(struct curl_slist *list, const char *h)
+{
+    size_t name_len = (size_t)(strchr(h, ':') - h);
+    const char *value = h + name_len + 1;
+    char name[HEADER_NAME_MAX + 2];
+
+    value += strspn(value, " \t");
+    if (*value != '\0')
+        return append(list, h);
+    memcpy(name, h, name_len);
+    memcpy(name + name_len, ";", 2);
+    return append(list, name);
+}
+
 /* The caller's headers after our own, so that one of theirs may replace
- * ours; Expect is emptied so that a large body is not held back a second
+ * ours; Expect is left out so that a large body is not held back a second
  * waiting for a 100 Continue the receiver may never send. */
 static struct curl_slist *header_list(const char *const *headers, size_t n)
 {
-    struct curl_slist *list = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *list = append(NULL, "Content-Type: application/json");
 
     if (list != NULL)
-        list = append_header(list, "Expect:");
+        list = append(list, "Expect:");
     for (size_t i = 0; i < n && list != NULL; i++)
         list = append_header(list, headers[i]);
     return list;
