@@ -97,6 +97,15 @@ static bool take_line(const char *s, size_t len, char *dst, size_t size)
     return true;
 }
 
+/* A user name: UTF-8 text, not empty, without control characters. */
+static bool user_valid(const char *user)
+{
+    size_t count;
+
+    return user[0] != '\0' && tsr_utf8_count(user, strlen(user), &count) &&
+           !tsr_has_control(user, strlen(user), false);
+}
+
 /* Splits the n bytes of buf into cfg's user and password. */
 static bool parse_credentials(const char *buf, size_t n, const char *path, struct tsr_smtp *cfg,
                               char *err, size_t err_size)
@@ -111,22 +120,16 @@ static bool parse_credentials(const char *buf, size_t n, const char *path, struc
     if (!take_line(buf, (size_t)(pw - buf - (nl != NULL)), cfg->user, sizeof(cfg->user)) ||
         !take_line(pw, (size_t)(pw_end - pw), cfg->password, sizeof(cfg->password))) {
         snprintf(err, err_size,
-                 "the SMTP credentials file %s has a line that is too long or "
-                 "holds a NUL or CR",
+                 "the SMTP credentials file %s has a line too long, or with a NUL or CR inside",
                  path);
         return false;
     }
-    if (cfg->user[0] == '\0' || tsr_has_control(cfg->user, strlen(cfg->user), false)) {
-        snprintf(err, err_size,
-                 "the SMTP credentials file %s must hold a user name on its first "
-                 "line",
-                 path);
+    if (!user_valid(cfg->user)) {
+        snprintf(err, err_size, "the SMTP credentials file %s must start with a user name", path);
         return false;
     }
     if (cfg->password[0] == '\0') {
-        snprintf(err, err_size,
-                 "the SMTP credentials file %s must hold a password on its second "
-                 "line",
+        snprintf(err, err_size, "the SMTP credentials file %s must hold a password on line 2",
                  path);
         return false;
     }
@@ -191,14 +194,10 @@ bool tsr_notify_smtp_config(struct tsr_smtp *smtp, const char *url, const char *
     bool ok = false;
 
     if (url == NULL || !smtp_url_valid(url))
-        snprintf(err, err_size,
-                 "the SMTP URL '%.64s' must be smtp://HOST[:PORT] or "
-                 "smtps://HOST[:PORT]",
+        snprintf(err, err_size, "the SMTP URL '%.64s' must be smtp[s]://HOST[:PORT], nothing more",
                  url != NULL ? url : "");
     else if (from == NULL || !from_valid(from))
-        snprintf(err, err_size,
-                 "the mail sender '%.64s' must be one address in ASCII, such as "
-                 "tessera@example.com",
+        snprintf(err, err_size, "the mail sender '%.64s' must be one ASCII address: a@example.com",
                  from != NULL ? from : "");
     else if (credentials_file == NULL || read_credentials(credentials_file, &cfg, err, err_size)) {
         memcpy(cfg.url, url, strlen(url) + 1);

@@ -523,6 +523,22 @@ static void test_mail_non_ascii_subject(void **state)
     assert_string_equal(decoded, "accents@example.org");
 }
 
+/* An ASCII subject too long for its line is folded as encoded-words too. */
+static void test_mail_long_ascii_subject(void **state)
+{
+    const char *subject = "Your token deploy-production-eu-west-1 expires in 7 days; rotate it "
+                          "before then, or the deploys that use it will stop working";
+    struct tsr_send_result out = {0};
+    char *raw, *body, *line;
+
+    (void)state;
+    assert_true(tsr_notify_mail(&relay, "long-subject@example.org", subject, "t", 5, &out));
+    received_mail("long-subject@example.org", &raw, &body);
+    line = strstr(raw, "\r\nSubject: ") + 2;
+    assert_in_range(strcspn(line, "\r"), 1, 76);
+    assert_string_equal(mail_header("long-subject@example.org.eml", "Subject"), subject);
+}
+
 static void test_mail_refused_recipient_gives_the_code(void **state)
 {
     struct tsr_send_result out = {0};
@@ -696,8 +712,10 @@ static void test_smtp_credentials_files(void **state)
         const char *content, *expect;
     } bad[] = {
         {"", "user name"},
+        {"relay-\xff\nrelay-password\n", "user name"},
         {"\nrelay-password\n", "user name"},
         {"relay-user\n", "password"},
+        {"relay-user\nrelay\r-password\n", "NUL"},
         {"relay-user", "password"},
         {"relay-user\n\n", "password"},
         {"relay-user\nrelay-password\nthird\n", "more than two lines"},
@@ -734,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_header_injection_is_refused),
         cmocka_unit_test(test_mail_arrives),
         cmocka_unit_test(test_mail_non_ascii_subject),
+        cmocka_unit_test(test_mail_long_ascii_subject),
         cmocka_unit_test(test_mail_refused_recipient_gives_the_code),
         cmocka_unit_test(test_mail_credentials_never_in_clear),
         cmocka_unit_test(test_mail_line_breaks_are_refused),
