@@ -123,6 +123,22 @@ _Static_assert(TSR_DELIVERY_PENDING == 1 && TSR_DELIVERY_DONE == 2 && TSR_DELIVE
 enum tsr_err tsr__delivery_parse(int64_t channel, int64_t state,
                                  struct tsr_delivery_row *out) TSR_MUST_CHECK;
 
+/* One window of expiry notices (tsr_store_expiry_notices): events of type
+ * raised at now for the tokens that expire in (after, until], before_s
+ * seconds ahead (0 for the expiry itself). */
+struct tsr__notice_window {
+    const char *type;
+    int64_t now;
+    int64_t after;
+    int64_t until;
+    int64_t before_s;
+};
+
+/* Window i of tsr_store_expiry_notices' arguments: 0 to n - 1 those of
+ * before, n that of the expiry. Cannot fail. */
+void tsr__notice_window(int64_t now, const int64_t *before, size_t n, int64_t expired_since,
+                        size_t i, struct tsr__notice_window *out);
+
 /* Which of the eight listing orders (enum tsr_token_order, ascending then
  * descending) q asks for, as an offset from the first; TSR_ERR_INVALID for
  * an order there is none of. */

@@ -1948,18 +1948,9 @@ static enum tsr_err sq_delivery_each(struct tsr_store *store, const char *webhoo
     return run_query(store, ST_DELIVERY_EACH, bind_delivery_page, &p, walk_delivery, &w, false);
 }
 
-/* One window of expiry notices: due at now for the tokens that expire in
- * (after, until], before_s seconds ahead (0: the expiry itself). */
-struct window {
-    int64_t now;
-    int64_t after;
-    int64_t until;
-    int64_t before_s;
-};
-
 static void bind_window(sqlite3_stmt *st, const void *arg, int *src)
 {
-    const struct window *w = arg;
+    const struct tsr__notice_window *w = arg;
 
     bind_int(st, 1, w->now, src);
     bind_int(st, 2, w->after, src);
@@ -1967,16 +1958,16 @@ static void bind_window(sqlite3_stmt *st, const void *arg, int *src)
     bind_int(st, 4, w->before_s, src);
 }
 
-/* Records the notices of window w that are new and raises an event of
- * type for each, counted in *raised. Inside the writer's open transaction.
+/* Records the notices of window w that are new and raises an event for
+ * each, counted in *raised. Inside the writer's open transaction.
  * The insert has made all its changes by the time it gives its first row
  * (SQLite's RETURNING), so each event is written while it gives the rest. */
-static enum tsr_err notices_raise(struct sqlite_store *s, const struct window *w, const char *type,
+static enum tsr_err notices_raise(struct sqlite_store *s, const struct tsr__notice_window *w,
                                   bool mail_owner, int64_t *raised)
 {
     char event_id[TSR_UUID_LEN + 1];
     char token_id[TSR_UUID_LEN + 1];
-    struct event_spec e = {event_id, w->now, type, token_id, w->before_s, mail_owner};
+    struct event_spec e = {event_id, w->now, w->type, token_id, w->before_s, mail_owner};
     sqlite3_stmt *st = NULL;
     int src = SQLITE_OK;
     bool row = true;
@@ -2004,19 +1995,16 @@ static enum tsr_err sq_expiry_notices(struct tsr_store *store, int64_t now, cons
                                       int64_t *raised)
 {
     struct sqlite_store *s = from_base(store);
-    struct window expired = {now, expired_since, now, 0};
+    struct tsr__notice_window w;
     enum tsr_err rc = write_begin(s);
 
     *raised = 0;
     if (rc != TSR_OK)
         return rc;
-    for (size_t i = 0; i < n && rc == TSR_OK; i++) {
-        struct window w = {now, now + (i > 0 ? before[i - 1] : 0), now + before[i], before[i]};
-
-        rc = notices_raise(s, &w, "token.expiring", mail_owner, raised);
+    for (size_t i = 0; i <= n && rc == TSR_OK; i++) {
+        tsr__notice_window(now, before, n, expired_since, i, &w);
+        rc = notices_raise(s, &w, mail_owner, raised);
     }
-    if (rc == TSR_OK)
-        rc = notices_raise(s, &expired, "token.expired", mail_owner, raised);
     rc = write_end(s, rc);
     if (rc != TSR_OK)
         *raised = 0;
