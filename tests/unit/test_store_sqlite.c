@@ -2733,6 +2733,77 @@ static void test_delivery_claim_skips_locked(void **state)
     free(l);
 }
 
+/* A change that raises an event, run on a thread of its own. */
+struct raiser {
+    struct fixture *f;
+    const struct tsr_token_row *t;
+    atomic_bool done;
+    enum tsr_err rc;
+};
+
+static void *raise_one(void *arg)
+{
+    struct raiser *r = arg;
+
+    r->rc = rename_with(r->f, r->t, "raced", 100, "token.updated", false);
+    atomic_store(&r->done, true);
+    return NULL;
+}
+
+/* Waits (at most five seconds) until r is done or a statement of the
+ * database waits for a lock: the event is then held by the removal. */
+static void wait_done_or_blocked(struct fixture *f, struct raiser *r)
+{
+    for (int i = 0; i < 500 && !atomic_load(&r->done); i++) {
+        if (sql_int(f, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                       " AND datname = current_database()") > 0)
+            return;
+        usleep(10000);
+    }
+}
+
+/* PostgreSQL: a webhook removed on one node while another raises an event
+ * gets no delivery that stays pending: the event waits for the removal,
+ * then passes the webhook by. */
+static void test_webhook_remove_races_event(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_webhook_row gone, kept;
+    struct tsr_token_row t;
+    struct raiser r = {.f = f, .t = &t, .rc = TSR_ERR_STORE};
+    pthread_t th;
+    char sql[256];
+    PGconn *pg;
+
+    if (g_pg == NULL)
+        skip(); /* SQLite's writes take turns on its one write lock */
+    add_user(f, "race-hook@example.com", 1, &u);
+    add_hook(f, "https://gone.example/", "", 1, &gone);
+    add_hook(f, "https://kept.example/", "", 2, &kept);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "t", f->now + 1000, &t);
+
+    /* tsr_store_webhook_remove's two statements, held uncommitted. */
+    pg = pg_connect(f);
+    pg_run(pg, "BEGIN");
+    snprintf(sql, sizeof(sql), "DELETE FROM webhooks WHERE id = '%s'", gone.id);
+    pg_run(pg, sql);
+    snprintf(sql, sizeof(sql),
+             "UPDATE deliveries SET state = 4, finished_at = 1 WHERE webhook_id = '%s'"
+             " AND state = 1",
+             gone.id);
+    pg_run(pg, sql);
+    atomic_init(&r.done, false);
+    assert_int_equal(pthread_create(&th, NULL, raise_one, &r), 0);
+    wait_done_or_blocked(f, &r);
+    pg_run(pg, "COMMIT");
+    assert_int_equal(pthread_join(th, NULL), 0);
+    PQfinish(pg);
+    assert_int_equal(r.rc, TSR_OK);
+    assert_int_equal(count_deliveries(f, gone.id, TSR_DELIVERY_PENDING), 0);
+    assert_int_equal(count_deliveries(f, kept.id, TSR_DELIVERY_PENDING), 1);
+}
+
 /* Counts the events of type for token_id with notice_before. */
 static int64_t events_of(struct fixture *f, const char *token_id, const char *type,
                          int64_t notice_before)
@@ -3012,6 +3083,7 @@ int main(void)
         T(test_delivery_claim_and_finish),
         T(test_delivery_claims_never_overlap),
         T(test_delivery_claim_skips_locked),
+        T(test_webhook_remove_races_event),
         T(test_expiry_notices),
         T(test_purge_events),
         T(test_migration_adds_events),
