@@ -243,6 +243,28 @@ enum tsr_err tsr__kind_parse(const char *text, enum tsr_token_kind *out)
     return TSR_OK;
 }
 
+enum tsr_err tsr__delivery_parse(int64_t channel, int64_t state, struct tsr_delivery_row *out)
+{
+    if (channel != TSR_CHANNEL_WEBHOOK && channel != TSR_CHANNEL_EMAIL)
+        return TSR_ERR_STORE;
+    if (state < TSR_DELIVERY_PENDING || state > TSR_DELIVERY_DROPPED)
+        return TSR_ERR_STORE;
+    out->channel = (enum tsr_channel)channel;
+    out->state = (enum tsr_delivery_state)state;
+    return TSR_OK;
+}
+
+void tsr__notice_window(int64_t now, const int64_t *before, size_t n, int64_t expired_since,
+                        size_t i, struct tsr__notice_window *out)
+{
+    if (i >= n) {
+        *out = (struct tsr__notice_window){"token.expired", now, expired_since, now, 0};
+        return;
+    }
+    *out = (struct tsr__notice_window){"token.expiring", now, now + (i > 0 ? before[i - 1] : 0),
+                                       now + before[i], before[i]};
+}
+
 const char *tsr__scopes_or_global(const char *scopes)
 {
     return scopes[0] != '\0' ? scopes : TSR_SCOPE_GLOBAL;

@@ -107,6 +107,38 @@ enum tsr_err tsr__kind_parse(const char *text, enum tsr_token_kind *out) TSR_MUS
  * (the column's default says the same). Cannot fail. */
 const char *tsr__scopes_or_global(const char *scopes);
 
+/* store.h's channels and delivery states as the engines' SQL writes them
+ * (the rows keep these numbers, so none may change). */
+#define TSR__SQL_WEBHOOK "1"
+#define TSR__SQL_EMAIL   "2"
+#define TSR__SQL_PENDING "1"
+#define TSR__SQL_DROPPED "4"
+_Static_assert(TSR_CHANNEL_WEBHOOK == 1 && TSR_CHANNEL_EMAIL == 2, "channels as stored");
+_Static_assert(TSR_DELIVERY_PENDING == 1 && TSR_DELIVERY_DONE == 2 && TSR_DELIVERY_FAILED == 3 &&
+                   TSR_DELIVERY_DROPPED == 4,
+               "delivery states as stored");
+
+/* Sets out's channel and state from the numbers a row holds;
+ * TSR_ERR_STORE for a number we never write. */
+enum tsr_err tsr__delivery_parse(int64_t channel, int64_t state,
+                                 struct tsr_delivery_row *out) TSR_MUST_CHECK;
+
+/* One window of expiry notices (tsr_store_expiry_notices): events of type
+ * raised at now for the tokens that expire in (after, until], before_s
+ * seconds ahead (0 for the expiry itself). */
+struct tsr__notice_window {
+    const char *type;
+    int64_t now;
+    int64_t after;
+    int64_t until;
+    int64_t before_s;
+};
+
+/* Window i of tsr_store_expiry_notices' arguments: 0 to n - 1 those of
+ * before, n that of the expiry. Cannot fail. */
+void tsr__notice_window(int64_t now, const int64_t *before, size_t n, int64_t expired_since,
+                        size_t i, struct tsr__notice_window *out);
+
 /* Which of the eight listing orders (enum tsr_token_order, ascending then
  * descending) q asks for, as an offset from the first; TSR_ERR_INVALID for
  * an order there is none of. */

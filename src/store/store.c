@@ -264,11 +264,33 @@ enum tsr_err tsr_store_delivery_claim(struct tsr_store *store, unsigned channels
     return store->ops->delivery_claim(store, channels, now, claimed_until, max, out, n);
 }
 
+/* Whether an attempt may leave a delivery in state: dropped is for the
+ * removal of its webhook alone. */
+static bool attempt_state(enum tsr_delivery_state state)
+{
+    switch (state) {
+    case TSR_DELIVERY_PENDING:
+    case TSR_DELIVERY_DONE:
+    case TSR_DELIVERY_FAILED:
+        return true;
+    case TSR_DELIVERY_DROPPED:
+        break;
+    }
+    return false;
+}
+
 enum tsr_err tsr_store_delivery_finish(struct tsr_store *store, int64_t id,
                                        enum tsr_delivery_state state, int64_t next_at,
                                        int64_t status, const char *error, int64_t now)
 {
-    return store->ops->delivery_finish(store, id, state, next_at, status, error ? error : "", now);
+    char cut[TSR_DELIVERY_ERROR_MAX + 1];
+
+    if (!attempt_state(state))
+        return TSR_ERR_INVALID;
+    /* A receiver's long answer is cut whole characters short of the row's
+     * bound: PostgreSQL refuses text that ends inside one. */
+    tsr__copy_str(cut, sizeof(cut), error, error ? strlen(error) : 0);
+    return store->ops->delivery_finish(store, id, state, next_at, status, cut, now);
 }
 
 enum tsr_err tsr_store_delivery_each(struct tsr_store *store, const char *webhook_id,
@@ -276,6 +298,8 @@ enum tsr_err tsr_store_delivery_each(struct tsr_store *store, const char *webhoo
                                      enum tsr_err (*each)(const struct tsr_delivery_row *, void *),
                                      void *ctx)
 {
+    if ((int)state < 0 || (int)state > (int)TSR_DELIVERY_DROPPED) /* 0 is any */
+        return TSR_ERR_INVALID;
     return store->ops->delivery_each(store, webhook_id, state, limit, each, ctx);
 }
 
@@ -285,6 +309,12 @@ enum tsr_err tsr_store_expiry_notices(struct tsr_store *store, int64_t now, cons
 {
     int64_t none;
 
+    /* The windows are read as (before[i - 1], before[i]]: out of order they
+     * would overlap, and a token would hear of one expiry twice. */
+    for (size_t i = 0; i < n; i++) {
+        if (before[i] <= (i > 0 ? before[i - 1] : 0))
+            return TSR_ERR_INVALID;
+    }
     return store->ops->expiry_notices(store, now, before, n, expired_since, mail_owner,
                                       raised ? raised : &none);
 }

@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "core/uuid.h"
 #include "store/commit.h"
 #include "store/store_engine.h"
 
@@ -114,6 +115,56 @@ static const char *const migrations[] = {
     "ALTER TABLE tokens ADD COLUMN prev_secret_hash BLOB;"
     "ALTER TABLE tokens ADD COLUMN prev_until INTEGER;"
     "CREATE INDEX tokens_prev ON tokens(prev_secret_hash) WHERE prev_secret_hash IS NOT NULL;",
+    /* 6: events for subscribers. An event keeps the token as it was when
+     * raised, so that its deliveries say the same however long they take
+     * and whatever becomes of the token; a delivery is one event for one
+     * webhook or one owner's mailbox, kept once sent for the operator to
+     * read. webhook_id outlives its webhook, for that reading. An expiry
+     * notice records that a window's notice was raised for a token and
+     * expiry, so that it is raised once; tokens_expiring finds the tokens
+     * a window holds without reading every token. */
+    "CREATE TABLE webhooks("
+    " id TEXT PRIMARY KEY,"
+    " url TEXT NOT NULL UNIQUE,"
+    " key TEXT NOT NULL,"
+    " events TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE events("
+    " id TEXT PRIMARY KEY,"
+    " type TEXT NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " user_id TEXT NOT NULL,"
+    " token_id TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " key_hint TEXT NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " scopes TEXT NOT NULL,"
+    " notice_before INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX events_at ON events(at);"
+    "CREATE TABLE deliveries("
+    " id INTEGER PRIMARY KEY,"
+    " event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+    " channel INTEGER NOT NULL CHECK(channel IN (1, 2)),"
+    " webhook_id TEXT,"
+    " state INTEGER NOT NULL CHECK(state IN (1, 2, 3, 4)),"
+    " created INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_at INTEGER NOT NULL,"
+    " claimed_until INTEGER,"
+    " finished_at INTEGER,"
+    " last_status INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX deliveries_event ON deliveries(event_id);"
+    "CREATE INDEX deliveries_webhook ON deliveries(webhook_id, id);"
+    "CREATE INDEX deliveries_due ON deliveries(next_at) WHERE state = 1;"
+    "CREATE TABLE expiry_notices("
+    " token_id TEXT NOT NULL,"
+    " before_s INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " PRIMARY KEY(token_id, before_s, expires_at)) WITHOUT ROWID;"
+    "CREATE INDEX tokens_expiring ON tokens(expires_at)"
+    " WHERE kind = 'personal' AND revoked_at IS NULL;",
 };
 
 #define MIGRATION_COUNT ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
@@ -164,6 +215,23 @@ static const char *const migrations[] = {
     " AND (?5 IS NULL OR t.expires_at > ?5) AND (?6 IS NULL OR t.expires_at <= ?6)"
 
 #define LIST_SQL(order) "SELECT " TOKEN_COLS LIST_WHERE " ORDER BY " order " LIMIT ?3 OFFSET ?4"
+
+/* The columns read_delivery expects, in its order, with the webhook's key
+ * as `key` has it. The owner's address is the live one, for e-mail only. */
+#define DELIVERY_COLS(key)                                                                         \
+    "d.id, d.channel, d.state, e.id, e.type, e.at, e.user_id, e.token_id, e.name, e.key_hint, "    \
+    "e.expires_at, e.scopes, e.notice_before, d.webhook_id, h.url, " key ", u.email, d.created, "  \
+    "d.attempts, d.next_at, d.finished_at, d.last_status, d.last_error"
+
+#define DELIVERY_JOINS                                                                             \
+    " JOIN events e ON e.id = d.event_id LEFT JOIN webhooks h ON h.id = d.webhook_id"              \
+    " LEFT JOIN users u ON d.channel = " TSR__SQL_EMAIL " AND u.id = e.user_id"                    \
+    " AND u.removed_at IS NULL"
+
+/* The deliveries due at ?1 of the channels in the mask ?2. */
+#define DELIVERY_DUE                                                                               \
+    " d.state = " TSR__SQL_PENDING " AND d.next_at <= ?1 AND coalesce(d.claimed_until, 0) <= ?1"   \
+    " AND (d.channel & ?2) != 0"
 
 enum stmt_id {
     ST_BEGIN,
@@ -223,6 +291,20 @@ enum stmt_id {
     ST_SCOPE_EACH,
     ST_SCOPE_VERSION,
     ST_SCOPE_BUMP,
+    ST_WEBHOOK_INSERT,
+    ST_WEBHOOK_DELETE,
+    ST_WEBHOOK_DROP,
+    ST_WEBHOOK_EACH,
+    ST_EVENT_INSERT,
+    ST_DELIVERY_ADD_HOOKS,
+    ST_DELIVERY_ADD_MAIL,
+    ST_DELIVERY_DUE,
+    ST_DELIVERY_CLAIM,
+    ST_DELIVERY_FINISH,
+    ST_DELIVERY_EACH,
+    ST_NOTICE_RECORD,
+    ST_PURGE_EVENTS,
+    ST_PURGE_NOTICES,
     ST_COUNT
 };
 
@@ -346,6 +428,67 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCOPE_EACH] = "SELECT name, description, created FROM scopes ORDER BY name",
     [ST_SCOPE_VERSION] = "SELECT version FROM scope_version",
     [ST_SCOPE_BUMP] = "UPDATE scope_version SET version = version + 1",
+    [ST_WEBHOOK_INSERT] = "INSERT INTO webhooks(id, url, key, events, created)"
+                          " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_WEBHOOK_DELETE] = "DELETE FROM webhooks WHERE id = ?1",
+    [ST_WEBHOOK_DROP] = "UPDATE deliveries SET state = " TSR__SQL_DROPPED ", finished_at = ?2,"
+                        " claimed_until = NULL WHERE webhook_id = ?1"
+                        " AND state = " TSR__SQL_PENDING,
+    [ST_WEBHOOK_EACH] = "SELECT id, url, key, events, created FROM webhooks ORDER BY created, id",
+    /* ?1 the event's id, ?2 when, ?3 its type, ?4 the token, ?5 the window
+     * of a notice: each statement of an event takes the first of these it
+     * needs (bind_event). */
+    [ST_EVENT_INSERT] = "INSERT INTO events(id, type, at, user_id, token_id, name, key_hint,"
+                        " expires_at, scopes, notice_before) SELECT ?1, ?3, ?2, t.user_id, t.id,"
+                        " t.name, t.key_hint, t.expires_at, t.scopes, ?5 FROM tokens t"
+                        " WHERE t.id = ?4",
+    /* A type is matched whole within the space-separated list, with
+     * instr() rather than LIKE, for which '_' is a wildcard. */
+    [ST_DELIVERY_ADD_HOOKS] =
+        "INSERT INTO deliveries(event_id, channel, webhook_id, state, created, next_at)"
+        " SELECT ?1, " TSR__SQL_WEBHOOK ", h.id, " TSR__SQL_PENDING ", ?2, ?2 FROM webhooks h"
+        " WHERE h.events = '' OR instr(' ' || h.events || ' ', ' ' || ?3 || ' ') > 0"
+        " ORDER BY h.created, h.id",
+    [ST_DELIVERY_ADD_MAIL] =
+        "INSERT INTO deliveries(event_id, channel, webhook_id, state, created, next_at)"
+        " VALUES(?1, " TSR__SQL_EMAIL ", NULL, " TSR__SQL_PENDING ", ?2, ?2)",
+    [ST_DELIVERY_DUE] =
+        "SELECT " DELIVERY_COLS("h.key") " FROM deliveries d" DELIVERY_JOINS " WHERE" DELIVERY_DUE
+                                         " ORDER BY d.id LIMIT ?3",
+    /* The rows ST_DELIVERY_DUE read, in the same write transaction: all
+     * that are due up to the last it gave. */
+    [ST_DELIVERY_CLAIM] =
+        "UPDATE deliveries AS d SET claimed_until = ?3 WHERE" DELIVERY_DUE " AND d.id <= ?4",
+    [ST_DELIVERY_FINISH] =
+        "UPDATE deliveries SET attempts = attempts + 1, last_status = ?3, last_error = ?4,"
+        " claimed_until = NULL, state = ?2,"
+        " next_at = CASE WHEN ?2 = " TSR__SQL_PENDING " THEN ?5 ELSE next_at END,"
+        " finished_at = CASE WHEN ?2 = " TSR__SQL_PENDING " THEN NULL ELSE ?6 END"
+        " WHERE id = ?1 AND state = " TSR__SQL_PENDING,
+    [ST_DELIVERY_EACH] = "SELECT " DELIVERY_COLS(
+        "''") " FROM deliveries d" DELIVERY_JOINS
+              " WHERE (?1 IS NULL OR d.webhook_id = ?1) AND (?2 = 0 OR d.state = ?2)"
+              " ORDER BY d.id DESC LIMIT ?3",
+    /* Records the notices of window ?4 (seconds before expiry; 0 for the
+     * expiry itself) due at ?1 for the tokens that expire in (?2, ?3] and
+     * were made before the window opened, and gives the tokens of those
+     * that are new. */
+    [ST_NOTICE_RECORD] =
+        "INSERT INTO expiry_notices(token_id, before_s, expires_at, at)"
+        " SELECT t.id, ?4, t.expires_at, ?1 FROM tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE t.kind = 'personal' AND t.revoked_at IS NULL AND u.removed_at IS NULL"
+        " AND t.expires_at > ?2 AND t.expires_at <= ?3 AND t.created < t.expires_at - ?4"
+        " ORDER BY t.id ON CONFLICT DO NOTHING RETURNING token_id",
+    /* An event goes with its deliveries (ON DELETE CASCADE), once none is
+     * left to send. */
+    [ST_PURGE_EVENTS] = "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.at < ?1"
+                        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id"
+                        " AND d.state = " TSR__SQL_PENDING ") ORDER BY e.at LIMIT ?2)",
+    /* Whatever the time ?1: a notice of a token that is gone says nothing. */
+    [ST_PURGE_NOTICES] =
+        "DELETE FROM expiry_notices WHERE (token_id, before_s, expires_at) IN"
+        " (SELECT n.token_id, n.before_s, n.expires_at FROM expiry_notices n"
+        " WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.id = n.token_id) LIMIT ?2)",
 };
 
 /* ---- connections ---- */
@@ -692,6 +835,8 @@ struct walk {
     enum tsr_err (*audit)(const struct tsr_audit_row *, void *);
     enum tsr_err (*entry)(const struct tsr_audit_entry *, void *);
     enum tsr_err (*scope)(const struct tsr_scope_row *, void *);
+    enum tsr_err (*webhook)(const struct tsr_webhook_row *, void *);
+    enum tsr_err (*delivery)(const struct tsr_delivery_row *, void *);
     void *ctx;
     int64_t *max_seq; /* raised to the highest change_seq read; may be NULL */
 };
@@ -1389,17 +1534,17 @@ static enum tsr_err sq_audit_list(struct tsr_store *store, const char *user_id, 
 
 /* ---- operator scopes ---- */
 
-/* Binds a name and a time, as ?1 and ?2: a scope at a moment. */
-struct scope_key {
-    const char *name;
+/* Binds a name and a time, as ?1 and ?2: a scope or a webhook at a moment. */
+struct text_at {
+    const char *text;
     int64_t now;
 };
 
-static void bind_scope_key(sqlite3_stmt *st, const void *arg, int *src)
+static void bind_text_at(sqlite3_stmt *st, const void *arg, int *src)
 {
-    const struct scope_key *k = arg;
+    const struct text_at *k = arg;
 
-    bind_str(st, 1, k->name, NO_CAP, src);
+    bind_str(st, 1, k->text, NO_CAP, src);
     bind_int(st, 2, k->now, src);
 }
 
@@ -1433,6 +1578,19 @@ static void bind_scope_row(sqlite3_stmt *st, const void *arg, int *src)
     bind_int(st, 3, r->created, src);
 }
 
+/* Runs insert id (bound by bind) on the writer, inside its open
+ * transaction; TSR_ERR_EXISTS when a key it writes is taken. */
+static enum tsr_err insert_on(struct sqlite_store *s, enum stmt_id id,
+                              void (*bind)(sqlite3_stmt *, const void *, int *), const void *arg)
+{
+    int changes = 0;
+    enum tsr_err rc = write_on(s, id, bind, arg, &changes);
+
+    if (rc != TSR_OK && is_unique_violation(sqlite3_extended_errcode(s->writer.db)))
+        rc = TSR_ERR_EXISTS;
+    return rc;
+}
+
 /* A plain write transaction, as the users' are: scopes change rarely and
  * never in bulk, so they need no group commit. */
 static enum tsr_err sq_scope_insert(struct tsr_store *store, const struct tsr_scope_row *scope)
@@ -1443,9 +1601,7 @@ static enum tsr_err sq_scope_insert(struct tsr_store *store, const struct tsr_sc
 
     if (rc != TSR_OK)
         return rc;
-    rc = write_on(s, ST_SCOPE_INSERT, bind_scope_row, scope, &changes);
-    if (rc != TSR_OK && is_unique_violation(sqlite3_extended_errcode(s->writer.db)))
-        rc = TSR_ERR_EXISTS;
+    rc = insert_on(s, ST_SCOPE_INSERT, bind_scope_row, scope);
     if (rc == TSR_OK)
         rc = write_on(s, ST_SCOPE_BUMP, NULL, NULL, &changes);
     return write_end(s, rc);
@@ -1457,7 +1613,7 @@ static enum tsr_err sq_scope_remove(struct tsr_store *store, const char *name, i
                                     int64_t *in_use)
 {
     struct sqlite_store *s = from_base(store);
-    struct scope_key key = {name, now};
+    struct text_at key = {name, now};
     int64_t one = 0, n = 0;
     int changes = 0;
     enum tsr_err rc = write_begin(s);
@@ -1466,7 +1622,7 @@ static enum tsr_err sq_scope_remove(struct tsr_store *store, const char *name, i
         return rc;
     rc = query_on(&s->writer, ST_SCOPE_EXISTS, bind_text1, name, row_int, &one, true);
     if (rc == TSR_OK)
-        rc = query_on(&s->writer, ST_SCOPE_IN_USE, bind_scope_key, &key, row_int, &n, true);
+        rc = query_on(&s->writer, ST_SCOPE_IN_USE, bind_text_at, &key, row_int, &n, true);
     if (rc == TSR_OK && in_use != NULL)
         *in_use = n;
     if (rc == TSR_OK && n > 0)
@@ -1501,6 +1657,358 @@ static enum tsr_err sq_scope_each(struct tsr_store *store,
 static enum tsr_err sq_scope_version(struct tsr_store *store, int64_t *out)
 {
     return run_query(store, ST_SCOPE_VERSION, NULL, NULL, row_int, out, true);
+}
+
+/* ---- events, webhooks, deliveries ---- */
+
+/* An event to raise: its id, when, its type, its token, the window of an
+ * expiry notice (else 0), and whether the owner is mailed. */
+struct event_spec {
+    const char *id;
+    int64_t at;
+    const char *type;
+    const char *token_id;
+    int64_t notice_before;
+    bool mail_owner;
+};
+
+/* Binds the values of the statements of an event, as many as st takes:
+ * they number them alike and each takes the first it needs. */
+static void bind_event(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct event_spec *e = arg;
+    int n = sqlite3_bind_parameter_count(st);
+
+    bind_str(st, 1, e->id, TSR_UUID_LEN, src);
+    bind_int(st, 2, e->at, src);
+    if (n >= 3)
+        bind_str(st, 3, e->type, TSR_EVENT_TYPE_MAX, src);
+    if (n >= 5) {
+        bind_str(st, 4, e->token_id, TSR_UUID_LEN, src);
+        bind_int(st, 5, e->notice_before, src);
+    }
+}
+
+/* Records event e for its token as the writer's open transaction has it,
+ * with a delivery for each webhook that takes its type and, for
+ * mail_owner, one to the owner's mailbox. TSR_ERR_NOT_FOUND when the
+ * token is not there. What a change and an expiry notice both raise. */
+static enum tsr_err event_raise(struct sqlite_store *s, const struct event_spec *e)
+{
+    int changes = 0;
+    enum tsr_err rc = write_on(s, ST_EVENT_INSERT, bind_event, e, &changes);
+
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        rc = write_on(s, ST_DELIVERY_ADD_HOOKS, bind_event, e, &changes);
+    if (rc == TSR_OK && e->mail_owner)
+        rc = write_on(s, ST_DELIVERY_ADD_MAIL, bind_event, e, &changes);
+    return rc;
+}
+
+static void bind_webhook_row(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct tsr_webhook_row *h = arg;
+
+    bind_str(st, 1, h->id, sizeof(h->id), src);
+    bind_str(st, 2, h->url, sizeof(h->url), src);
+    bind_str(st, 3, h->key, sizeof(h->key), src);
+    bind_str(st, 4, h->events, sizeof(h->events), src);
+    bind_int(st, 5, h->created, src);
+}
+
+static enum tsr_err sq_webhook_insert(struct tsr_store *store, const struct tsr_webhook_row *hook)
+{
+    struct sqlite_store *s = from_base(store);
+    enum tsr_err rc = write_begin(s);
+
+    if (rc != TSR_OK)
+        return rc;
+    return write_end(s, insert_on(s, ST_WEBHOOK_INSERT, bind_webhook_row, hook));
+}
+
+/* The removal and the dropping share the write lock, so no event can give
+ * the webhook a delivery between them. */
+static enum tsr_err sq_webhook_remove(struct tsr_store *store, const char *id, int64_t now)
+{
+    struct sqlite_store *s = from_base(store);
+    struct text_at key = {id, now};
+    int changes = 0;
+    enum tsr_err rc = write_begin(s);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = write_on(s, ST_WEBHOOK_DELETE, bind_text1, id, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+    if (rc == TSR_OK)
+        rc = write_on(s, ST_WEBHOOK_DROP, bind_text_at, &key, &changes);
+    return write_end(s, rc);
+}
+
+static enum tsr_err walk_webhook(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_webhook_row h;
+
+    col_str(st, 0, h.id, sizeof(h.id));
+    col_str(st, 1, h.url, sizeof(h.url));
+    col_str(st, 2, h.key, sizeof(h.key));
+    col_str(st, 3, h.events, sizeof(h.events));
+    h.created = sqlite3_column_int64(st, 4);
+    return w->webhook(&h, w->ctx);
+}
+
+static enum tsr_err sq_webhook_each(struct tsr_store *store,
+                                    enum tsr_err (*each)(const struct tsr_webhook_row *, void *),
+                                    void *ctx)
+{
+    struct walk w = {.webhook = each, .ctx = ctx};
+
+    return run_query(store, ST_WEBHOOK_EACH, NULL, NULL, walk_webhook, &w, false);
+}
+
+/* Reads the event of a row of DELIVERY_COLS, from column 3 on. */
+static void read_event(sqlite3_stmt *st, struct tsr_event_row *out)
+{
+    col_str(st, 3, out->id, sizeof(out->id));
+    col_str(st, 4, out->type, sizeof(out->type));
+    out->at = sqlite3_column_int64(st, 5);
+    col_str(st, 6, out->user_id, sizeof(out->user_id));
+    col_str(st, 7, out->token_id, sizeof(out->token_id));
+    col_str(st, 8, out->name, sizeof(out->name));
+    col_str(st, 9, out->key_hint, sizeof(out->key_hint));
+    out->expires_at = sqlite3_column_int64(st, 10);
+    col_str(st, 11, out->scopes, sizeof(out->scopes));
+    out->notice_before = sqlite3_column_int64(st, 12);
+}
+
+/* Reads a row of DELIVERY_COLS; TSR_ERR_STORE when it is not one we wrote. */
+static enum tsr_err read_delivery(sqlite3_stmt *st, struct tsr_delivery_row *out)
+{
+    enum tsr_err rc =
+        tsr__delivery_parse(sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2), out);
+
+    if (rc != TSR_OK)
+        return rc;
+    out->id = sqlite3_column_int64(st, 0);
+    read_event(st, &out->event);
+    col_str(st, 13, out->webhook_id, sizeof(out->webhook_id));
+    col_str(st, 14, out->url, sizeof(out->url));
+    col_str(st, 15, out->key, sizeof(out->key));
+    col_str(st, 16, out->email, sizeof(out->email));
+    out->created = sqlite3_column_int64(st, 17);
+    out->attempts = sqlite3_column_int64(st, 18);
+    out->next_at = sqlite3_column_int64(st, 19);
+    out->finished_at = sqlite3_column_int64(st, 20);
+    out->last_status = sqlite3_column_int64(st, 21);
+    col_str(st, 22, out->last_error, sizeof(out->last_error));
+    return TSR_OK;
+}
+
+/* A claim: what is due, until when, and the rows taken so far. */
+struct claim {
+    unsigned channels;
+    int64_t now;
+    int64_t until;
+    size_t max;
+    struct tsr_delivery_row *out;
+    size_t n;
+};
+
+static void bind_due(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct claim *c = arg;
+
+    bind_int(st, 1, c->now, src);
+    bind_int(st, 2, (int64_t)c->channels, src);
+    bind_int(st, 3, c->max > INT64_MAX ? INT64_MAX : (int64_t)c->max, src);
+}
+
+static void bind_claim(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct claim *c = arg;
+
+    bind_int(st, 1, c->now, src);
+    bind_int(st, 2, (int64_t)c->channels, src);
+    bind_int(st, 3, c->until, src);
+    bind_int(st, 4, c->out[c->n - 1].id, src);
+}
+
+static enum tsr_err row_claimed(sqlite3_stmt *st, void *ctx)
+{
+    struct claim *c = ctx;
+    enum tsr_err rc = c->n < c->max ? read_delivery(st, &c->out[c->n]) : TSR_ERR_STORE;
+
+    if (rc == TSR_OK)
+        c->n++;
+    return rc;
+}
+
+/* The read and the claim share the write lock: no other claim comes
+ * between them. */
+static enum tsr_err sq_delivery_claim(struct tsr_store *store, unsigned channels, int64_t now,
+                                      int64_t claimed_until, size_t max,
+                                      struct tsr_delivery_row *out, size_t *n)
+{
+    struct sqlite_store *s = from_base(store);
+    struct claim c = {channels, now, claimed_until, max, out, 0};
+    int changes = 0;
+    enum tsr_err rc = write_begin(s);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = query_on(&s->writer, ST_DELIVERY_DUE, bind_due, &c, row_claimed, &c, false);
+    if (rc == TSR_OK && c.n > 0)
+        rc = write_on(s, ST_DELIVERY_CLAIM, bind_claim, &c, &changes);
+    if (rc == TSR_OK && (size_t)changes != c.n)
+        rc = TSR_ERR_STORE;
+    rc = write_end(s, rc);
+    *n = rc == TSR_OK ? c.n : 0;
+    return rc;
+}
+
+/* An attempt at a delivery, as tsr_store_delivery_finish records it. */
+struct attempt {
+    int64_t id;
+    enum tsr_delivery_state state;
+    int64_t next_at;
+    int64_t status;
+    const char *error;
+    int64_t now;
+};
+
+static void bind_attempt(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct attempt *a = arg;
+
+    bind_int(st, 1, a->id, src);
+    bind_int(st, 2, (int64_t)a->state, src);
+    bind_int(st, 3, a->status, src);
+    bind_str(st, 4, a->error, TSR_DELIVERY_ERROR_MAX, src);
+    bind_int(st, 5, a->next_at, src);
+    bind_int(st, 6, a->now, src);
+}
+
+static enum tsr_err sq_delivery_finish(struct tsr_store *store, int64_t id,
+                                       enum tsr_delivery_state state, int64_t next_at,
+                                       int64_t status, const char *error, int64_t now)
+{
+    struct sqlite_store *s = from_base(store);
+    struct attempt a = {id, state, next_at, status, error, now};
+    int changes = 0;
+    enum tsr_err rc = write_begin(s);
+
+    if (rc != TSR_OK)
+        return rc;
+    rc = write_on(s, ST_DELIVERY_FINISH, bind_attempt, &a, &changes);
+    if (rc == TSR_OK && changes == 0)
+        rc = TSR_ERR_NOT_FOUND;
+    return write_end(s, rc);
+}
+
+/* A listing of deliveries: whose (NULL for all), in what state (0: any),
+ * how many. */
+struct delivery_page {
+    const char *webhook_id;
+    enum tsr_delivery_state state;
+    int64_t limit;
+};
+
+static void bind_delivery_page(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct delivery_page *p = arg;
+
+    bind_str(st, 1, p->webhook_id, NO_CAP, src);
+    bind_int(st, 2, (int64_t)p->state, src);
+    bind_int(st, 3, p->limit, src);
+}
+
+static enum tsr_err walk_delivery(sqlite3_stmt *st, void *ctx)
+{
+    struct walk *w = ctx;
+    struct tsr_delivery_row d;
+    enum tsr_err rc = read_delivery(st, &d);
+
+    return rc == TSR_OK ? w->delivery(&d, w->ctx) : rc;
+}
+
+static enum tsr_err sq_delivery_each(struct tsr_store *store, const char *webhook_id,
+                                     enum tsr_delivery_state state, int64_t limit,
+                                     enum tsr_err (*each)(const struct tsr_delivery_row *, void *),
+                                     void *ctx)
+{
+    struct delivery_page p = {webhook_id, state, limit};
+    struct walk w = {.delivery = each, .ctx = ctx};
+
+    /* LIMIT -1 would mean "no limit" to SQLite: nothing is meant. */
+    if (limit <= 0)
+        return TSR_OK;
+    return run_query(store, ST_DELIVERY_EACH, bind_delivery_page, &p, walk_delivery, &w, false);
+}
+
+static void bind_window(sqlite3_stmt *st, const void *arg, int *src)
+{
+    const struct tsr__notice_window *w = arg;
+
+    bind_int(st, 1, w->now, src);
+    bind_int(st, 2, w->after, src);
+    bind_int(st, 3, w->until, src);
+    bind_int(st, 4, w->before_s, src);
+}
+
+/* Records the notices of window w that are new and raises an event for
+ * each, counted in *raised. Inside the writer's open transaction.
+ * The insert has made all its changes by the time it gives its first row
+ * (SQLite's RETURNING), so each event is written while it gives the rest. */
+static enum tsr_err notices_raise(struct sqlite_store *s, const struct tsr__notice_window *w,
+                                  bool mail_owner, int64_t *raised)
+{
+    char event_id[TSR_UUID_LEN + 1];
+    char token_id[TSR_UUID_LEN + 1];
+    struct event_spec e = {event_id, w->now, w->type, token_id, w->before_s, mail_owner};
+    sqlite3_stmt *st = NULL;
+    int src = SQLITE_OK;
+    bool row = true;
+    enum tsr_err rc = stmt_get(&s->writer, ST_NOTICE_RECORD, &st);
+
+    if (rc == TSR_OK) {
+        bind_window(st, w, &src);
+        rc = bind_done(src);
+    }
+    while (rc == TSR_OK) {
+        rc = stmt_step(st, &row);
+        if (rc != TSR_OK || !row)
+            break;
+        col_str(st, 0, token_id, sizeof(token_id));
+        tsr_uuid7_new(event_id);
+        rc = event_raise(s, &e);
+        *raised += rc == TSR_OK;
+    }
+    stmt_done(st);
+    return rc;
+}
+
+static enum tsr_err sq_expiry_notices(struct tsr_store *store, int64_t now, const int64_t *before,
+                                      size_t n, int64_t expired_since, bool mail_owner,
+                                      int64_t *raised)
+{
+    struct sqlite_store *s = from_base(store);
+    struct tsr__notice_window w;
+    enum tsr_err rc = write_begin(s);
+
+    *raised = 0;
+    if (rc != TSR_OK)
+        return rc;
+    for (size_t i = 0; i <= n && rc == TSR_OK; i++) {
+        tsr__notice_window(now, before, n, expired_since, i, &w);
+        rc = notices_raise(s, &w, mail_owner, raised);
+    }
+    rc = write_end(s, rc);
+    if (rc != TSR_OK)
+        *raised = 0;
+    return rc;
 }
 
 /* ---- the primitives of group commit (commit.h), on the writer ---- */
@@ -1619,6 +2127,14 @@ static enum tsr_err tx_audit_add(void *engine, const struct tsr_audit_row *row)
     return rc == TSR_OK ? audit_add(c, st, row) : rc;
 }
 
+static enum tsr_err tx_event_add(void *engine, const struct tsr_audit_row *row,
+                                 const char *event_id)
+{
+    struct event_spec e = {event_id, row->at, row->event, row->token_id, 0, row->mail_owner};
+
+    return event_raise(engine, &e);
+}
+
 static const struct tsr__tx_ops sqlite_tx = {
     .begin = tx_begin,
     .savepoint = tx_savepoint,
@@ -1633,6 +2149,7 @@ static const struct tsr__tx_ops sqlite_tx = {
     .token_set = tx_token_set,
     .token_revoke = tx_token_revoke,
     .audit_add = tx_audit_add,
+    .event_add = tx_event_add,
 };
 
 /* ---- the store ---- */
@@ -1940,6 +2457,7 @@ static enum tsr_err sq_purge(struct tsr_store *store, int64_t tokens_before, int
                              int64_t *tokens, int64_t *audits)
 {
     struct sqlite_store *s = from_base(store);
+    int64_t events = 0, notices = 0;
     /* Fold first: the last-used times of the tokens purged go with them. */
     enum tsr_err rc = write_begin(s);
 
@@ -1950,6 +2468,11 @@ static enum tsr_err sq_purge(struct tsr_store *store, int64_t tokens_before, int
 
     if (rc == TSR_OK)
         rc = purge_batches(s, ST_PURGE_AUDIT, audit_before, audits);
+    if (rc == TSR_OK)
+        rc = purge_batches(s, ST_PURGE_EVENTS, audit_before, &events);
+    /* After the tokens, so that the notices of those just purged go too. */
+    if (rc == TSR_OK)
+        rc = purge_batches(s, ST_PURGE_NOTICES, audit_before, &notices);
     return rc;
 }
 
@@ -2019,6 +2542,13 @@ static const struct tsr__store_ops sqlite_ops = {
     .scope_remove = sq_scope_remove,
     .scope_each = sq_scope_each,
     .scope_version = sq_scope_version,
+    .webhook_insert = sq_webhook_insert,
+    .webhook_remove = sq_webhook_remove,
+    .webhook_each = sq_webhook_each,
+    .delivery_claim = sq_delivery_claim,
+    .delivery_finish = sq_delivery_finish,
+    .delivery_each = sq_delivery_each,
+    .expiry_notices = sq_expiry_notices,
 };
 
 /* Allocates a store with no connection open yet. */

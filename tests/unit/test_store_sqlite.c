@@ -419,8 +419,8 @@ static void test_reopen_keeps_data(void **state)
     open_store(f);
     assert_int_equal(tsr_store_user_by_id(f->store, u.id, &got), TSR_OK);
     assert_string_equal(got.email, "keep@example.com");
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 5);
-    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 5);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 6);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 6);
 }
 
 static void test_open_pragmas(void **state)
@@ -1629,6 +1629,11 @@ static void test_two_stores_share(void **state)
     "DROP INDEX tokens_prev; ALTER TABLE tokens DROP COLUMN prev_secret_hash;"                     \
     "ALTER TABLE tokens DROP COLUMN prev_until;"
 
+/* And to before events (version 6), for the same. */
+#define UNDO_EVENTS                                                                                \
+    "DROP TABLE deliveries; DROP TABLE events; DROP TABLE webhooks; DROP TABLE expiry_notices;"    \
+    "DROP INDEX tokens_expiring;"
+
 static void test_migration_makes_old_tokens_global(void **state)
 {
     struct fixture *f = *state;
@@ -1640,7 +1645,7 @@ static void test_migration_makes_old_tokens_global(void **state)
     add_token(f, u.id, TSR_TOKEN_PERSONAL, "old", f->now + 1000, &t);
     tsr_store_close(f->store);
     f->store = NULL;
-    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 3;" UNDO_ROTATION
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 3;" UNDO_EVENTS UNDO_ROTATION
                 "DROP INDEX users_number; ALTER TABLE users DROP COLUMN number;"
                 "DROP TABLE scopes; DROP TABLE scope_version;"
                 "ALTER TABLE tokens DROP COLUMN scopes;"
@@ -1648,7 +1653,7 @@ static void test_migration_makes_old_tokens_global(void **state)
                 "ALTER TABLE tokens DROP COLUMN not_before;");
     assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 2);
     open_store(f);
-    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 5);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 6);
     assert_int_equal(tsr_store_token_get(f->store, u.id, t.id, &got), TSR_OK);
     assert_string_equal(got.scopes, "global");
     assert_string_equal(got.allowed_ips, "");
@@ -1681,7 +1686,7 @@ static void test_migration_numbers_users(void **state)
     assert_int_equal(tsr_store_user_remove(f->store, c.id, 40), TSR_OK);
     tsr_store_close(f->store);
     f->store = NULL;
-    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 4;" UNDO_ROTATION
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 4;" UNDO_EVENTS UNDO_ROTATION
                 "DROP INDEX users_number; ALTER TABLE users DROP COLUMN number;");
     open_store(f);
     assert_int_equal(number_of(f, a.id), 1);
@@ -2158,6 +2163,855 @@ static void test_scope_remove_in_use(void **state)
     assert_string_equal(s.name[1], "mid");
 }
 
+/* ---- events, webhooks, deliveries, expiry notices ---- */
+
+#define DAY            86400
+#define MAX_DELIVERIES 64
+
+static void add_hook(struct fixture *f, const char *url, const char *events, int64_t created,
+                     struct tsr_webhook_row *out)
+{
+    struct tsr_webhook_row h;
+
+    memset(&h, 0, sizeof(h));
+    tsr_uuid7_new(h.id);
+    set_str(h.url, sizeof(h.url), url);
+    set_str(h.key, sizeof(h.key), "signing-key");
+    set_str(h.events, sizeof(h.events), events);
+    h.created = created;
+    assert_int_equal(tsr_store_webhook_insert(f->store, &h), TSR_OK);
+    if (out != NULL)
+        *out = h;
+}
+
+/* An audit row of a change at `at` that raises event ("" for none). */
+static void fill_event(struct tsr_audit_row *a, int64_t at, const struct tsr_token_row *t,
+                       const char *event, bool mail_owner)
+{
+    fill_audit(a, at, t->user_id, "token.update", "", 1);
+    set_str(a->token_id, sizeof(a->token_id), t->id);
+    set_str(a->event, sizeof(a->event), event);
+    a->mail_owner = mail_owner;
+}
+
+/* Renames t at `at`, raising event; returns what the update returned. */
+static enum tsr_err rename_with(struct fixture *f, const struct tsr_token_row *t, const char *name,
+                                int64_t at, const char *event, bool mail_owner)
+{
+    struct tsr_token_row v;
+    struct tsr_audit_row a;
+
+    memset(&v, 0, sizeof(v));
+    set_str(v.name, sizeof(v.name), name);
+    fill_event(&a, at, t, event, mail_owner);
+    return tsr_store_token_update(f->store, t->user_id, t->id, TSR_SET_NAME, &v, NULL, &a);
+}
+
+struct dlist {
+    size_t n;
+    struct tsr_delivery_row row[MAX_DELIVERIES];
+};
+
+static enum tsr_err keep_delivery(const struct tsr_delivery_row *d, void *ctx)
+{
+    struct dlist *l = ctx;
+
+    assert_true(l->n < MAX_DELIVERIES);
+    l->row[l->n++] = *d;
+    return TSR_OK;
+}
+
+/* The deliveries of webhook_id (NULL: all) in state (0: any), newest
+ * first, in a list for the caller to free. */
+static struct dlist *deliveries_of(struct fixture *f, const char *webhook_id,
+                                   enum tsr_delivery_state state)
+{
+    struct dlist *l = calloc(1, sizeof(*l));
+
+    assert_non_null(l);
+    assert_int_equal(
+        tsr_store_delivery_each(f->store, webhook_id, state, MAX_DELIVERIES, keep_delivery, l),
+        TSR_OK);
+    return l;
+}
+
+static size_t count_deliveries(struct fixture *f, const char *webhook_id,
+                               enum tsr_delivery_state state)
+{
+    struct dlist *l = deliveries_of(f, webhook_id, state);
+    size_t n = l->n;
+
+    free(l);
+    return n;
+}
+
+static size_t count_channel(const struct dlist *l, enum tsr_channel channel)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < l->n; i++)
+        n += l->row[i].channel == channel;
+    return n;
+}
+
+/* Claims at most max deliveries of channels due at now, until until, into l. */
+static size_t claim(struct fixture *f, unsigned channels, int64_t now, int64_t until, size_t max,
+                    struct dlist *l)
+{
+    size_t n = MAX_DELIVERIES + 1;
+
+    assert_true(max <= MAX_DELIVERIES);
+    assert_int_equal(tsr_store_delivery_claim(f->store, channels, now, until, max, l->row, &n),
+                     TSR_OK);
+    l->n = n;
+    return n;
+}
+
+/* How many rows of table name token_id. */
+static int64_t rows_of_token(struct fixture *f, const char *table, const char *token_id)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE token_id = '%s'", table, token_id);
+    return sql_int(f, sql);
+}
+
+#define BOTH (TSR_CHANNEL_WEBHOOK | TSR_CHANNEL_EMAIL)
+
+/* A change that names an event gets one delivery for each webhook that
+ * takes it (a type matched whole, '_' literal) and one by e-mail when
+ * asked, with the token as the change left it; no event, no delivery. */
+static void test_event_deliveries(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_webhook_row all, revoked, near;
+    struct tsr_token_row t, quiet;
+    struct tsr_audit_row a;
+    struct dlist *l;
+    const int64_t at = 1000;
+
+    add_user(f, "owner@example.com", 1, &u);
+    add_hook(f, "https://all.example/hook", "", 1, &all);
+    add_hook(f, "https://revoked.example/hook", "token.expiring token.revoked", 2, &revoked);
+    /* Names that a match by substring or by LIKE would take. */
+    add_hook(f, "https://near.example/hook", "token.revoked.later token.aXb", 3, &near);
+
+    fill_token(&t, u.id, TSR_TOKEN_PERSONAL, NULL, "first", at, f->now + 1000);
+    set_str(t.scopes, sizeof(t.scopes), "read write");
+    fill_event(&a, at, &t, "token.created", false);
+    assert_int_equal(tsr_store_token_insert(f->store, &t, 0, at, &a), TSR_OK);
+    l = deliveries_of(f, NULL, 0);
+    assert_int_equal(l->n, 1);
+    assert_int_equal(l->row[0].channel, TSR_CHANNEL_WEBHOOK);
+    assert_int_equal(l->row[0].state, TSR_DELIVERY_PENDING);
+    assert_string_equal(l->row[0].webhook_id, all.id);
+    assert_string_equal(l->row[0].url, all.url);
+    assert_string_equal(l->row[0].key, ""); /* listings never show it */
+    assert_string_equal(l->row[0].email, "");
+    assert_string_equal(l->row[0].event.type, "token.created");
+    assert_int_equal(l->row[0].event.at, at);
+    assert_string_equal(l->row[0].event.user_id, u.id);
+    assert_string_equal(l->row[0].event.token_id, t.id);
+    assert_string_equal(l->row[0].event.name, "first");
+    assert_string_equal(l->row[0].event.key_hint, t.key_hint);
+    assert_int_equal(l->row[0].event.expires_at, t.expires_at);
+    assert_string_equal(l->row[0].event.scopes, "read write");
+    assert_int_equal(l->row[0].event.notice_before, 0);
+    assert_int_equal(l->row[0].created, at);
+    assert_int_equal(l->row[0].next_at, at);
+    assert_int_equal(l->row[0].attempts, 0);
+    assert_int_equal(l->row[0].finished_at, 0);
+    assert_int_equal(l->row[0].last_status, 0);
+    assert_string_equal(l->row[0].last_error, "");
+    free(l);
+
+    /* The snapshot is the token after the change; the owner is mailed. */
+    assert_int_equal(rename_with(f, &t, "second", at + 1, "token.updated", true), TSR_OK);
+    l = deliveries_of(f, NULL, 0);
+    assert_int_equal(l->n, 3);
+    assert_int_equal(l->row[0].channel, TSR_CHANNEL_EMAIL); /* newest first */
+    assert_string_equal(l->row[0].webhook_id, "");
+    assert_string_equal(l->row[0].url, "");
+    assert_string_equal(l->row[0].email, "owner@example.com");
+    assert_string_equal(l->row[0].event.name, "second");
+    assert_string_equal(l->row[1].event.name, "second");
+    assert_string_equal(l->row[1].webhook_id, all.id);
+    assert_string_equal(l->row[0].event.id, l->row[1].event.id);
+    assert_string_equal(l->row[2].event.name, "first");
+    assert_true(l->row[0].id > l->row[1].id && l->row[1].id > l->row[2].id);
+    free(l);
+
+    assert_int_equal(rename_with(f, &t, "third", at + 2, "token.a_b", false), TSR_OK);
+    fill_event(&a, at + 3, &t, "token.revoked", true);
+    assert_int_equal(tsr_store_token_revoke(f->store, u.id, t.id, TSR_TOKEN_PERSONAL, at + 3, &a),
+                     TSR_OK);
+    assert_int_equal(count_deliveries(f, all.id, 0), 4);
+    assert_int_equal(count_deliveries(f, revoked.id, 0), 1);
+    assert_int_equal(count_deliveries(f, near.id, 0), 0);
+    l = deliveries_of(f, revoked.id, TSR_DELIVERY_PENDING);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(l->row[0].event.type, "token.revoked");
+    assert_string_equal(l->row[0].event.name, "third");
+    free(l);
+    l = deliveries_of(f, NULL, 0);
+    assert_int_equal(l->n, 7);
+    assert_int_equal(count_channel(l, TSR_CHANNEL_EMAIL), 2);
+    free(l);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), 4);
+
+    /* No event named, or a change that fails: nothing is raised. */
+    fill_token(&quiet, u.id, TSR_TOKEN_PERSONAL, NULL, "quiet", at, f->now + 1000);
+    fill_event(&a, at + 4, &quiet, "", true);
+    assert_int_equal(tsr_store_token_insert(f->store, &quiet, 0, at + 4, &a), TSR_OK);
+    assert_int_equal(rename_with(f, &t, "gone", at + 5, "token.updated", true), TSR_ERR_NOT_FOUND);
+    set_str(a.event, sizeof(a.event), "token.created");
+    assert_int_equal(tsr_store_token_insert(f->store, &quiet, 0, at + 6, &a), TSR_ERR_EXISTS);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), 4);
+    assert_int_equal(count_deliveries(f, NULL, 0), 7);
+    assert_int_equal(count_deliveries(f, NULL, TSR_DELIVERY_DONE), 0);
+    assert_int_equal(tsr_store_delivery_each(f->store, NULL, (enum tsr_delivery_state)9, 10,
+                                             keep_delivery, NULL),
+                     TSR_ERR_INVALID);
+}
+
+static enum tsr_err see_hook(const struct tsr_webhook_row *h, void *ctx)
+{
+    struct seen *s = ctx;
+
+    assert_true(s->n < MAX_SEEN);
+    set_str(s->id[s->n], sizeof(s->id[0]), h->id);
+    set_str(s->text[s->n], sizeof(s->text[0]), h->events);
+    s->seq[s->n] = h->created;
+    s->n++;
+    return (s->stop_after > 0 && s->n >= s->stop_after) ? TSR_ERR_LIMIT : TSR_OK;
+}
+
+/* Webhooks are unique by id and by url and listed oldest first; removing
+ * one drops its pending deliveries at once and keeps the rest for reading. */
+static void test_webhook_insert_each_remove(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_webhook_row a, b, again;
+    struct tsr_token_row t;
+    struct dlist *l, *got = calloc(1, sizeof(*got));
+    struct seen s;
+    int64_t done_id = 0;
+
+    assert_non_null(got);
+    add_user(f, "hooks@example.com", 1, &u);
+    add_hook(f, "https://a.example/", "token.updated", 10, &a);
+    add_hook(f, "https://b.example/", "", 5, &b);
+    again = a;
+    set_str(again.url, sizeof(again.url), "https://other.example/");
+    assert_int_equal(tsr_store_webhook_insert(f->store, &again), TSR_ERR_EXISTS);
+    tsr_uuid7_new(again.id);
+    set_str(again.url, sizeof(again.url), a.url);
+    assert_int_equal(tsr_store_webhook_insert(f->store, &again), TSR_ERR_EXISTS);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_webhook_each(f->store, see_hook, &s), TSR_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.id[0], b.id);
+    assert_string_equal(s.id[1], a.id);
+    assert_string_equal(s.text[1], "token.updated");
+    assert_int_equal(s.seq[1], 10);
+    memset(&s, 0, sizeof(s));
+    s.stop_after = 1;
+    assert_int_equal(tsr_store_webhook_each(f->store, see_hook, &s), TSR_ERR_LIMIT);
+    assert_int_equal(s.n, 1);
+
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "t", f->now + 1000, &t);
+    assert_int_equal(rename_with(f, &t, "one", 100, "token.updated", false), TSR_OK);
+    l = deliveries_of(f, a.id, 0);
+    assert_int_equal(l->n, 1);
+    done_id = l->row[0].id;
+    free(l);
+    assert_int_equal(
+        tsr_store_delivery_finish(f->store, done_id, TSR_DELIVERY_DONE, 0, 200, NULL, 150), TSR_OK);
+    assert_int_equal(rename_with(f, &t, "two", 200, "token.updated", false), TSR_OK);
+    /* b's first, as the older webhook, then a's, which is being sent. */
+    assert_int_equal(claim(f, TSR_CHANNEL_WEBHOOK, 200, 260, 10, got), 3);
+    assert_string_equal(got->row[0].webhook_id, b.id);
+    assert_string_equal(got->row[2].webhook_id, a.id);
+
+    assert_int_equal(tsr_store_webhook_remove(f->store, a.id, 777), TSR_OK);
+    assert_int_equal(tsr_store_webhook_remove(f->store, a.id, 778), TSR_ERR_NOT_FOUND);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(tsr_store_webhook_each(f->store, see_hook, &s), TSR_OK);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.id[0], b.id);
+
+    l = deliveries_of(f, a.id, 0);
+    assert_int_equal(l->n, 2);
+    assert_int_equal(l->row[0].state, TSR_DELIVERY_DROPPED);
+    assert_int_equal(l->row[0].finished_at, 777);
+    assert_string_equal(l->row[0].webhook_id, a.id);
+    assert_string_equal(l->row[0].url, ""); /* the webhook is gone */
+    assert_int_equal(l->row[1].id, done_id);
+    assert_int_equal(l->row[1].state, TSR_DELIVERY_DONE);
+    assert_int_equal(l->row[1].finished_at, 150);
+    free(l);
+    /* The attempt that was under way finds its delivery dropped. */
+    assert_int_equal(
+        tsr_store_delivery_finish(f->store, got->row[2].id, TSR_DELIVERY_DONE, 0, 200, NULL, 800),
+        TSR_ERR_NOT_FOUND);
+    assert_int_equal(count_deliveries(f, b.id, TSR_DELIVERY_PENDING), 2);
+    assert_int_equal(claim(f, BOTH, 1000, 1060, 10, got), 2);
+    assert_string_equal(got->row[0].webhook_id, b.id);
+    assert_string_equal(got->row[1].webhook_id, b.id);
+    free(got);
+}
+
+/* Claims take due deliveries of the channels asked, oldest first, and hold
+ * them until their claim ends; an attempt is recorded as it says. */
+static void test_delivery_claim_and_finish(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_webhook_row h;
+    struct tsr_token_row t;
+    struct dlist *l = calloc(1, sizeof(*l)), *got;
+    char long_error[400];
+    int64_t first, second, third;
+    const int64_t t0 = 5000;
+
+    assert_non_null(l);
+    add_user(f, "claims@example.com", 1, &u);
+    add_hook(f, "https://claims.example/", "", 1, &h);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "t", f->now + 1000, &t);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rename_with(f, &t, "renamed", t0, "token.updated", true), TSR_OK);
+
+    assert_int_equal(claim(f, BOTH, t0 - 1, t0 + 60, 10, l), 0); /* not due yet */
+    assert_int_equal(claim(f, TSR_CHANNEL_WEBHOOK, t0, t0 + 60, 2, l), 2);
+    first = l->row[0].id;
+    second = l->row[1].id;
+    assert_true(first < second);
+    assert_int_equal(l->row[0].channel, TSR_CHANNEL_WEBHOOK);
+    assert_string_equal(l->row[0].url, h.url);
+    assert_string_equal(l->row[0].key, "signing-key");
+    assert_string_equal(l->row[0].email, "");
+    assert_string_equal(l->row[0].event.type, "token.updated");
+    assert_string_equal(l->row[0].event.name, "renamed");
+    assert_int_equal(l->row[0].state, TSR_DELIVERY_PENDING);
+    assert_int_equal(claim(f, TSR_CHANNEL_WEBHOOK, t0, t0 + 60, 2, l), 1);
+    third = l->row[0].id;
+    assert_true(third > second);
+    assert_int_equal(claim(f, TSR_CHANNEL_WEBHOOK, t0 + 59, t0 + 60, 10, l), 0); /* held */
+    assert_int_equal(claim(f, TSR_CHANNEL_EMAIL, t0, t0 + 30, 10, l), 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(l->row[i].channel, TSR_CHANNEL_EMAIL);
+        assert_string_equal(l->row[i].email, "claims@example.com");
+        assert_string_equal(l->row[i].webhook_id, "");
+        assert_string_equal(l->row[i].key, "");
+    }
+
+    /* A retry is due again at its next_at, with the attempt recorded. */
+    assert_int_equal(tsr_store_delivery_finish(f->store, first, TSR_DELIVERY_PENDING, t0 + 100, 500,
+                                               "server error", t0 + 1),
+                     TSR_OK);
+    assert_int_equal(claim(f, TSR_CHANNEL_WEBHOOK, t0 + 99, t0 + 200, 10, l), 2);
+    assert_int_equal(l->row[0].id, second); /* the others' claims ran out */
+    assert_int_equal(l->row[1].id, third);
+    assert_int_equal(claim(f, TSR_CHANNEL_WEBHOOK, t0 + 100, t0 + 200, 10, l), 1);
+    assert_int_equal(l->row[0].id, first);
+    assert_int_equal(l->row[0].attempts, 1);
+    assert_int_equal(l->row[0].next_at, t0 + 100);
+    assert_int_equal(l->row[0].last_status, 500);
+    assert_string_equal(l->row[0].last_error, "server error");
+    assert_int_equal(l->row[0].finished_at, 0);
+
+    assert_int_equal(
+        tsr_store_delivery_finish(f->store, first, TSR_DELIVERY_DONE, 0, 204, NULL, t0 + 101),
+        TSR_OK);
+    assert_int_equal(
+        tsr_store_delivery_finish(f->store, first, TSR_DELIVERY_DONE, 0, 204, NULL, t0 + 102),
+        TSR_ERR_NOT_FOUND);
+    memset(long_error, 0, sizeof(long_error));
+    long_error[0] = 'x';
+    for (int i = 0; i < 150; i++)
+        memcpy(long_error + 1 + 2 * i, "\xc3\xa9", 2); /* é: cut whole, not in two */
+    assert_int_equal(tsr_store_delivery_finish(f->store, second, TSR_DELIVERY_FAILED, 0, 0,
+                                               long_error, t0 + 103),
+                     TSR_OK);
+    assert_int_equal(
+        tsr_store_delivery_finish(f->store, third, TSR_DELIVERY_DROPPED, 0, 0, NULL, t0 + 104),
+        TSR_ERR_INVALID);
+    assert_int_equal(
+        tsr_store_delivery_finish(f->store, 999999, TSR_DELIVERY_DONE, 0, 0, NULL, t0 + 104),
+        TSR_ERR_NOT_FOUND);
+
+    got = deliveries_of(f, h.id, TSR_DELIVERY_DONE);
+    assert_int_equal(got->n, 1);
+    assert_int_equal(got->row[0].id, first);
+    assert_int_equal(got->row[0].attempts, 2);
+    assert_int_equal(got->row[0].finished_at, t0 + 101);
+    assert_int_equal(got->row[0].last_status, 204);
+    assert_string_equal(got->row[0].last_error, "");
+    free(got);
+    got = deliveries_of(f, h.id, TSR_DELIVERY_FAILED);
+    assert_int_equal(got->n, 1);
+    assert_int_equal(got->row[0].id, second);
+    assert_int_equal(got->row[0].finished_at, t0 + 103);
+    assert_int_equal(strlen(got->row[0].last_error), 199);
+    assert_memory_equal(got->row[0].last_error, long_error, 199);
+    free(got);
+    assert_int_equal(count_deliveries(f, h.id, TSR_DELIVERY_PENDING), 1);
+    l->n = 0;
+    assert_int_equal(tsr_store_delivery_each(f->store, NULL, 0, 2, keep_delivery, l), TSR_OK);
+    assert_int_equal(l->n, 2);
+    assert_true(l->row[0].id > l->row[1].id);
+    assert_int_equal(tsr_store_delivery_each(f->store, NULL, 0, 0, keep_delivery, l), TSR_OK);
+    assert_int_equal(l->n, 2);
+
+    /* The owner's address is read when the mail is sent: gone with them. */
+    assert_int_equal(tsr_store_user_remove(f->store, u.id, t0 + 200), TSR_OK);
+    assert_int_equal(claim(f, TSR_CHANNEL_EMAIL, t0 + 200, t0 + 260, 10, l), 3);
+    assert_string_equal(l->row[0].email, "");
+    assert_string_equal(l->row[0].event.user_id, u.id);
+    free(l);
+}
+
+/* Several claimers at once, on two stores as on two nodes, each get
+ * deliveries no other got, and together all of them. */
+#define CLAIM_TOKENS  100
+#define CLAIM_TOTAL   (2 * CLAIM_TOKENS)
+#define CLAIMERS      8
+#define CLAIM_AT_ONCE 2
+
+struct claimer {
+    struct tsr_store *store;
+    pthread_barrier_t *start;
+    int64_t now;
+    int64_t ids[CLAIM_TOTAL];
+    int n;
+    int failures;
+};
+
+static void *claim_all(void *arg)
+{
+    struct claimer *c = arg;
+    struct tsr_delivery_row *rows = calloc(CLAIM_AT_ONCE, sizeof(*rows));
+    size_t got = 1;
+
+    pthread_barrier_wait(c->start); /* all at once, so that the claims meet */
+    if (rows == NULL) {
+        c->failures++;
+        return NULL;
+    }
+    while (got > 0) {
+        if (tsr_store_delivery_claim(c->store, BOTH, c->now, c->now + 600, CLAIM_AT_ONCE, rows,
+                                     &got) != TSR_OK) {
+            c->failures++;
+            break;
+        }
+        for (size_t i = 0; i < got && c->failures == 0; i++) {
+            if (c->n == CLAIM_TOTAL)
+                c->failures++; /* more than there are: some came twice */
+            else
+                c->ids[c->n++] = rows[i].id;
+        }
+        if (c->failures > 0)
+            break;
+    }
+    free(rows);
+    return NULL;
+}
+
+static void test_delivery_claims_never_overlap(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_store *other = NULL;
+    struct tsr_user_row u;
+    struct tsr_token_row *tokens = calloc(CLAIM_TOKENS, sizeof(*tokens));
+    struct claimer *c = calloc(CLAIMERS, sizeof(*c));
+    pthread_t th[CLAIMERS];
+    pthread_barrier_t start;
+    int64_t before[1] = {DAY}, raised = 0, seen_total = 0;
+    char msg[256] = "";
+    bool *seen = calloc(10 * CLAIM_TOTAL, sizeof(*seen));
+
+    assert_non_null(tokens);
+    assert_non_null(c);
+    assert_non_null(seen);
+    add_user(f, "many@example.com", 1, &u);
+    add_hook(f, "https://many.example/", "", 1, NULL);
+    for (int i = 0; i < CLAIM_TOKENS; i++)
+        fill_token(&tokens[i], u.id, TSR_TOKEN_PERSONAL, NULL, "many", 1, f->now + DAY / 2);
+    assert_int_equal(tsr_store_token_insert_many(f->store, tokens, CLAIM_TOKENS), TSR_OK);
+    assert_int_equal(tsr_store_expiry_notices(f->store, f->now, before, 1, f->now, true, &raised),
+                     TSR_OK);
+    assert_int_equal(raised, CLAIM_TOKENS);
+
+    assert_int_equal(tsr_store_open(f->path, &other, msg, sizeof(msg)), TSR_OK);
+    assert_int_equal(pthread_barrier_init(&start, NULL, CLAIMERS), 0);
+    for (int i = 0; i < CLAIMERS; i++) {
+        c[i].store = i % 2 ? other : f->store;
+        c[i].start = &start;
+        c[i].now = f->now;
+        assert_int_equal(pthread_create(&th[i], NULL, claim_all, &c[i]), 0);
+    }
+    for (int i = 0; i < CLAIMERS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(c[i].failures, 0);
+        for (int k = 0; k < c[i].n; k++) {
+            assert_in_range(c[i].ids[k], 1, 10 * CLAIM_TOTAL - 1);
+            assert_false(seen[c[i].ids[k]]);
+            seen[c[i].ids[k]] = true;
+        }
+        seen_total += c[i].n;
+    }
+    assert_int_equal(seen_total, CLAIM_TOTAL);
+    pthread_barrier_destroy(&start);
+    tsr_store_close(other);
+    free(seen);
+    free(c);
+    free(tokens);
+}
+
+/* A connection of the test's own to f's PostgreSQL database. */
+static PGconn *pg_connect(struct fixture *f)
+{
+    char url[512];
+    PGconn *pg;
+
+    snprintf(url, sizeof(url), "%s/%s", g_pg, f->pg_db);
+    pg = PQconnectdb(url);
+    if (PQstatus(pg) != CONNECTION_OK)
+        fail_msg("connect %s: %s", url, PQerrorMessage(pg));
+    return pg;
+}
+
+static void pg_run(PGconn *pg, const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(pg));
+    PQclear(r);
+}
+
+/* PostgreSQL: a claim passes over the deliveries that another node's claim
+ * holds locked, at once, rather than wait for them or take them too. */
+static void test_delivery_claim_skips_locked(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t;
+    struct dlist *l;
+    char sql[128];
+    int64_t oldest, newest, t0;
+    PGconn *pg;
+
+    if (g_pg == NULL)
+        skip(); /* SQLite's claims take turns on its one write lock */
+    add_user(f, "locked@example.com", 1, &u);
+    add_hook(f, "https://locked.example/", "", 1, NULL);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "t", f->now + 1000, &t);
+    assert_int_equal(rename_with(f, &t, "one", 100, "token.updated", false), TSR_OK);
+    assert_int_equal(rename_with(f, &t, "two", 100, "token.updated", false), TSR_OK);
+    l = deliveries_of(f, NULL, 0);
+    assert_int_equal(l->n, 2);
+    newest = l->row[0].id;
+    oldest = l->row[1].id;
+
+    pg = pg_connect(f);
+    pg_run(pg, "BEGIN");
+    snprintf(sql, sizeof(sql), "SELECT id FROM deliveries WHERE id = %lld FOR UPDATE",
+             (long long)oldest);
+    pg_run(pg, sql);
+    t0 = (int64_t)time(NULL);
+    assert_int_equal(claim(f, BOTH, 100, 160, 10, l), 1);
+    assert_int_equal(l->row[0].id, newest);
+    assert_true((int64_t)time(NULL) - t0 <= 1); /* no wait for the lock's timeout */
+    pg_run(pg, "ROLLBACK");
+    assert_int_equal(claim(f, BOTH, 100, 160, 10, l), 1);
+    assert_int_equal(l->row[0].id, oldest);
+    PQfinish(pg);
+    free(l);
+}
+
+/* A change that raises an event, run on a thread of its own. */
+struct raiser {
+    struct fixture *f;
+    const struct tsr_token_row *t;
+    atomic_bool done;
+    enum tsr_err rc;
+};
+
+static void *raise_one(void *arg)
+{
+    struct raiser *r = arg;
+
+    r->rc = rename_with(r->f, r->t, "raced", 100, "token.updated", false);
+    atomic_store(&r->done, true);
+    return NULL;
+}
+
+/* Waits (at most five seconds) until r is done or a statement of the
+ * database waits for a lock: the event is then held by the removal. */
+static void wait_done_or_blocked(struct fixture *f, struct raiser *r)
+{
+    for (int i = 0; i < 500 && !atomic_load(&r->done); i++) {
+        if (sql_int(f, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                       " AND datname = current_database()") > 0)
+            return;
+        usleep(10000);
+    }
+}
+
+/* PostgreSQL: a webhook removed on one node while another raises an event
+ * gets no delivery that stays pending: the event waits for the removal,
+ * then passes the webhook by. */
+static void test_webhook_remove_races_event(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_webhook_row gone, kept;
+    struct tsr_token_row t;
+    struct raiser r = {.f = f, .t = &t, .rc = TSR_ERR_STORE};
+    pthread_t th;
+    char sql[256];
+    PGconn *pg;
+
+    if (g_pg == NULL)
+        skip(); /* SQLite's writes take turns on its one write lock */
+    add_user(f, "race-hook@example.com", 1, &u);
+    add_hook(f, "https://gone.example/", "", 1, &gone);
+    add_hook(f, "https://kept.example/", "", 2, &kept);
+    add_token(f, u.id, TSR_TOKEN_PERSONAL, "t", f->now + 1000, &t);
+
+    /* tsr_store_webhook_remove's two statements, held uncommitted. */
+    pg = pg_connect(f);
+    pg_run(pg, "BEGIN");
+    snprintf(sql, sizeof(sql), "DELETE FROM webhooks WHERE id = '%s'", gone.id);
+    pg_run(pg, sql);
+    snprintf(sql, sizeof(sql),
+             "UPDATE deliveries SET state = 4, finished_at = 1 WHERE webhook_id = '%s'"
+             " AND state = 1",
+             gone.id);
+    pg_run(pg, sql);
+    atomic_init(&r.done, false);
+    assert_int_equal(pthread_create(&th, NULL, raise_one, &r), 0);
+    wait_done_or_blocked(f, &r);
+    pg_run(pg, "COMMIT");
+    assert_int_equal(pthread_join(th, NULL), 0);
+    PQfinish(pg);
+    assert_int_equal(r.rc, TSR_OK);
+    assert_int_equal(count_deliveries(f, gone.id, TSR_DELIVERY_PENDING), 0);
+    assert_int_equal(count_deliveries(f, kept.id, TSR_DELIVERY_PENDING), 1);
+}
+
+/* Counts the events of type for token_id with notice_before. */
+static int64_t events_of(struct fixture *f, const char *token_id, const char *type,
+                         int64_t notice_before)
+{
+    char sql[512];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM events WHERE token_id = '%s' AND type = '%s'"
+             " AND notice_before = %lld",
+             token_id, type, (long long)notice_before);
+    return sql_int(f, sql);
+}
+
+/* Inserts a token made at created; returns it in *out. */
+static void made_token(struct fixture *f, const char *user_id, enum tsr_token_kind kind,
+                       const char *name, int64_t created, int64_t expires_at,
+                       struct tsr_token_row *out)
+{
+    fill_token(out, user_id, kind, NULL, name, created, expires_at);
+    assert_int_equal(tsr_store_token_insert(f->store, out, 0, created, NULL), TSR_OK);
+}
+
+static int64_t notices(struct fixture *f, const int64_t *before, size_t n, int64_t now,
+                       int64_t expired_since, bool mail_owner)
+{
+    int64_t raised = -1;
+
+    assert_int_equal(
+        tsr_store_expiry_notices(f->store, now, before, n, expired_since, mail_owner, &raised),
+        TSR_OK);
+    return raised;
+}
+
+/* Each window's notice comes once per token and expiry, none for a window
+ * a token was born in, again for a new expiry; token.expired once; none for
+ * revoked or session tokens, nor for the tokens of removed users. */
+static void test_expiry_notices(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t now = f->now, before[2] = {DAY, 7 * DAY};
+    const int64_t descending[2] = {7 * DAY, DAY}, zero[1] = {0};
+    struct tsr_user_row u, gone;
+    struct tsr_token_row a, b, c, revoked, theirs, session, g, h, far, v;
+    struct dlist *l;
+    int64_t raised = 0;
+
+    add_user(f, "expiring@example.com", 1, &u);
+    add_user(f, "gone@example.com", 1, &gone);
+    add_hook(f, "https://expiry.example/", "token.expiring token.expired", 1, NULL);
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "a", now - 30 * DAY, now + 5 * DAY, &a);
+    /* born inside the 7-day window */
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "b", now - 3600, now + 5 * DAY, &b);
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "c", now - 30 * DAY, now + DAY / 2, &c);
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "revoked", now - 30 * DAY, now + 5 * DAY, &revoked);
+    made_token(f, gone.id, TSR_TOKEN_PERSONAL, "theirs", now - 30 * DAY, now + 5 * DAY, &theirs);
+    made_token(f, u.id, TSR_TOKEN_SESSION, "session", now - 30 * DAY, now + 5 * DAY, &session);
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "g", now - 30 * DAY, now - 10, &g);
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "h", now - 30 * DAY, now - 7200, &h);
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "far", now - 30 * DAY, now + 20 * DAY, &far);
+    assert_int_equal(
+        tsr_store_token_revoke(f->store, u.id, revoked.id, TSR_TOKEN_PERSONAL, now - 1, NULL),
+        TSR_OK);
+    /* Removed behind the store's back, without its tokens being revoked:
+     * the user's own liveness must keep its token out. */
+    sql_exec(f, "UPDATE users SET removed_at = 1 WHERE email = 'gone@example.com'");
+
+    assert_int_equal(tsr_store_expiry_notices(f->store, now, descending, 2, now, true, &raised),
+                     TSR_ERR_INVALID);
+    assert_int_equal(tsr_store_expiry_notices(f->store, now, zero, 1, now, true, &raised),
+                     TSR_ERR_INVALID);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM expiry_notices"), 0);
+
+    assert_int_equal(notices(f, before, 2, now, now - 3600, true), 3);
+    assert_int_equal(events_of(f, a.id, "token.expiring", 7 * DAY), 1);
+    assert_int_equal(events_of(f, c.id, "token.expiring", DAY), 1);
+    assert_int_equal(events_of(f, g.id, "token.expired", 0), 1);
+    l = deliveries_of(f, NULL, 0);
+    assert_int_equal(l->n, 6);
+    assert_int_equal(count_channel(l, TSR_CHANNEL_EMAIL), 3);
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->row[i].event.token_id, a.id) == 0) {
+            assert_int_equal(l->row[i].event.at, now);
+            assert_int_equal(l->row[i].event.expires_at, a.expires_at);
+            assert_string_equal(l->row[i].event.name, "a");
+        }
+    }
+    free(l);
+    assert_int_equal(notices(f, before, 2, now, now - 3600, true), 0);
+
+    /* Three days on, a and b are two days from expiry, in the window a has
+     * heard of and b was born in; c expired before expired_since. */
+    assert_int_equal(notices(f, before, 2, now + 3 * DAY, now + 3 * DAY - 3600, true), 0);
+    /* Half a day before: the 1-day window, for both; no mail asked. */
+    assert_int_equal(notices(f, before, 2, now + 4 * DAY + DAY / 2, now + 4 * DAY, false), 2);
+    assert_int_equal(events_of(f, a.id, "token.expiring", DAY), 1);
+    assert_int_equal(events_of(f, b.id, "token.expiring", DAY), 1);
+    assert_int_equal(events_of(f, b.id, "token.expiring", 7 * DAY), 0);
+    l = deliveries_of(f, NULL, 0);
+    assert_int_equal(l->n, 8);
+    assert_int_equal(count_channel(l, TSR_CHANNEL_EMAIL), 3);
+    free(l);
+
+    /* Expired: a, b and c now; g not again, h (expired earlier) now that
+     * the caller looks that far back. */
+    assert_int_equal(notices(f, before, 2, now + 5 * DAY + 10, now, true), 3);
+    assert_int_equal(notices(f, before, 2, now + 5 * DAY + 10, now - 7300, true), 1);
+    assert_int_equal(events_of(f, h.id, "token.expired", 0), 1);
+    assert_int_equal(events_of(f, g.id, "token.expired", 0), 1);
+    assert_int_equal(notices(f, before, 2, now + 5 * DAY + 10, 0, true), 0);
+
+    /* A new expiry arms the notices again. */
+    memset(&v, 0, sizeof(v));
+    v.expires_at = now + 11 * DAY;
+    assert_int_equal(
+        tsr_store_token_update(f->store, u.id, a.id, TSR_SET_EXPIRES_AT, &v, NULL, NULL), TSR_OK);
+    assert_int_equal(notices(f, before, 2, now + 5 * DAY + 10, now, true), 1);
+    assert_int_equal(events_of(f, a.id, "token.expiring", 7 * DAY), 2);
+    assert_int_equal(rows_of_token(f, "expiry_notices", a.id), 4);
+
+    assert_int_equal(rows_of_token(f, "events", revoked.id), 0);
+    assert_int_equal(rows_of_token(f, "events", theirs.id), 0);
+    assert_int_equal(rows_of_token(f, "events", session.id), 0);
+    assert_int_equal(rows_of_token(f, "events", far.id), 0);
+    /* No windows: only the expired are looked for, far and a at its new expiry. */
+    assert_int_equal(notices(f, NULL, 0, now + 30 * DAY, now, true), 2);
+    assert_int_equal(events_of(f, far.id, "token.expired", 0), 1);
+}
+
+/* Old events go once none of their deliveries is pending, with them; the
+ * notices of purged tokens go too. */
+static void test_purge_events(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row kept, old;
+    struct dlist *l;
+    const int64_t before[1] = {DAY};
+    int64_t tokens = 0, audits = 0, done = 0;
+
+    add_user(f, "purge-events@example.com", 1, &u);
+    add_hook(f, "https://purge.example/", "", 1, NULL);
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "kept", 1, f->now + DAY / 2, &kept);
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "old", 1, f->now + DAY / 2, &old);
+    assert_int_equal(notices(f, before, 1, f->now, f->now, false), 2);
+    assert_int_equal(
+        tsr_store_token_revoke(f->store, u.id, old.id, TSR_TOKEN_PERSONAL, f->now - 400, NULL),
+        TSR_OK);
+
+    assert_int_equal(rename_with(f, &kept, "done", 100, "token.updated", false), TSR_OK);
+    l = deliveries_of(f, NULL, 0);
+    assert_int_equal(l->n, 3);
+    done = l->row[0].id;
+    free(l);
+    assert_int_equal(
+        tsr_store_delivery_finish(f->store, done, TSR_DELIVERY_DONE, 0, 200, NULL, 101), TSR_OK);
+    assert_int_equal(rename_with(f, &kept, "pending", 100, "token.updated", false), TSR_OK);
+    assert_int_equal(rename_with(f, &kept, "new", f->now, "token.updated", false), TSR_OK);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), 5);
+
+    assert_int_equal(tsr_store_purge(f->store, f->now - 100, f->now - 100, &tokens, &audits),
+                     TSR_OK);
+    assert_int_equal(tokens, 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), 4);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events WHERE name = 'done'"), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events WHERE name = 'pending'"), 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM deliveries"), 4);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM deliveries WHERE state <> 1"), 0);
+    assert_int_equal(rows_of_token(f, "expiry_notices", old.id), 0);
+    assert_int_equal(rows_of_token(f, "expiry_notices", kept.id), 1);
+
+    /* Sent at last, the old event goes at the next purge. */
+    l = deliveries_of(f, NULL, TSR_DELIVERY_PENDING);
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->row[i].event.at == 100)
+            assert_int_equal(tsr_store_delivery_finish(f->store, l->row[i].id, TSR_DELIVERY_FAILED,
+                                                       0, 0, "gave up", 102),
+                             TSR_OK);
+    }
+    free(l);
+    assert_int_equal(tsr_store_purge(f->store, f->now - 100, f->now - 100, &tokens, &audits),
+                     TSR_OK);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), 3);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events WHERE at = 100"), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM deliveries"), 3);
+}
+
+/* A database of version 5, with a token in it, takes version 6 at open:
+ * the token, expiring, is noticed then. */
+static void test_migration_adds_events(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_user_row u;
+    struct tsr_token_row t;
+    const int64_t before[1] = {DAY};
+
+    add_user(f, "six@example.com", 1, &u);
+    made_token(f, u.id, TSR_TOKEN_PERSONAL, "six", 1, f->now + DAY / 2, &t);
+    tsr_store_close(f->store);
+    f->store = NULL;
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 6;" UNDO_EVENTS);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 5);
+    open_store(f);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 6);
+    add_hook(f, "https://six.example/", "", 1, NULL);
+    assert_int_equal(notices(f, before, 1, f->now, f->now, true), 1);
+    assert_int_equal(count_deliveries(f, NULL, TSR_DELIVERY_PENDING), 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* The cluster's base URL from TSR_TEST_PG, or from the file TSR_TEST_PG_FILE
@@ -2224,6 +3078,15 @@ int main(void)
         T(test_token_rotate),
         T(test_scope_insert_each_version),
         T(test_scope_remove_in_use),
+        T(test_event_deliveries),
+        T(test_webhook_insert_each_remove),
+        T(test_delivery_claim_and_finish),
+        T(test_delivery_claims_never_overlap),
+        T(test_delivery_claim_skips_locked),
+        T(test_webhook_remove_races_event),
+        T(test_expiry_notices),
+        T(test_purge_events),
+        T(test_migration_adds_events),
     };
 
     g_pg = pg_base();
