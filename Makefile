@@ -107,16 +107,17 @@ clean:
 # by exiting 1 at its stop, every process by a non-empty log in
 # $(BUILD)/valgrind/ (printed). tests/api/valgrind.supp names the libraries'
 # own leaks that are not counted.
-# Every program of the suite runs, two at a time, but two whose servers
+# Every program of the suite runs, two at a time, but three whose servers
 # valgrind cannot judge: test_api_crash (its SIGKILLs end each server before
-# valgrind could check it) and test_api_limits (time bounds of a second or
+# valgrind could check it), test_api_limits (time bounds of a second or
 # so, as a slow client's, that a program under valgrind cannot keep; the
-# connection limits it proves are libmicrohttpd's). About 4 minutes here, most
+# connection limits it proves are libmicrohttpd's) and test_api_events (a
+# SIGKILL too, and expiry notices due within a second of their time). About 4 minutes here, most
 # of it test_operator's Argon2id password hashing under memcheck.
 VALGRIND       ?= valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite -q --suppressions=$(CURDIR)/tests/api/valgrind.supp
 VALGRIND_TESTS ?= .
-VALGRIND_SKIP  ?= ^test_api_(crash|limits)$$
+VALGRIND_SKIP  ?= ^test_api_(crash|limits|events)$$
 test-valgrind: build
 	@command -v valgrind >/dev/null || { echo "test-valgrind: valgrind is missing (scripts/install-deps)" >&2; exit 1; }
 	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
