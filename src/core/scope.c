@@ -74,8 +74,7 @@ bool tsr_scopes_has(const char *list, size_t list_len, const char *s, size_t len
     return false;
 }
 
-/* Byte order, a name before every longer name it begins. */
-static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+int tsr_scope_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     int r = memcmp(a, b, alen < blen ? alen : blen);
 
@@ -94,7 +93,8 @@ size_t tsr_scopes_join(const char *const *names, const size_t *lens, size_t n, s
     for (size_t i = 0; i < n; i++) {
         size_t j = i;
 
-        while (j > 0 && name_cmp(names[order[j - 1]], lens[order[j - 1]], names[i], lens[i]) > 0) {
+        while (j > 0 &&
+               tsr_scope_name_cmp(names[order[j - 1]], lens[order[j - 1]], names[i], lens[i]) > 0) {
             order[j] = order[j - 1];
             j--;
         }

@@ -52,6 +52,10 @@ const struct tsr_builtin_scope *tsr_scope_builtin(const char *s, size_t len);
  * exactly. Cannot fail. */
 bool tsr_scopes_has(const char *list, size_t list_len, const char *s, size_t len);
 
+/* The order tsr_scopes_join sorts names in: byte order, a name before every
+ * longer name it begins; <0, 0 or >0 as strcmp. */
+int tsr_scope_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
 /* Sorts the n names (names[i] of lens[i] bytes, each valid) by byte order
  * and writes them space-separated to out (size bytes, NUL-terminated).
  * Returns the length written, or (size_t)-1 when out is too small (out is

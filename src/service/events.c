@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/dynbuf.h"
+#include "core/scope.h"
 #include "core/timefmt.h"
 #include "core/uuid.h"
 #include "service/events.h"
@@ -24,20 +25,6 @@ void tsr__audit_event(struct tsr_service *svc, struct tsr_audit_row *row, const 
     row->mail_owner = svc->cfg.senders.mail != NULL && mails_owner(type);
 }
 
-/* Whether the len bytes at s are a word of list (words one space apart). */
-static bool has_word(const char *list, const char *s, size_t len)
-{
-    while (*list) {
-        size_t n = strcspn(list, " ");
-
-        if (n == len && memcmp(list, s, len) == 0)
-            return true;
-        list += n;
-        list += strspn(list, " ");
-    }
-    return false;
-}
-
 /* Writes the types of text (comma or space separated) to out one space
  * apart, each once; "" for every type. */
 static enum tsr_err normalise_events(const char *text, char *out, size_t size,
@@ -49,12 +36,12 @@ static enum tsr_err normalise_events(const char *text, char *out, size_t size,
     for (const char *s = text ? text : ""; *s;) {
         size_t n = strcspn(s, ", ");
 
-        if (n > 0 && !has_word(TSR_EVENT_TYPES, s, n))
+        if (n > 0 && !tsr_scopes_has(TSR_EVENT_TYPES, sizeof(TSR_EVENT_TYPES) - 1, s, n))
             return tsr__refuse(why, TSR_ERR_INVALID, "events",
                                "'%.*s' is not an event; the events are %s", (int)(n > 40 ? 40 : n),
                                s, TSR_EVENT_TYPES);
         /* The known types all fit: out is as long as their list. */
-        if (n > 0 && !has_word(out, s, n))
+        if (n > 0 && !tsr_scopes_has(out, strlen(out), s, n))
             used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? " " : "", (int)n, s);
         s += n;
         s += strspn(s, ", ");

@@ -23,23 +23,13 @@ static size_t words(const char *s)
     return n;
 }
 
-/* Byte order, a name before every longer name it begins. */
-static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int r = memcmp(a, b, alen < blen ? alen : blen);
-
-    if (r != 0)
-        return r;
-    return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
 /* qsort_r's order; text is the scopes the names point into. */
 static int by_name(const void *a, const void *b, void *text)
 {
     const struct tsr_grant_name *x = a, *y = b;
     const char *s = text;
 
-    return name_cmp(s + x->at, x->len, s + y->at, y->len);
+    return tsr_scope_name_cmp(s + x->at, x->len, s + y->at, y->len);
 }
 
 /* Fills g->names from g->scopes, sorted whatever order the row kept, so
@@ -170,7 +160,7 @@ static bool named(const struct tsr_grant *g, const char *s, size_t len)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const struct tsr_grant_name *n = &g->names[mid];
-        int r = name_cmp(g->scopes + n->at, n->len, s, len);
+        int r = tsr_scope_name_cmp(g->scopes + n->at, n->len, s, len);
 
         if (r == 0)
             return true;
